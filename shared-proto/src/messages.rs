@@ -1,0 +1,591 @@
+//! Payloads of every command, reply and event. Field names are the wire format: renaming one is
+//! a breaking change and shows up in the golden files under `tests/golden/`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DiscordUserId, PackageSize};
+use crate::money::Idr;
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+
+/// Who a request is for. The username is informative only (kept in `users.username`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    pub user_id: DiscordUserId,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// The Discord interaction that started a request, so any bot replica can still answer it
+/// (ephemeral follow-ups) while its token lives (15 minutes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionRef {
+    pub application_id: String,
+    pub token: String,
+    /// The channel the user clicked in (the fallback thread goes there if no public channel is set).
+    #[serde(default)]
+    pub channel_id: Option<String>,
+    /// When the interaction was created; its token expires 15 minutes later.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Proof, given by the bot, that a Discord member holding the admin role asked for an admin
+/// operation. `signature` is hex HMAC-SHA256 over [`AdminClaim::signing_input`] with the
+/// secret both services share (`ADMIN_CLAIM_SECRET`), so another broker client cannot forge it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminClaim {
+    pub admin_user_id: DiscordUserId,
+    #[serde(default)]
+    pub admin_username: Option<String>,
+    /// The role that made the member an admin (id or name, as configured).
+    pub role: String,
+    pub issued_at: DateTime<Utc>,
+    pub signature: String,
+}
+
+impl AdminClaim {
+    /// The bytes the signature covers: who, which role, when, and which request.
+    pub fn signing_input(
+        admin_user_id: DiscordUserId,
+        role: &str,
+        issued_at: DateTime<Utc>,
+        request_id: &str,
+    ) -> String {
+        format!(
+            "admin-claim:v1|{}|{}|{}|{}",
+            admin_user_id,
+            role,
+            issued_at.timestamp(),
+            request_id
+        )
+    }
+}
+
+/// Machine-readable reason for a refused request; the bot turns these into messages for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ServiceError {
+    InsufficientBalance {
+        balance: Idr,
+        price: Idr,
+        shortfall: Idr,
+    },
+    OutOfStock {
+        requested: u32,
+        available: u32,
+    },
+    UnknownPackage {
+        codes: u32,
+    },
+    InvalidAmount {
+        min: Idr,
+        max: Idr,
+        message: String,
+    },
+    DailyOrderLimit {
+        limit: u32,
+    },
+    Cooldown {
+        retry_after_secs: u64,
+    },
+    Forbidden {
+        message: String,
+    },
+    NotFound {
+        message: String,
+    },
+    InvalidInput {
+        message: String,
+    },
+    /// Midtrans (or another provider) failed; the user can try again later.
+    ProviderUnavailable {
+        message: String,
+    },
+    Internal {
+        message: String,
+    },
+}
+
+impl ServiceError {
+    /// A short sentence for people; contains no secret by construction.
+    pub fn describe(&self) -> String {
+        match self {
+            ServiceError::InsufficientBalance { balance, price, shortfall } => format!(
+                "Not enough balance: the price is {price}, your balance is {balance}; top up at least {shortfall}."
+            ),
+            ServiceError::OutOfStock { requested, available } => format!(
+                "Not enough codes in stock: you asked for {requested}, {available} available."
+            ),
+            ServiceError::UnknownPackage { codes } => {
+                format!("There is no package of {codes} codes.")
+            }
+            ServiceError::InvalidAmount { message, .. } => message.clone(),
+            ServiceError::DailyOrderLimit { limit } => {
+                format!("You reached today's limit of {limit} orders.")
+            }
+            ServiceError::Cooldown { retry_after_secs } => {
+                format!("Please wait {retry_after_secs} s before ordering again.")
+            }
+            ServiceError::Forbidden { message }
+            | ServiceError::NotFound { message }
+            | ServiceError::InvalidInput { message }
+            | ServiceError::ProviderUnavailable { message }
+            | ServiceError::Internal { message } => message.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands: bot-service → payment-service (request/reply)
+
+/// Buy a package. `request_id` is the Discord interaction id: a redelivered or repeated request
+/// returns the first outcome and charges nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCreate {
+    pub request_id: String,
+    pub user: UserRef,
+    pub package: PackageSize,
+    #[serde(default)]
+    pub interaction: Option<InteractionRef>,
+}
+
+/// Start a QRIS top-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupCreate {
+    pub request_id: String,
+    pub user: UserRef,
+    pub amount: Idr,
+    #[serde(default)]
+    pub interaction: Option<InteractionRef>,
+}
+
+/// Ask (and refresh from Midtrans) the state of one of the user's top-ups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupStatusQuery {
+    pub user_id: DiscordUserId,
+    pub order_id: String,
+}
+
+/// Cancel one of the user's pending top-ups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupCancel {
+    pub user_id: DiscordUserId,
+    pub order_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceQuery {
+    pub user_id: DiscordUserId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub user_id: DiscordUserId,
+    /// At most this many orders and this many top-ups (the service caps it at 25).
+    pub limit: u32,
+}
+
+/// The packages with prices and current availability, for the picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CatalogQuery {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminStockAdd {
+    pub request_id: String,
+    pub claim: AdminClaim,
+    /// One code a line; blank lines and lines starting with `#` are skipped.
+    pub text: String,
+    #[serde(default)]
+    pub source_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminStockView {
+    pub request_id: String,
+    pub claim: AdminClaim,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OrderFilter {
+    #[serde(default)]
+    pub user_id: Option<DiscordUserId>,
+    #[serde(default)]
+    pub status: Option<OrderStatus>,
+    /// Inclusive, UTC dates.
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOrdersList {
+    pub request_id: String,
+    pub claim: AdminClaim,
+    #[serde(default)]
+    pub filter: OrderFilter,
+    /// Zero-based.
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessAction {
+    /// Send the order's codes again.
+    Redeliver,
+    /// Give the money back; the codes are never sold again.
+    Refund,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOrderProcess {
+    pub request_id: String,
+    pub claim: AdminClaim,
+    pub order_number: String,
+    pub action: ProcessAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminStats {
+    pub request_id: String,
+    pub claim: AdminClaim,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies: payment-service → the requester's reply queue
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    Delivering,
+    Completed,
+    Failed,
+    Refunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Delivering => "delivering",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Failed => "failed",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => OrderStatus::Pending,
+            "delivering" => OrderStatus::Delivering,
+            "completed" => OrderStatus::Completed,
+            "failed" => OrderStatus::Failed,
+            "refunded" => OrderStatus::Refunded,
+            _ => return None,
+        })
+    }
+}
+
+/// The order was accepted and charged; codes follow in `delivery.requested`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAccepted {
+    pub order_number: String,
+    pub package: PackageSize,
+    pub total_price: Idr,
+    pub balance_after: Idr,
+    pub status: OrderStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCreateReply {
+    pub request_id: String,
+    pub outcome: Result<OrderAccepted, ServiceError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupCreated {
+    /// Midtrans order id, `ORDER-{user_id}-{unix_ts}…`.
+    pub order_id: String,
+    pub amount: Idr,
+    /// The EMV QRIS payload; the bot renders it as a QR image.
+    pub qr_string: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupCreateReply {
+    pub request_id: String,
+    pub outcome: Result<TopupCreated, ServiceError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopupState {
+    Pending,
+    Success,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupInfo {
+    pub order_id: String,
+    pub amount: Idr,
+    pub state: TopupState,
+    /// Midtrans's own word (`settlement`, `expire`, …) when known.
+    #[serde(default)]
+    pub midtrans_status: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupStatusReply {
+    pub outcome: Result<TopupInfo, ServiceError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceReply {
+    pub user_id: DiscordUserId,
+    pub balance: Idr,
+    pub total_topup: Idr,
+    pub total_spent: Idr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub order_number: String,
+    pub user_id: DiscordUserId,
+    pub package: PackageSize,
+    pub total_price: Idr,
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryReply {
+    pub user_id: DiscordUserId,
+    pub orders: Vec<OrderSummary>,
+    pub topups: Vec<TopupInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub package: PackageSize,
+    pub price: Idr,
+    /// Whether enough codes are available right now for this package.
+    pub in_stock: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogReply {
+    pub packages: Vec<CatalogEntry>,
+    pub available_codes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedLine {
+    /// 1-based line number in the uploaded text.
+    pub line: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockAdded {
+    pub batch_id: String,
+    pub added: u32,
+    /// Already in stock, or repeated inside the upload.
+    pub duplicates: u32,
+    pub rejected: Vec<RejectedLine>,
+    pub available_after: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StockCounts {
+    pub available: u64,
+    pub reserved: u64,
+    pub sold: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockBatchSummary {
+    pub batch_id: String,
+    pub added: u32,
+    pub duplicates: u32,
+    pub rejected: u32,
+    #[serde(default)]
+    pub added_by: Option<DiscordUserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockView {
+    pub counts: StockCounts,
+    pub low_stock_threshold: u64,
+    pub recent_batches: Vec<StockBatchSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdersPage {
+    pub orders: Vec<OrderSummary>,
+    pub page: u32,
+    pub page_size: u32,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderProcessed {
+    pub order_number: String,
+    pub action: ProcessAction,
+    pub status: OrderStatus,
+    /// Money returned (refund only).
+    #[serde(default)]
+    pub refunded: Option<Idr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PeriodStats {
+    pub orders: u64,
+    pub codes_sold: u64,
+    pub revenue: Idr,
+    pub topups: u64,
+    pub topup_amount: Idr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsView {
+    pub today: PeriodStats,
+    pub last_7_days: PeriodStats,
+    pub last_30_days: PeriodStats,
+    pub stock: StockCounts,
+    pub failed_deliveries: u64,
+    pub users: u64,
+}
+
+/// Answer to any admin operation (or to the balance/history/catalog queries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminReply<T> {
+    pub request_id: String,
+    pub outcome: Result<T, ServiceError>,
+}
+
+/// Answer to the plain queries, which can still fail (database down, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryReply<T> {
+    pub outcome: Result<T, ServiceError>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/// Codes to hand to a user. Carries the plaintext codes: it travels only over the broker, and
+/// the bot never logs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRequested {
+    pub order_number: String,
+    pub user_id: DiscordUserId,
+    pub package: PackageSize,
+    pub total_price: Idr,
+    pub codes: Vec<String>,
+    /// 1 for the first delivery; higher for retries and admin re-deliveries.
+    pub attempt: u32,
+    #[serde(default)]
+    pub interaction: Option<InteractionRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMethod {
+    /// Codes in an embed in a direct message.
+    Dm,
+    /// Codes as a .txt attachment in a direct message.
+    File,
+    /// An ephemeral follow-up or a private thread, when DMs are closed.
+    Channel,
+}
+
+impl DeliveryMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMethod::Dm => "dm",
+            DeliveryMethod::File => "file",
+            DeliveryMethod::Channel => "channel",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryConfirmed {
+    pub order_number: String,
+    pub attempt: u32,
+    pub method: DeliveryMethod,
+    #[serde(default)]
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryFailed {
+    pub order_number: String,
+    pub attempt: u32,
+    /// What went wrong, without any code or token in it.
+    pub error: String,
+    /// False when retrying cannot help (e.g. the user is unknown to Discord).
+    pub retryable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupSettled {
+    pub order_id: String,
+    pub user_id: DiscordUserId,
+    pub amount: Idr,
+    pub balance_after: Idr,
+    pub paid_at: DateTime<Utc>,
+    #[serde(default)]
+    pub interaction: Option<InteractionRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupExpired {
+    pub order_id: String,
+    pub user_id: DiscordUserId,
+    pub amount: Idr,
+    /// `expire`, `cancel`, `deny` or `failure`.
+    pub midtrans_status: String,
+    #[serde(default)]
+    pub interaction: Option<InteractionRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLow {
+    pub available: u64,
+    pub threshold: u64,
+    /// Users to DM besides the alert channel (`STOCK_ADMIN_USER_IDS`).
+    #[serde(default)]
+    pub notify_user_ids: Vec<DiscordUserId>,
+}
+
+/// An order gave up delivering and waits for an admin (`processorder`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFailed {
+    pub order_number: String,
+    pub user_id: DiscordUserId,
+    pub attempts: u32,
+    pub reason: String,
+}
+
+/// The user's money came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRefunded {
+    pub order_number: String,
+    pub user_id: DiscordUserId,
+    pub amount: Idr,
+    pub balance_after: Idr,
+}

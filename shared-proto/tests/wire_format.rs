@@ -1,0 +1,420 @@
+//! The wire format is pinned by one golden JSON file per message type under `tests/golden/`.
+//! A change of field names or shapes makes these tests fail and shows up in review.
+//! Regenerate deliberately with `UPDATE_GOLDEN=1 cargo test -p shared-proto`.
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+use shared_proto::*;
+use uuid::Uuid;
+
+fn user() -> DiscordUserId {
+    "412345678901234567".parse().unwrap()
+}
+
+fn at() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 10, 30, 0).unwrap()
+}
+
+fn claim() -> AdminClaim {
+    AdminClaim {
+        admin_user_id: "300000000000000001".parse().unwrap(),
+        admin_username: Some("admin".into()),
+        role: "Admin".into(),
+        issued_at: at(),
+        signature: "9f".repeat(32),
+    }
+}
+
+fn interaction() -> Option<InteractionRef> {
+    Some(InteractionRef {
+        application_id: "100000000000000001".into(),
+        token: "interaction-token".into(),
+        channel_id: Some("200000000000000002".into()),
+        created_at: at(),
+    })
+}
+
+fn order_summary() -> OrderSummary {
+    OrderSummary {
+        order_number: "RF-20261125-7K3M9Q".into(),
+        user_id: user(),
+        package: PackageSize::Five,
+        total_price: Idr::new(70_000),
+        status: OrderStatus::Completed,
+        created_at: at(),
+        completed_at: Some(at()),
+    }
+}
+
+fn topup_info() -> TopupInfo {
+    TopupInfo {
+        order_id: "ORDER-412345678901234567-1795602600".into(),
+        amount: Idr::new(50_000),
+        state: TopupState::Success,
+        midtrans_status: Some("settlement".into()),
+        created_at: at(),
+        expires_at: Some(at()),
+        paid_at: Some(at()),
+    }
+}
+
+fn commands() -> Vec<Command> {
+    let u = UserRef {
+        user_id: user(),
+        username: Some("buyer".into()),
+    };
+    vec![
+        Command::OrderCreate(OrderCreate {
+            request_id: "1300000000000000001".into(),
+            user: u.clone(),
+            package: PackageSize::Five,
+            interaction: interaction(),
+        }),
+        Command::TopupCreate(TopupCreate {
+            request_id: "1300000000000000002".into(),
+            user: u,
+            amount: Idr::new(50_000),
+            interaction: interaction(),
+        }),
+        Command::TopupStatus(TopupStatusQuery {
+            user_id: user(),
+            order_id: "ORDER-412345678901234567-1795602600".into(),
+        }),
+        Command::TopupCancel(TopupCancel {
+            user_id: user(),
+            order_id: "ORDER-412345678901234567-1795602600".into(),
+        }),
+        Command::BalanceGet(BalanceQuery { user_id: user() }),
+        Command::HistoryGet(HistoryQuery {
+            user_id: user(),
+            limit: 10,
+        }),
+        Command::CatalogGet(CatalogQuery {}),
+        Command::AdminStockAdd(AdminStockAdd {
+            request_id: "r-1".into(),
+            claim: claim(),
+            text: "CODE-1\nCODE-2\n".into(),
+            source_name: Some("codes.txt".into()),
+        }),
+        Command::AdminStockView(AdminStockView {
+            request_id: "r-2".into(),
+            claim: claim(),
+        }),
+        Command::AdminOrdersList(AdminOrdersList {
+            request_id: "r-3".into(),
+            claim: claim(),
+            filter: OrderFilter {
+                user_id: Some(user()),
+                status: Some(OrderStatus::Failed),
+                from: Some(at().date_naive()),
+                to: None,
+            },
+            page: 0,
+            page_size: 10,
+        }),
+        Command::AdminOrderProcess(AdminOrderProcess {
+            request_id: "r-4".into(),
+            claim: claim(),
+            order_number: "RF-20261125-7K3M9Q".into(),
+            action: ProcessAction::Refund,
+        }),
+        Command::AdminStats(AdminStats {
+            request_id: "r-5".into(),
+            claim: claim(),
+        }),
+    ]
+}
+
+fn replies() -> Vec<Reply> {
+    vec![
+        Reply::OrderCreate(OrderCreateReply {
+            request_id: "1300000000000000001".into(),
+            outcome: Err(ServiceError::InsufficientBalance {
+                balance: Idr::new(10_000),
+                price: Idr::new(70_000),
+                shortfall: Idr::new(60_000),
+            }),
+        }),
+        Reply::TopupCreate(TopupCreateReply {
+            request_id: "1300000000000000002".into(),
+            outcome: Ok(TopupCreated {
+                order_id: "ORDER-412345678901234567-1795602600".into(),
+                amount: Idr::new(50_000),
+                qr_string: "00020101021226620014COM.GO-JEK.WWW".into(),
+                expires_at: at(),
+            }),
+        }),
+        Reply::TopupStatus(TopupStatusReply {
+            outcome: Ok(topup_info()),
+        }),
+        Reply::Balance(QueryReply {
+            outcome: Ok(BalanceReply {
+                user_id: user(),
+                balance: Idr::new(35_000),
+                total_topup: Idr::new(50_000),
+                total_spent: Idr::new(15_000),
+            }),
+        }),
+        Reply::History(QueryReply {
+            outcome: Ok(HistoryReply {
+                user_id: user(),
+                orders: vec![order_summary()],
+                topups: vec![topup_info()],
+            }),
+        }),
+        Reply::Catalog(QueryReply {
+            outcome: Ok(CatalogReply {
+                packages: vec![CatalogEntry {
+                    package: PackageSize::One,
+                    price: Idr::new(15_000),
+                    in_stock: true,
+                }],
+                available_codes: 3,
+            }),
+        }),
+        Reply::StockAdded(AdminReply {
+            request_id: "r-1".into(),
+            outcome: Ok(StockAdded {
+                batch_id: "B-20261125-0001".into(),
+                added: 2,
+                duplicates: 1,
+                rejected: vec![RejectedLine {
+                    line: 4,
+                    reason: "contains whitespace".into(),
+                }],
+                available_after: 12,
+            }),
+        }),
+        Reply::StockView(AdminReply {
+            request_id: "r-2".into(),
+            outcome: Ok(StockView {
+                counts: StockCounts {
+                    available: 10,
+                    reserved: 1,
+                    sold: 40,
+                },
+                low_stock_threshold: 10,
+                recent_batches: vec![StockBatchSummary {
+                    batch_id: "B-20261125-0001".into(),
+                    added: 2,
+                    duplicates: 1,
+                    rejected: 1,
+                    added_by: Some(user()),
+                    created_at: at(),
+                }],
+            }),
+        }),
+        Reply::OrdersPage(AdminReply {
+            request_id: "r-3".into(),
+            outcome: Ok(OrdersPage {
+                orders: vec![order_summary()],
+                page: 0,
+                page_size: 10,
+                total: 1,
+            }),
+        }),
+        Reply::OrderProcessed(AdminReply {
+            request_id: "r-4".into(),
+            outcome: Ok(OrderProcessed {
+                order_number: "RF-20261125-7K3M9Q".into(),
+                action: ProcessAction::Refund,
+                status: OrderStatus::Refunded,
+                refunded: Some(Idr::new(70_000)),
+            }),
+        }),
+        Reply::Stats(AdminReply {
+            request_id: "r-5".into(),
+            outcome: Err(ServiceError::Forbidden {
+                message: "admin claim missing or invalid".into(),
+            }),
+        }),
+        Reply::Error(QueryReply {
+            outcome: Err(ServiceError::InvalidInput {
+                message: "unknown message type \"x\"".into(),
+            }),
+        }),
+    ]
+}
+
+fn events() -> Vec<Event> {
+    vec![
+        Event::DeliveryRequested(DeliveryRequested {
+            order_number: "RF-20261125-7K3M9Q".into(),
+            user_id: user(),
+            package: PackageSize::One,
+            total_price: Idr::new(15_000),
+            codes: vec!["RF-CODE-0001".into()],
+            attempt: 1,
+            interaction: interaction(),
+        }),
+        Event::DeliveryConfirmed(DeliveryConfirmed {
+            order_number: "RF-20261125-7K3M9Q".into(),
+            attempt: 1,
+            method: DeliveryMethod::Dm,
+            message_id: Some("500000000000000005".into()),
+        }),
+        Event::DeliveryFailed(DeliveryFailed {
+            order_number: "RF-20261125-7K3M9Q".into(),
+            attempt: 2,
+            error: "Discord answered 503".into(),
+            retryable: true,
+        }),
+        Event::TopupSettled(TopupSettled {
+            order_id: "ORDER-412345678901234567-1795602600".into(),
+            user_id: user(),
+            amount: Idr::new(50_000),
+            balance_after: Idr::new(85_000),
+            paid_at: at(),
+            interaction: None,
+        }),
+        Event::TopupExpired(TopupExpired {
+            order_id: "ORDER-412345678901234567-1795602600".into(),
+            user_id: user(),
+            amount: Idr::new(50_000),
+            midtrans_status: "expire".into(),
+            interaction: None,
+        }),
+        Event::StockLow(StockLow {
+            available: 9,
+            threshold: 10,
+            notify_user_ids: vec![user()],
+        }),
+        Event::OrderFailed(OrderFailed {
+            order_number: "RF-20261125-7K3M9Q".into(),
+            user_id: user(),
+            attempts: 3,
+            reason: "DMs closed and no fallback channel".into(),
+        }),
+        Event::OrderRefunded(OrderRefunded {
+            order_number: "RF-20261125-7K3M9Q".into(),
+            user_id: user(),
+            amount: Idr::new(15_000),
+            balance_after: Idr::new(15_000),
+        }),
+    ]
+}
+
+fn fixed<P: MessageFamily>(payload: P) -> Envelope<P> {
+    let mut env = Envelope::with_correlation(
+        payload,
+        Uuid::parse_str("01937a1e-0000-7000-8000-000000000001").unwrap(),
+    );
+    env.message_id = Uuid::parse_str("01937a1e-0000-7000-8000-000000000002").unwrap();
+    env.timestamp = at();
+    env
+}
+
+fn check_family<P: MessageFamily + PartialEq + std::fmt::Debug + Clone>(all: Vec<P>) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+    let update = std::env::var("UPDATE_GOLDEN").is_ok();
+    let mut seen = Vec::new();
+    for payload in all {
+        let ty = payload.message_type();
+        seen.push(ty);
+        let env = fixed(payload.clone());
+        let bytes = env.to_bytes();
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let pretty = serde_json::to_string_pretty(&value).unwrap() + "\n";
+        let path = format!("{dir}/{ty}.json");
+        if update {
+            std::fs::write(&path, &pretty).unwrap();
+        }
+        let golden = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("missing golden file {path}; run with UPDATE_GOLDEN=1"));
+        assert_eq!(pretty, golden, "wire format of {ty} changed");
+        let back = Envelope::<P>::from_bytes(golden.as_bytes()).unwrap();
+        assert_eq!(back, env, "{ty} does not round-trip");
+    }
+    let mut known: Vec<_> = P::known_types().to_vec();
+    known.sort();
+    seen.sort();
+    assert_eq!(known, seen, "every message type needs a golden sample");
+}
+
+#[test]
+fn commands_match_golden_files_and_round_trip() {
+    check_family(commands());
+}
+
+#[test]
+fn replies_match_golden_files_and_round_trip() {
+    check_family(replies());
+}
+
+#[test]
+fn events_match_golden_files_and_round_trip() {
+    check_family(events());
+}
+
+#[test]
+fn unknown_fields_are_tolerated() {
+    let mut v: serde_json::Value = serde_json::from_slice(
+        &fixed(Command::BalanceGet(BalanceQuery { user_id: user() })).to_bytes(),
+    )
+    .unwrap();
+    v["added_by_a_newer_producer"] = json!(true);
+    v["payload"]["also_new"] = json!({"x": 1});
+    let env = Envelope::<Command>::from_bytes(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(
+        env.payload,
+        Command::BalanceGet(BalanceQuery { user_id: user() })
+    );
+}
+
+#[test]
+fn unknown_message_type_is_refused_clearly() {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fixed(Command::CatalogGet(CatalogQuery {})).to_bytes()).unwrap();
+    v["type"] = json!("order.delete_everything");
+    let err = Envelope::<Command>::from_bytes(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+    assert!(matches!(err, DecodeError::UnknownType(ref t) if t == "order.delete_everything"));
+    assert_eq!(
+        err.to_string(),
+        "unknown message type \"order.delete_everything\""
+    );
+    // An event is not a command either.
+    let event = fixed(Event::StockLow(StockLow {
+        available: 1,
+        threshold: 2,
+        notify_user_ids: vec![],
+    }));
+    assert!(matches!(
+        Envelope::<Command>::from_bytes(&event.to_bytes()),
+        Err(DecodeError::UnknownType(_))
+    ));
+}
+
+#[test]
+fn newer_schema_versions_and_bad_payloads_are_refused() {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fixed(Command::CatalogGet(CatalogQuery {})).to_bytes()).unwrap();
+    v["schema_version"] = json!(2);
+    let err = Envelope::<Command>::from_bytes(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+    assert!(
+        matches!(err, DecodeError::UnsupportedVersion { found: 2, .. }),
+        "{err}"
+    );
+
+    let mut v: serde_json::Value = serde_json::from_slice(
+        &fixed(Command::OrderCreate(OrderCreate {
+            request_id: "1".into(),
+            user: UserRef {
+                user_id: user(),
+                username: None,
+            },
+            package: PackageSize::One,
+            interaction: None,
+        }))
+        .to_bytes(),
+    )
+    .unwrap();
+    v["payload"]["package"] = json!(7);
+    let err = Envelope::<Command>::from_bytes(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+    assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
+    assert!(err.to_string().contains("order.create"));
+
+    assert!(matches!(
+        Envelope::<Command>::from_bytes(b"not json"),
+        Err(DecodeError::Envelope(_))
+    ));
+}
