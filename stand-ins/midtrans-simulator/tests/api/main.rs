@@ -1,0 +1,8 @@
+//! Black-box tests of the simulator over HTTP, one test binary.
+
+mod charge;
+mod faults;
+mod helpers;
+mod notifications;
+mod signatures;
+mod status;
