@@ -1,1 +1,9 @@
-//! placeholder
+//! The payment-service: owns the database, talks to Midtrans, keeps stock encrypted, sells codes
+//! and publishes what happened through the outbox. See README.md for the flows.
+//!
+//! Layout: `domain/` holds pure rules and state machines (no actix, SeaORM, lapin imports);
+//! the other modules are adapters around it.
+
+pub mod config;
+pub mod metrics;
+pub mod persistence;

@@ -1,0 +1,67 @@
+//! The balance ledger: one row for every balance change this bot makes. Rows are written in the
+//! same transaction as the change; `UNIQUE(reason, reference)` makes booking the same top-up,
+//! order or refund twice impossible.
+
+use sea_orm::{ConnectionTrait, DbErr};
+
+use super::stmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerReason {
+    Topup,
+    Order,
+    Refund,
+    Adjustment,
+}
+
+impl LedgerReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerReason::Topup => "topup",
+            LedgerReason::Order => "order",
+            LedgerReason::Refund => "refund",
+            LedgerReason::Adjustment => "adjustment",
+        }
+    }
+}
+
+/// Appends a ledger row. Call inside the transaction that changed the balance.
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+    delta: i64,
+    reason: LedgerReason,
+    reference: &str,
+    balance_after: i64,
+) -> Result<(), DbErr> {
+    txn.execute(stmt(
+        txn,
+        "INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) \
+         VALUES ($1, $2, $3, $4, $5)",
+        [
+            user_id.into(),
+            delta.into(),
+            reason.as_str().into(),
+            reference.into(),
+            balance_after.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Creates the user row if it does not exist yet (the sibling bot may have created it already).
+pub async fn ensure_user(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+    username: Option<&str>,
+) -> Result<(), DbErr> {
+    txn.execute(stmt(
+        txn,
+        "INSERT INTO users (user_id, username) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET username = COALESCE(EXCLUDED.username, users.username)",
+        [user_id.into(), username.map(str::to_string).into()],
+    ))
+    .await?;
+    Ok(())
+}
