@@ -8,8 +8,8 @@ use std::time::Duration;
 use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeUser, RunningFake};
 use serenity::all::{
     ButtonStyle, ChannelId, Client, ComponentInteraction, Context, CreateActionRow, CreateButton,
-    CreateMessage, EditInteractionResponse, EventHandler, GatewayIntents, HttpBuilder,
-    Interaction, Ready, UserId,
+    CreateMessage, EditInteractionResponse, EventHandler, GatewayIntents, HttpBuilder, Interaction,
+    Ready, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::mpsc;
@@ -30,7 +30,9 @@ impl EventHandler for Handler {
         match interaction {
             Interaction::Command(command) => {
                 command.defer(&ctx.http).await.unwrap();
-                let buy = CreateButton::new("buy:5").label("Buy 5").style(ButtonStyle::Primary);
+                let buy = CreateButton::new("buy:5")
+                    .label("Buy 5")
+                    .style(ButtonStyle::Primary);
                 command
                     .edit_response(
                         &ctx.http,
@@ -44,7 +46,9 @@ impl EventHandler for Handler {
             }
             Interaction::Component(component) => {
                 answer_click(&ctx, &component).await;
-                let _ = self.events.send(format!("click:{}", component.data.custom_id));
+                let _ = self
+                    .events
+                    .send(format!("click:{}", component.data.custom_id));
             }
             _ => {}
         }
@@ -81,7 +85,9 @@ async fn next_event(events: &mut mpsc::UnboundedReceiver<String>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serenity_client_gets_ready_and_answers_a_command_and_a_click_in_time() {
-    let fake = FakeDiscord::start(FakeDiscordConfig::default()).await.unwrap();
+    let fake = FakeDiscord::start(FakeDiscordConfig::default())
+        .await
+        .unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
     let mut client = client_for(&fake, tx).await;
     let shard_manager = Arc::clone(&client.shard_manager);
@@ -113,7 +119,11 @@ async fn serenity_client_gets_ready_and_answers_a_command_and_a_click_in_time() 
     assert_eq!(edited.content(), "Order placed");
     assert!(edited.components().is_empty());
     assert!(fake.failed_interactions().is_empty());
-    assert!(fake.unknown_route_requests().is_empty(), "{:?}", fake.unknown_route_requests());
+    assert!(
+        fake.unknown_route_requests().is_empty(),
+        "{:?}",
+        fake.unknown_route_requests()
+    );
 
     shard_manager.shutdown_all().await;
     let _ = tokio::time::timeout(WAIT, runner).await;
@@ -129,7 +139,9 @@ async fn client_for(fake: &RunningFake, events: mpsc::UnboundedSender<String>) -
 
 #[tokio::test]
 async fn closed_dms_surface_in_serenity_as_error_50007() {
-    let fake = FakeDiscord::start(FakeDiscordConfig::default()).await.unwrap();
+    let fake = FakeDiscord::start(FakeDiscordConfig::default())
+        .await
+        .unwrap();
     let http = http_for(&fake);
     let user = UserId::new(1_200_000_000_000_000_002);
     fake.close_dms_for(user.get());
@@ -159,7 +171,9 @@ async fn closed_dms_surface_in_serenity_as_error_50007() {
 
 #[tokio::test]
 async fn injected_rate_limit_answers_429_with_retry_after() {
-    let fake = FakeDiscord::start(FakeDiscordConfig::default()).await.unwrap();
+    let fake = FakeDiscord::start(FakeDiscordConfig::default())
+        .await
+        .unwrap();
     let http = http_for(&fake);
     let channel = ChannelId::new(fake.config().channel_id);
     fake.rate_limit_route("POST", "/channels/*/messages", 1.5, false, 1);
