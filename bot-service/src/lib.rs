@@ -1,1 +1,173 @@
-//! placeholder
+//! The Discord front end of Redfinger Shop: slash commands and buttons for users and admins,
+//! QRIS top-ups, code delivery by DM. It holds no database credentials: everything goes to the
+//! payment-service over the broker.
+//!
+//! [`run`] starts the whole service and returns after `shutdown` is cancelled and every part
+//! stopped, so tests can run the bot in-process.
+
+pub mod config;
+pub mod discord;
+pub mod domain;
+pub mod health;
+pub mod messaging;
+pub mod metrics;
+pub mod payment_client;
+pub mod state;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context as _;
+use broker::{Broker, BrokerConfig};
+use secrecy::ExposeSecret;
+use serenity::all::{ClientBuilder, GatewayIntents};
+use serenity::http::{Http, HttpBuilder};
+use shared_proto::Topology;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{GatewayMode, Settings};
+use crate::messaging::delivery_consumer::DeliveryConsumer;
+use crate::messaging::notification_consumer::NotificationConsumer;
+use crate::metrics::Metrics;
+use crate::payment_client::PaymentClient;
+use crate::state::{AppState, RecentDeliveries};
+
+pub use config::Settings as BotSettings;
+
+/// Builds the Discord REST client; with `DISCORD_API_BASE_URL` every call goes to that
+/// stand-in instead (serenity ignores the proxy while its own rate limiter is on).
+fn discord_http(settings: &Settings) -> Http {
+    let builder = HttpBuilder::new(settings.discord_token.expose_secret());
+    match &settings.discord_api_base_url {
+        Some(base) => builder
+            .proxy(base.clone())
+            .ratelimiter_disabled(true)
+            .build(),
+        None => builder.build(),
+    }
+}
+
+/// Runs the bot until `shutdown` is cancelled: health server, broker consumers and (when this
+/// replica holds it) the gateway. Then stops consuming, lets in-flight deliveries finish, closes
+/// the gateway and the broker.
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    if !settings.ignored_settings.is_empty() {
+        tracing::warn!(
+            settings = %settings.ignored_settings.join(", "),
+            "these settings are not used by bot-service (payment-service settings or left over from the earlier version); ignoring them"
+        );
+    }
+    let metrics = Metrics::new().context("creating metrics")?;
+
+    let topology = Topology::new(settings.amqp_namespace.clone());
+    let mut broker_config =
+        BrokerConfig::new(settings.amqp_url.expose_secret(), topology, "bot-service");
+    broker_config.prefetch = 16;
+    let broker = Broker::connect(broker_config)
+        .await
+        .context("connecting to RabbitMQ (AMQP_URL)")?;
+    broker
+        .declare_topology()
+        .await
+        .context("declaring the broker topology")?;
+
+    let state_cell: Arc<OnceLock<discord::Data>> = Arc::new(OnceLock::new());
+    let intents = GatewayIntents::GUILDS;
+    let mut client = match settings.gateway {
+        GatewayMode::Off => None,
+        GatewayMode::Shards { .. } => Some(
+            ClientBuilder::new_with_http(discord_http(&settings), intents)
+                .framework(discord::framework(state_cell.clone()))
+                .await
+                .context("building the Discord client")?,
+        ),
+    };
+    let http: Arc<Http> = match &client {
+        Some(c) => c.http.clone(),
+        None => Arc::new(discord_http(&settings)),
+    };
+    // Follow-ups and edits through interaction tokens need the application id, also on
+    // replicas without a gateway session (which never see READY).
+    let app = http
+        .get_current_application_info()
+        .await
+        .context("reading the bot's application from Discord (is DISCORD_TOKEN valid?)")?;
+    http.set_application_id(app.id);
+
+    let state = Arc::new(AppState {
+        payments: PaymentClient::new(broker.clone(), settings.request_timeout),
+        http: http.clone(),
+        metrics,
+        gateway_connected: AtomicBool::new(false),
+        recent_deliveries: RecentDeliveries::new(10_000),
+        settings,
+    });
+    let _ = state_cell.set(state.clone());
+
+    let listener =
+        TcpListener::bind(("0.0.0.0", state.settings.health_port)).with_context(|| {
+            format!(
+                "binding the health port {} (BOT_HEALTH_PORT)",
+                state.settings.health_port
+            )
+        })?;
+    let (server, server_handle) =
+        health::serve(listener, state.clone()).context("starting the health server")?;
+    let server_task = tokio::spawn(server);
+
+    let consumers_stop = CancellationToken::new();
+    let topology = broker.topology().clone();
+    let consumers = vec![
+        broker.spawn_consumer(
+            topology.bot_deliveries_queue(),
+            Arc::new(DeliveryConsumer::new(state.clone())),
+            consumers_stop.clone(),
+        ),
+        broker.spawn_consumer(
+            topology.bot_notifications_queue(),
+            Arc::new(NotificationConsumer::new(state.clone())),
+            consumers_stop.clone(),
+        ),
+    ];
+
+    let mut gateway_task = None;
+    let mut shard_manager = None;
+    if let (Some(mut c), GatewayMode::Shards { first, last, total }) =
+        (client.take(), state.settings.gateway)
+    {
+        shard_manager = Some(c.shard_manager.clone());
+        gateway_task = Some(tokio::spawn(async move {
+            // serenity boots shards range.start ..= range.end.
+            if let Err(error) = c.start_shard_range(first..last, total).await {
+                tracing::error!(%error, "the Discord gateway stopped");
+            }
+        }));
+        tracing::info!(first, last, total, "gateway shards starting");
+    } else {
+        tracing::info!("gateway disabled on this replica (BOT_GATEWAY=false): consuming deliveries and notifications only");
+    }
+    tracing::info!(
+        health_port = state.settings.health_port,
+        "bot-service started"
+    );
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down: stopping consumers, finishing in-flight deliveries");
+    consumers_stop.cancel();
+    for c in consumers {
+        let _ = c.await;
+    }
+    if let Some(manager) = shard_manager {
+        manager.shutdown_all().await;
+    }
+    if let Some(task) = gateway_task {
+        let _ = task.await;
+    }
+    broker.close().await;
+    server_handle.stop(true).await;
+    let _ = server_task.await;
+    tracing::info!("bot-service stopped");
+    Ok(())
+}

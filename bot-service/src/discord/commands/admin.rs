@@ -1,0 +1,301 @@
+//! `/admin …`: stock, orders, re-delivery/refund, statistics, the shop panel. The admin role is
+//! checked when each subcommand runs (not only by Discord's permissions), and every request
+//! carries a signed admin claim.
+
+use serenity::all::{Attachment, User};
+use shared_proto::{
+    AdminClaim, AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView,
+    DiscordUserId, OrderFilter, OrderStatus, ProcessAction,
+};
+
+use super::super::admin_check::admin_claim;
+use super::super::interaction::{defer_ephemeral, show, Origin};
+use super::super::outbound;
+use super::{origin, Context, Error};
+use crate::domain::views;
+
+/// Largest stock upload accepted (a code a line; 1 MiB is far above any real batch).
+const MAX_STOCK_FILE: u32 = 1024 * 1024;
+const PAGE_SIZE: u32 = 10;
+
+/// Shop administration (admin role required).
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands(
+        "addstock",
+        "viewstock",
+        "vieworders",
+        "processorder",
+        "botstats",
+        "postpanel"
+    )
+)]
+pub async fn admin(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Defers, checks the role, and returns the origin and the signed claim; on refusal tells the
+/// user and returns None (nothing is published).
+async fn authorize(ctx: Context<'_>) -> Result<Option<(Origin, AdminClaim)>, Error> {
+    let o = origin(ctx)?;
+    defer_ephemeral(ctx.data(), &o).await?;
+    let request_id = o.interaction_id.to_string();
+    match admin_claim(ctx.serenity_context(), ctx.data(), &o, &request_id).await {
+        Ok(claim) => Ok(Some((o, claim))),
+        Err(refusal) => {
+            tracing::info!(user_id = %o.user, "admin command refused: no admin role");
+            show(&ctx.data().http, &o, &views::error(refusal.to_string())).await;
+            Ok(None)
+        }
+    }
+}
+
+/// Add codes to the stock: paste them (one a line) or attach a .txt file.
+#[poise::command(slash_command)]
+pub async fn addstock(
+    ctx: Context<'_>,
+    #[description = "Codes, one a line (or separated by spaces)"] text: Option<String>,
+    #[description = "A .txt file with one code a line"] file: Option<Attachment>,
+) -> Result<(), Error> {
+    let Some((o, claim)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let state = ctx.data();
+    let (body, source_name) = match (text, file) {
+        (_, Some(f)) => {
+            if f.size > MAX_STOCK_FILE {
+                show(
+                    &state.http,
+                    &o,
+                    &views::error("That file is larger than 1 MiB."),
+                )
+                .await;
+                return Ok(());
+            }
+            let bytes = match f.download().await {
+                Ok(b) => b,
+                Err(error) => {
+                    tracing::warn!(%error, "downloading the stock file failed");
+                    show(
+                        &state.http,
+                        &o,
+                        &views::error("The file could not be downloaded. Please try again."),
+                    )
+                    .await;
+                    return Ok(());
+                }
+            };
+            match String::from_utf8(bytes) {
+                Ok(text) => (text, Some(f.filename.clone())),
+                Err(_) => {
+                    show(
+                        &state.http,
+                        &o,
+                        &views::error("The file is not a UTF-8 text file."),
+                    )
+                    .await;
+                    return Ok(());
+                }
+            }
+        }
+        // A slash-command option is one line, so spaces separate codes there.
+        (Some(t), None) => (t.split_whitespace().collect::<Vec<_>>().join("\n"), None),
+        (None, None) => {
+            show(
+                &state.http,
+                &o,
+                &views::error("Give the codes as text or attach a .txt file."),
+            )
+            .await;
+            return Ok(());
+        }
+    };
+    let view = match state
+        .payments
+        .add_stock(AdminStockAdd {
+            request_id: o.interaction_id.to_string(),
+            claim,
+            text: body,
+            source_name,
+        })
+        .await
+    {
+        Ok(added) => views::stock_added(&added),
+        Err(e) => views::error(e.user_message()),
+    };
+    show(&state.http, &o, &view).await;
+    Ok(())
+}
+
+/// Show stock counts and recent batches.
+#[poise::command(slash_command)]
+pub async fn viewstock(ctx: Context<'_>) -> Result<(), Error> {
+    let Some((o, claim)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let state = ctx.data();
+    let view = match state
+        .payments
+        .view_stock(AdminStockView {
+            request_id: o.interaction_id.to_string(),
+            claim,
+        })
+        .await
+    {
+        Ok(v) => views::stock_view(&v),
+        Err(e) => views::error(e.user_message()),
+    };
+    show(&state.http, &o, &view).await;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum StatusChoice {
+    Pending,
+    Delivering,
+    Completed,
+    Failed,
+    Refunded,
+}
+
+impl From<StatusChoice> for OrderStatus {
+    fn from(s: StatusChoice) -> Self {
+        match s {
+            StatusChoice::Pending => OrderStatus::Pending,
+            StatusChoice::Delivering => OrderStatus::Delivering,
+            StatusChoice::Completed => OrderStatus::Completed,
+            StatusChoice::Failed => OrderStatus::Failed,
+            StatusChoice::Refunded => OrderStatus::Refunded,
+        }
+    }
+}
+
+/// List orders, newest first, with filters.
+#[poise::command(slash_command)]
+pub async fn vieworders(
+    ctx: Context<'_>,
+    #[description = "Only this user's orders"] user: Option<User>,
+    #[description = "Only orders in this state"] status: Option<StatusChoice>,
+    #[description = "Page (1 = newest)"]
+    #[min = 1]
+    page: Option<u32>,
+) -> Result<(), Error> {
+    let Some((o, claim)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let user = user.and_then(|u| DiscordUserId::new(u.id.get()).ok());
+    let status = status.map(OrderStatus::from);
+    let page = page.unwrap_or(1).saturating_sub(1);
+    let view = orders_page(ctx.data(), &o, claim, page, status, user).await;
+    show(&ctx.data().http, &o, &view).await;
+    Ok(())
+}
+
+/// One page of orders (also used by the paging buttons).
+pub async fn orders_page(
+    state: &crate::state::AppState,
+    o: &Origin,
+    claim: AdminClaim,
+    page: u32,
+    status: Option<OrderStatus>,
+    user: Option<DiscordUserId>,
+) -> crate::domain::message::Message {
+    let request = AdminOrdersList {
+        request_id: o.interaction_id.to_string(),
+        claim,
+        filter: OrderFilter {
+            user_id: user,
+            status,
+            ..Default::default()
+        },
+        page,
+        page_size: PAGE_SIZE,
+    };
+    match state.payments.list_orders(request).await {
+        Ok(p) => views::orders_page(o.user, &p, status, user)
+            .unwrap_or_else(|_| views::error("This page could not be built.")),
+        Err(e) => views::error(e.user_message()),
+    }
+}
+
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum ActionChoice {
+    #[name = "redeliver"]
+    Redeliver,
+    #[name = "refund"]
+    Refund,
+}
+
+/// Re-deliver or refund an order.
+#[poise::command(slash_command)]
+pub async fn processorder(
+    ctx: Context<'_>,
+    #[description = "Order number, e.g. ORD-20260101-0001"] order_number: String,
+    #[description = "What to do"] action: ActionChoice,
+) -> Result<(), Error> {
+    let Some((o, claim)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let state = ctx.data();
+    let action = match action {
+        ActionChoice::Redeliver => ProcessAction::Redeliver,
+        ActionChoice::Refund => ProcessAction::Refund,
+    };
+    let view = match state
+        .payments
+        .process_order(AdminOrderProcess {
+            request_id: o.interaction_id.to_string(),
+            claim,
+            order_number: order_number.trim().to_string(),
+            action,
+        })
+        .await
+    {
+        Ok(p) => views::order_processed(&p),
+        Err(e) => views::error(e.user_message()),
+    };
+    show(&state.http, &o, &view).await;
+    Ok(())
+}
+
+/// Sales, top-ups and stock statistics.
+#[poise::command(slash_command)]
+pub async fn botstats(ctx: Context<'_>) -> Result<(), Error> {
+    let Some((o, claim)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let state = ctx.data();
+    let view = match state
+        .payments
+        .stats(AdminStats {
+            request_id: o.interaction_id.to_string(),
+            claim,
+        })
+        .await
+    {
+        Ok(s) => views::stats(&s),
+        Err(e) => views::error(e.user_message()),
+    };
+    show(&state.http, &o, &view).await;
+    Ok(())
+}
+
+/// Post the shop panel in this channel; its buttons keep working after restarts.
+#[poise::command(slash_command)]
+pub async fn postpanel(ctx: Context<'_>) -> Result<(), Error> {
+    let Some((o, _claim)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let state = ctx.data();
+    let view = match outbound::channel_message(&state.http, o.channel_id, &views::main_menu()).await
+    {
+        Ok(_) => views::notice("Panel posted", "The shop panel is in this channel now."),
+        Err(error) => {
+            tracing::warn!(%error, "posting the panel failed");
+            views::error("The panel could not be posted here. Does the bot have permission to send messages in this channel?")
+        }
+    };
+    show(&state.http, &o, &view).await;
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! Routing of button, select-menu and modal interactions. Everything a click needs is in its
+//! custom_id, so any replica can handle it, also after a restart. poise does not route these;
+//! they come through the event handler.
+
+use std::time::Instant;
+
+use serenity::all::{
+    ActionRowComponent, ComponentInteraction, ComponentInteractionDataKind,
+    Context as SerenityContext, CreateActionRow, CreateInputText, CreateInteractionResponse,
+    CreateModal, InputTextStyle, ModalInteraction,
+};
+use shared_proto::{OrderCreate, PackageSize, TopupState};
+
+use super::admin_check::admin_claim;
+use super::interaction::{
+    create_topup, defer_ephemeral, defer_update, reply_ephemeral, respond, show, show_balance,
+    show_history, show_package_picker, topup_picker, Origin,
+};
+use super::Data;
+use crate::domain::amount::TopupAmount;
+use crate::domain::custom_id::{may_click, ComponentAction, CustomIdError, MenuItem};
+use crate::domain::views;
+
+const AMOUNT_INPUT: &str = "amount";
+
+pub async fn on_component(ctx: &SerenityContext, state: &Data, c: &ComponentInteraction) {
+    let started = Instant::now();
+    let Some(origin) = Origin::from_component(c) else {
+        return;
+    };
+    let action = match ComponentAction::decode(&c.data.custom_id) {
+        Ok(a) => a,
+        Err(e) => {
+            state
+                .metrics
+                .interactions
+                .with_label_values(&["component:unknown"])
+                .inc();
+            let view = match e {
+                CustomIdError::Foreign => views::stale_click(),
+                _ => views::error("This button is not recognised. Use `/shop` to open a new menu."),
+            };
+            let _ = reply_ephemeral(state, &origin, &view).await;
+            return;
+        }
+    };
+    let kind = format!("component:{}", action.kind());
+    state.metrics.interactions.with_label_values(&[&kind]).inc();
+    if !may_click(&action, origin.user) {
+        let _ = reply_ephemeral(state, &origin, &views::foreign_click()).await;
+        return;
+    }
+    if let Err(error) = route(ctx, state, c, &origin, action).await {
+        tracing::warn!(%error, kind, "answering a component interaction failed");
+    }
+    state
+        .metrics
+        .handler_seconds
+        .with_label_values(&[&kind])
+        .observe(started.elapsed().as_secs_f64());
+}
+
+async fn route(
+    ctx: &SerenityContext,
+    state: &Data,
+    c: &ComponentInteraction,
+    origin: &Origin,
+    action: ComponentAction,
+) -> Result<(), serenity::Error> {
+    let http = state.http.as_ref();
+    match action {
+        ComponentAction::Menu(MenuItem::Order) => {
+            defer_ephemeral(state, origin).await?;
+            show_package_picker(state, origin).await;
+        }
+        ComponentAction::Menu(MenuItem::Topup) => {
+            reply_ephemeral(state, origin, &topup_picker(state, origin)).await?;
+        }
+        ComponentAction::Menu(MenuItem::Balance) => {
+            defer_ephemeral(state, origin).await?;
+            show_balance(state, origin).await;
+        }
+        ComponentAction::Menu(MenuItem::History) => {
+            defer_ephemeral(state, origin).await?;
+            show_history(state, origin).await;
+        }
+        ComponentAction::Menu(MenuItem::Help) => {
+            reply_ephemeral(state, origin, &views::help()).await?;
+        }
+        ComponentAction::PickPackage { owner } => {
+            let chosen = match &c.data.kind {
+                ComponentInteractionDataKind::StringSelect { values } => values
+                    .first()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .and_then(|n| PackageSize::try_from(n).ok()),
+                _ => None,
+            };
+            let Some(package) = chosen else {
+                return reply_ephemeral(
+                    state,
+                    origin,
+                    &views::error("Please pick one of the packages."),
+                )
+                .await;
+            };
+            defer_update(state, origin).await?;
+            let (catalog, balance) =
+                tokio::join!(state.payments.catalog(), state.payments.balance(owner));
+            let view = match (catalog, balance) {
+                (Ok(cat), Ok(bal)) => match cat.packages.iter().find(|e| e.package == package) {
+                    Some(entry) => {
+                        views::confirm_order(owner, entry, bal.balance, origin.interaction_id.get())
+                            .unwrap_or_else(|_| views::error("This step could not be built."))
+                    }
+                    None => views::error("That package is not on sale any more."),
+                },
+                (Err(e), _) | (_, Err(e)) => views::error(e.user_message()),
+            };
+            show(http, origin, &view).await;
+        }
+        ComponentAction::ConfirmOrder {
+            owner,
+            package,
+            nonce,
+        } => {
+            // Deferred before anything else: Discord allows 3 s and the order takes a round trip.
+            defer_update(state, origin).await?;
+            if let Ok(processing) = views::order_processing(owner, package, nonce) {
+                show(http, origin, &processing).await;
+            }
+            let request = OrderCreate {
+                request_id: nonce.to_string(),
+                user: origin.user_ref(),
+                package,
+                interaction: Some(origin.interaction_ref()),
+            };
+            let outcome = state.payments.create_order(request).await;
+            let view = match outcome {
+                Ok(accepted) => views::order_outcome(owner, &Ok(accepted)),
+                Err(crate::payment_client::RequestError::Service(e)) => views::order_outcome(owner, &Err(e)),
+                Err(e) => Ok(views::error(format!(
+                    "{} If you were charged, the order still completes and your codes arrive by DM.",
+                    e.user_message()
+                ))),
+            }
+            .unwrap_or_else(|_| views::error("The result could not be shown; check `/history`."));
+            show(http, origin, &view).await;
+        }
+        ComponentAction::CancelOrder { .. } => {
+            respond(
+                state,
+                origin,
+                CreateInteractionResponse::UpdateMessage(super::render::response_message(
+                    &views::order_cancelled(),
+                    true,
+                )),
+            )
+            .await?;
+        }
+        ComponentAction::TopupPreset { amount, .. } => {
+            match TopupAmount::new(amount, state.settings.topup_bounds) {
+                Ok(amount) => {
+                    defer_update(state, origin).await?;
+                    create_topup(state, origin, amount).await;
+                }
+                // The presets changed since this button was made.
+                Err(e) => reply_ephemeral(state, origin, &views::error(e.to_string())).await?,
+            }
+        }
+        ComponentAction::TopupCustom { owner } => {
+            let modal_id = ComponentAction::TopupModal { owner }.to_string();
+            let b = state.settings.topup_bounds;
+            let modal =
+                CreateModal::new(modal_id, "Top up").components(vec![CreateActionRow::InputText(
+                    CreateInputText::new(InputTextStyle::Short, "Amount in rupiah", AMOUNT_INPUT)
+                        .placeholder(format!("{} – {}", b.min.rupiah(), b.max.rupiah()))
+                        .min_length(1)
+                        .max_length(20)
+                        .required(true),
+                )]);
+            respond(state, origin, CreateInteractionResponse::Modal(modal)).await?;
+        }
+        ComponentAction::TopupModal { .. } => {
+            // A modal id on a component cannot happen with our messages: treat as stale.
+            reply_ephemeral(state, origin, &views::stale_click()).await?;
+        }
+        ComponentAction::TopupCheck { owner, order_id } => {
+            defer_update(state, origin).await?;
+            match state.payments.topup_status(owner, order_id).await {
+                Ok(info) if info.state != TopupState::Pending => {
+                    show(http, origin, &views::topup_status(&info)).await
+                }
+                Ok(info) => {
+                    let _ = super::outbound::followup(
+                        http,
+                        &origin.token,
+                        &views::topup_status(&info),
+                        true,
+                    )
+                    .await;
+                }
+                Err(e) => {
+                    let _ = super::outbound::followup(
+                        http,
+                        &origin.token,
+                        &views::error(e.user_message()),
+                        true,
+                    )
+                    .await;
+                }
+            }
+        }
+        ComponentAction::TopupCancel { owner, order_id } => {
+            defer_update(state, origin).await?;
+            match state.payments.cancel_topup(owner, order_id).await {
+                Ok(info) => show(http, origin, &views::topup_status(&info)).await,
+                Err(e) => {
+                    let _ = super::outbound::followup(
+                        http,
+                        &origin.token,
+                        &views::error(e.user_message()),
+                        true,
+                    )
+                    .await;
+                }
+            }
+        }
+        ComponentAction::OrdersPage {
+            page, status, user, ..
+        } => {
+            defer_update(state, origin).await?;
+            let request_id = origin.interaction_id.to_string();
+            match admin_claim(ctx, state, origin, &request_id).await {
+                Ok(claim) => {
+                    let view =
+                        super::commands::orders_page(state, origin, claim, page, status, user)
+                            .await;
+                    show(http, origin, &view).await;
+                }
+                Err(refusal) => {
+                    let _ = super::outbound::followup(
+                        http,
+                        &origin.token,
+                        &views::error(refusal.to_string()),
+                        true,
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn on_modal(_ctx: &SerenityContext, state: &Data, m: &ModalInteraction) {
+    let Some(origin) = Origin::from_modal(m) else {
+        return;
+    };
+    state
+        .metrics
+        .interactions
+        .with_label_values(&["modal:topup"])
+        .inc();
+    let action = ComponentAction::decode(&m.data.custom_id);
+    let Ok(ComponentAction::TopupModal { owner }) = action else {
+        let _ = reply_ephemeral(state, &origin, &views::stale_click()).await;
+        return;
+    };
+    if owner != origin.user {
+        let _ = reply_ephemeral(state, &origin, &views::foreign_click()).await;
+        return;
+    }
+    let text = m
+        .data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .find_map(|c| match c {
+            ActionRowComponent::InputText(t) if t.custom_id == AMOUNT_INPUT => t.value.clone(),
+            _ => None,
+        })
+        .unwrap_or_default();
+    match TopupAmount::parse(&text, state.settings.topup_bounds) {
+        Ok(amount) => {
+            if defer_update(state, &origin).await.is_ok() {
+                create_topup(state, &origin, amount).await;
+            }
+        }
+        Err(e) => {
+            let _ = reply_ephemeral(state, &origin, &views::error(e.to_string())).await;
+        }
+    }
+}

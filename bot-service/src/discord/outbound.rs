@@ -1,0 +1,169 @@
+//! Discord REST calls the bot makes outside of a command's own reply: DMs, follow-ups and edits
+//! through an interaction token, private threads, channel messages — each classified into a
+//! [`FailureClass`] and retried with backoff when that can help.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serenity::all::{Builder, ChannelId, ChannelType, CreateThread, MessageId, UserId};
+use serenity::http::{Http, HttpError};
+
+use super::render;
+use crate::domain::delivery;
+use crate::domain::message::Message;
+use crate::domain::retry::{classify, FailureClass, RetryPolicy};
+use crate::metrics::Metrics;
+
+/// A Discord call that failed, reduced to what the caller can act on. Never contains a token.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("Discord call failed ({class:?}): {detail}")]
+pub struct DiscordFailure {
+    pub class: FailureClass,
+    /// Status and Discord code/message; safe to log.
+    pub detail: String,
+}
+
+/// Classifies a serenity error and counts it.
+pub fn failure(error: &serenity::Error, metrics: &Metrics) -> DiscordFailure {
+    let (class, detail, label) = match error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(resp)) => {
+            let status = resp.status_code.as_u16();
+            let code = resp.error.code as i64;
+            let code = (code > 0).then_some(code);
+            (
+                classify(Some(status), code, None),
+                format!("HTTP {status}, code {:?}: {}", code, resp.error.message),
+                code.map(|c| c.to_string())
+                    .unwrap_or_else(|| format!("http_{status}")),
+            )
+        }
+        serenity::Error::Http(HttpError::Request(e)) => (
+            FailureClass::Transient,
+            // reqwest's message includes the URL, which can hold an interaction token.
+            format!(
+                "network error (timeout: {}, connect: {})",
+                e.is_timeout(),
+                e.is_connect()
+            ),
+            "network".to_string(),
+        ),
+        other => (
+            FailureClass::Permanent,
+            other.to_string(),
+            "other".to_string(),
+        ),
+    };
+    metrics.discord_errors.with_label_values(&[&label]).inc();
+    DiscordFailure { class, detail }
+}
+
+/// Runs `call` up to `policy.attempts` times while its failures are retryable, waiting with
+/// backoff (at least Discord's `retry_after`) in between.
+pub async fn with_retry<T, F, Fut>(
+    policy: RetryPolicy,
+    metrics: &Metrics,
+    mut call: F,
+) -> Result<T, DiscordFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, serenity::Error>>,
+{
+    let mut delays = policy.delays();
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let f = failure(&e, metrics);
+                if !f.class.is_retryable() {
+                    return Err(f);
+                }
+                let Some(step) = delays.next() else {
+                    return Err(f);
+                };
+                let mut pause = policy.pause(step, f.class);
+                if let FailureClass::RateLimited { .. } = f.class {
+                    metrics.rate_limit_waits.inc();
+                    // Without serenity's own rate limiter the body's retry_after is not exposed;
+                    // wait at least a second, Discord's usual bucket reset.
+                    pause = pause.max(Duration::from_secs(1));
+                }
+                tracing::warn!(error = %f, pause_ms = pause.as_millis() as u64, "Discord call failed, retrying");
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
+/// Sends `message` to the user's DMs and returns the message id.
+pub async fn send_dm(
+    http: &Http,
+    user: UserId,
+    message: &Message,
+) -> Result<MessageId, serenity::Error> {
+    let channel = user.create_dm_channel(http).await?;
+    let sent = channel
+        .id
+        .send_message(http, render::create_message(message))
+        .await?;
+    Ok(sent.id)
+}
+
+/// Posts a follow-up to an interaction through its token (works from any replica for 15 min).
+pub async fn followup(
+    http: &Http,
+    token: &str,
+    message: &Message,
+    ephemeral: bool,
+) -> Result<MessageId, serenity::Error> {
+    let sent = render::followup(message, ephemeral)
+        .execute(http, (None, token))
+        .await?;
+    Ok(sent.id)
+}
+
+/// Replaces the interaction's original response (or, for a component, the message it is on).
+pub async fn edit_original(
+    http: &Http,
+    token: &str,
+    message: &Message,
+) -> Result<(), serenity::Error> {
+    render::edit(message).execute(http, token).await?;
+    Ok(())
+}
+
+/// Opens a private thread in `channel` with only `user` added and posts `message` there.
+pub async fn private_thread(
+    http: &Http,
+    channel: ChannelId,
+    name: &str,
+    user: UserId,
+    message: &Message,
+) -> Result<MessageId, serenity::Error> {
+    let thread = channel
+        .create_thread(
+            http,
+            CreateThread::new(name)
+                .kind(ChannelType::PrivateThread)
+                .invitable(false),
+        )
+        .await?;
+    thread.id.add_thread_member(http, user).await?;
+    let mut with_mention = message.clone();
+    with_mention.content = Some(delivery::thread_greeting(user.get()));
+    let sent = thread
+        .id
+        .send_message(http, render::create_message(&with_mention))
+        .await?;
+    Ok(sent.id)
+}
+
+pub async fn channel_message(
+    http: &Http,
+    channel: ChannelId,
+    message: &Message,
+) -> Result<MessageId, serenity::Error> {
+    let sent = channel
+        .send_message(http, render::create_message(message))
+        .await?;
+    Ok(sent.id)
+}

@@ -1,0 +1,429 @@
+//! The custom_id of every button, select menu and modal the bot sends: a versioned, compact text
+//! that carries everything a click needs, so any replica can handle it after a restart.
+//!
+//! Format: `rf1:<kind>[:<field>…]`. Discord limits a custom_id to 1–100 characters; [`encode`]
+//! never produces more and [`decode`] refuses anything it did not produce.
+
+use std::fmt;
+
+use shared_proto::{DiscordUserId, Idr, OrderStatus, PackageSize};
+
+/// Prefix of every custom_id this build writes. A new incompatible format gets `rf2:`.
+pub const PREFIX: &str = "rf1";
+/// Discord's limit on a custom_id.
+pub const MAX_LEN: usize = 100;
+/// Longest top-up order id accepted inside a custom_id (`ORDER-{user}-{unix_ts}` is ~36).
+const MAX_ORDER_ID_LEN: usize = 60;
+
+/// What a click on one of the bot's components means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComponentAction {
+    /// A button of the main menu (also on the persistent panel: anyone may click it).
+    Menu(MenuItem),
+    /// The package select menu shown to `owner`; the chosen package comes in the values.
+    PickPackage { owner: DiscordUserId },
+    /// Confirm buying `package`. `nonce` is the id of the interaction that showed this confirm
+    /// step and becomes the order's request id, so clicking Confirm twice (say after Discord
+    /// showed "This interaction failed") can never order twice.
+    ConfirmOrder {
+        owner: DiscordUserId,
+        package: PackageSize,
+        nonce: u64,
+    },
+    /// Abandon the order step.
+    CancelOrder { owner: DiscordUserId },
+    /// A preset top-up amount.
+    TopupPreset { owner: DiscordUserId, amount: Idr },
+    /// Opens the custom-amount modal.
+    TopupCustom { owner: DiscordUserId },
+    /// The custom-amount modal itself (its submit carries this id).
+    TopupModal { owner: DiscordUserId },
+    /// Ask the payment-service for the state of a top-up.
+    TopupCheck {
+        owner: DiscordUserId,
+        order_id: String,
+    },
+    /// Cancel a pending top-up.
+    TopupCancel {
+        owner: DiscordUserId,
+        order_id: String,
+    },
+    /// A page of `/admin vieworders`; the role is checked again on every click.
+    OrdersPage {
+        owner: DiscordUserId,
+        page: u32,
+        status: Option<OrderStatus>,
+        user: Option<DiscordUserId>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuItem {
+    Order,
+    Topup,
+    Balance,
+    History,
+    Help,
+}
+
+impl MenuItem {
+    pub const ALL: [MenuItem; 5] = [
+        MenuItem::Order,
+        MenuItem::Topup,
+        MenuItem::Balance,
+        MenuItem::History,
+        MenuItem::Help,
+    ];
+
+    fn tag(self) -> &'static str {
+        match self {
+            MenuItem::Order => "order",
+            MenuItem::Topup => "topup",
+            MenuItem::Balance => "balance",
+            MenuItem::History => "history",
+            MenuItem::Help => "help",
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Self> {
+        MenuItem::ALL.into_iter().find(|m| m.tag() == tag)
+    }
+}
+
+/// Why a custom_id was refused. Carries no user input back (it may be anything).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CustomIdError {
+    #[error("custom_id is empty or longer than 100 characters")]
+    Length,
+    #[error("custom_id was not made by this bot (or by an older, unsupported version)")]
+    Foreign,
+    #[error("custom_id is malformed")]
+    Malformed,
+}
+
+impl ComponentAction {
+    /// The user this component belongs to, when it belongs to one.
+    pub fn owner(&self) -> Option<DiscordUserId> {
+        use ComponentAction::*;
+        match self {
+            Menu(_) => None,
+            PickPackage { owner }
+            | ConfirmOrder { owner, .. }
+            | CancelOrder { owner }
+            | TopupPreset { owner, .. }
+            | TopupCustom { owner }
+            | TopupModal { owner }
+            | TopupCheck { owner, .. }
+            | TopupCancel { owner, .. }
+            | OrdersPage { owner, .. } => Some(*owner),
+        }
+    }
+
+    /// A short label for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        use ComponentAction::*;
+        match self {
+            Menu(_) => "menu",
+            PickPackage { .. } => "pick_package",
+            ConfirmOrder { .. } => "confirm_order",
+            CancelOrder { .. } => "cancel_order",
+            TopupPreset { .. } => "topup_preset",
+            TopupCustom { .. } => "topup_custom",
+            TopupModal { .. } => "topup_modal",
+            TopupCheck { .. } => "topup_check",
+            TopupCancel { .. } => "topup_cancel",
+            OrdersPage { .. } => "orders_page",
+        }
+    }
+
+    /// The custom_id text. Errors only if a field would push it past 100 characters (an
+    /// unusually long top-up order id), so the caller never sends an id Discord refuses.
+    pub fn encode(&self) -> Result<String, CustomIdError> {
+        let text = self.to_string();
+        if text.is_empty() || text.chars().count() > MAX_LEN {
+            return Err(CustomIdError::Length);
+        }
+        Ok(text)
+    }
+
+    pub fn decode(text: &str) -> Result<Self, CustomIdError> {
+        if text.is_empty() || text.chars().count() > MAX_LEN {
+            return Err(CustomIdError::Length);
+        }
+        let mut parts = text.split(':');
+        if parts.next() != Some(PREFIX) {
+            return Err(CustomIdError::Foreign);
+        }
+        let kind = parts.next().ok_or(CustomIdError::Malformed)?;
+        let fields: Vec<&str> = parts.collect();
+        let user = |i: usize| -> Result<DiscordUserId, CustomIdError> {
+            fields
+                .get(i)
+                .ok_or(CustomIdError::Malformed)?
+                .parse::<DiscordUserId>()
+                .map_err(|_| CustomIdError::Malformed)
+        };
+        let arity = |n: usize| -> Result<(), CustomIdError> {
+            if fields.len() == n {
+                Ok(())
+            } else {
+                Err(CustomIdError::Malformed)
+            }
+        };
+        let order_id = |i: usize| -> Result<String, CustomIdError> {
+            let id = fields.get(i).ok_or(CustomIdError::Malformed)?;
+            if id.is_empty()
+                || id.len() > MAX_ORDER_ID_LEN
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(CustomIdError::Malformed);
+            }
+            Ok((*id).to_string())
+        };
+        use ComponentAction::*;
+        let action = match kind {
+            "m" => {
+                arity(1)?;
+                Menu(MenuItem::from_tag(fields[0]).ok_or(CustomIdError::Malformed)?)
+            }
+            "pkg" => {
+                arity(1)?;
+                PickPackage { owner: user(0)? }
+            }
+            "buy" => {
+                arity(3)?;
+                let codes: u32 = fields[1].parse().map_err(|_| CustomIdError::Malformed)?;
+                let nonce: u64 = fields[2].parse().map_err(|_| CustomIdError::Malformed)?;
+                ConfirmOrder {
+                    owner: user(0)?,
+                    package: PackageSize::try_from(codes).map_err(|_| CustomIdError::Malformed)?,
+                    nonce,
+                }
+            }
+            "nobuy" => {
+                arity(1)?;
+                CancelOrder { owner: user(0)? }
+            }
+            "tp" => {
+                arity(2)?;
+                let amount: i64 = fields[1].parse().map_err(|_| CustomIdError::Malformed)?;
+                if amount <= 0 {
+                    return Err(CustomIdError::Malformed);
+                }
+                TopupPreset {
+                    owner: user(0)?,
+                    amount: Idr::new(amount),
+                }
+            }
+            "tpc" => {
+                arity(1)?;
+                TopupCustom { owner: user(0)? }
+            }
+            "tpm" => {
+                arity(1)?;
+                TopupModal { owner: user(0)? }
+            }
+            "tps" => {
+                arity(2)?;
+                TopupCheck {
+                    owner: user(0)?,
+                    order_id: order_id(1)?,
+                }
+            }
+            "tpx" => {
+                arity(2)?;
+                TopupCancel {
+                    owner: user(0)?,
+                    order_id: order_id(1)?,
+                }
+            }
+            "ord" => {
+                arity(4)?;
+                let page: u32 = fields[1].parse().map_err(|_| CustomIdError::Malformed)?;
+                let status = match fields[2] {
+                    "" => None,
+                    s => Some(OrderStatus::parse(s).ok_or(CustomIdError::Malformed)?),
+                };
+                let user_filter = match fields[3] {
+                    "" => None,
+                    _ => Some(user(3)?),
+                };
+                OrdersPage {
+                    owner: user(0)?,
+                    page,
+                    status,
+                    user: user_filter,
+                }
+            }
+            _ => return Err(CustomIdError::Malformed),
+        };
+        Ok(action)
+    }
+}
+
+impl fmt::Display for ComponentAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ComponentAction::*;
+        match self {
+            Menu(item) => write!(f, "{PREFIX}:m:{}", item.tag()),
+            PickPackage { owner } => write!(f, "{PREFIX}:pkg:{owner}"),
+            ConfirmOrder {
+                owner,
+                package,
+                nonce,
+            } => write!(f, "{PREFIX}:buy:{owner}:{}:{nonce}", package.codes()),
+            CancelOrder { owner } => write!(f, "{PREFIX}:nobuy:{owner}"),
+            TopupPreset { owner, amount } => write!(f, "{PREFIX}:tp:{owner}:{}", amount.rupiah()),
+            TopupCustom { owner } => write!(f, "{PREFIX}:tpc:{owner}"),
+            TopupModal { owner } => write!(f, "{PREFIX}:tpm:{owner}"),
+            TopupCheck { owner, order_id } => write!(f, "{PREFIX}:tps:{owner}:{order_id}"),
+            TopupCancel { owner, order_id } => write!(f, "{PREFIX}:tpx:{owner}:{order_id}"),
+            OrdersPage {
+                owner,
+                page,
+                status,
+                user,
+            } => write!(
+                f,
+                "{PREFIX}:ord:{owner}:{page}:{}:{}",
+                status.map(|s| s.as_str()).unwrap_or(""),
+                user.map(|u| u.to_string()).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// Whether `clicker` may use a component: panel buttons are for everyone, the rest only for
+/// the user they were made for.
+pub fn may_click(action: &ComponentAction, clicker: DiscordUserId) -> bool {
+    action.owner().is_none_or(|owner| owner == clicker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uid(n: u64) -> DiscordUserId {
+        DiscordUserId::new(n).unwrap()
+    }
+
+    fn samples() -> Vec<ComponentAction> {
+        let big = uid(i64::MAX as u64);
+        let mut v: Vec<ComponentAction> = MenuItem::ALL
+            .into_iter()
+            .map(ComponentAction::Menu)
+            .collect();
+        v.extend([
+            ComponentAction::PickPackage { owner: big },
+            ComponentAction::CancelOrder { owner: big },
+            ComponentAction::TopupCustom { owner: big },
+            ComponentAction::TopupModal { owner: big },
+            ComponentAction::TopupPreset {
+                owner: big,
+                amount: Idr::new(1_000_000_000),
+            },
+            ComponentAction::TopupCheck {
+                owner: big,
+                order_id: format!("ORDER-{big}-1767225600"),
+            },
+            ComponentAction::TopupCancel {
+                owner: big,
+                order_id: "ORDER-1-2".into(),
+            },
+            ComponentAction::OrdersPage {
+                owner: big,
+                page: u32::MAX,
+                status: Some(OrderStatus::Delivering),
+                user: Some(big),
+            },
+            ComponentAction::OrdersPage {
+                owner: uid(5),
+                page: 0,
+                status: None,
+                user: None,
+            },
+        ]);
+        for p in PackageSize::ALL {
+            v.push(ComponentAction::ConfirmOrder {
+                owner: big,
+                package: p,
+                nonce: u64::MAX,
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn every_action_round_trips_within_100_chars() {
+        for action in samples() {
+            let text = action.encode().unwrap();
+            assert!(text.len() <= MAX_LEN, "{text} is {} chars", text.len());
+            assert!(text.starts_with("rf1:"));
+            assert_eq!(ComponentAction::decode(&text).unwrap(), action, "{text}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        let long = "rf1:m:".to_string() + &"x".repeat(200);
+        let cases = [
+            "",
+            "hello",
+            "rf2:m:order",
+            "rf1",
+            "rf1:",
+            "rf1:m",
+            "rf1:m:shop",
+            "rf1:m:order:extra",
+            "rf1:buy:123:3:1",
+            "rf1:buy:123:5",
+            "rf1:buy:123:5:x",
+            "rf1:buy:123:5:1:2",
+            "rf1:buy:abc:5:1",
+            "rf1:buy:0:5:1",
+            "rf1:buy:-5:5:1",
+            "rf1:tp:1:-10000",
+            "rf1:tp:1:0",
+            "rf1:tp:1:1e5",
+            "rf1:tps:1:",
+            "rf1:tps:1:ORDER 1",
+            "rf1:ord:1:x::",
+            "rf1:ord:1:0:bogus:",
+            "rf1:unknown:1",
+            long.as_str(),
+        ];
+        for case in cases {
+            assert!(
+                ComponentAction::decode(case).is_err(),
+                "{case:?} was accepted"
+            );
+        }
+        assert_eq!(
+            ComponentAction::decode("rf2:m:order"),
+            Err(CustomIdError::Foreign)
+        );
+    }
+
+    #[test]
+    fn too_long_order_ids_are_not_encoded() {
+        let action = ComponentAction::TopupCheck {
+            owner: uid(1),
+            order_id: "O".repeat(95),
+        };
+        assert_eq!(action.encode(), Err(CustomIdError::Length));
+    }
+
+    #[test]
+    fn only_the_owner_may_click_personal_components() {
+        let mine = ComponentAction::ConfirmOrder {
+            owner: uid(7),
+            package: PackageSize::Five,
+            nonce: 1,
+        };
+        assert!(may_click(&mine, uid(7)));
+        assert!(!may_click(&mine, uid(8)));
+        assert!(may_click(&ComponentAction::Menu(MenuItem::Order), uid(8)));
+    }
+}

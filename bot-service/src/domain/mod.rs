@@ -1,0 +1,11 @@
+//! Pure rules of the bot: what a click means, what to show, how to deliver, when to retry.
+//! Nothing here talks to Discord or the broker (no serenity, lapin or actix imports).
+
+pub mod admin;
+pub mod amount;
+pub mod custom_id;
+pub mod delivery;
+pub mod message;
+pub mod qr;
+pub mod retry;
+pub mod views;

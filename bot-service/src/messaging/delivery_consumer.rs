@@ -1,0 +1,211 @@
+//! Consumes `delivery.requested`: DMs the codes (embed or .txt), falls back to an ephemeral
+//! follow-up or a private thread when DMs are closed, then publishes `delivery.confirmed` or
+//! `delivery.failed` and only then acknowledges. Codes are never logged.
+
+use std::sync::Arc;
+
+use broker::{Handler, HandlerOutcome, IncomingMessage};
+use chrono::Utc;
+use serenity::all::{ChannelId, UserId};
+use shared_proto::{
+    DeliveryConfirmed, DeliveryFailed, DeliveryMethod, DeliveryRequested, Envelope, Event,
+};
+
+use crate::discord::outbound::{self, with_retry, DiscordFailure};
+use crate::domain::delivery::{self, Fallback};
+use crate::domain::retry::{FailureClass, RetryPolicy};
+use crate::state::AppState;
+
+pub struct DeliveryConsumer {
+    state: Arc<AppState>,
+}
+
+impl DeliveryConsumer {
+    pub fn new(state: Arc<AppState>) -> Self {
+        DeliveryConsumer { state }
+    }
+}
+
+/// How one delivery ended.
+#[derive(Debug)]
+pub enum DeliveryOutcome {
+    Confirmed(DeliveryConfirmed),
+    Failed(DeliveryFailed),
+}
+
+#[async_trait::async_trait]
+impl Handler for DeliveryConsumer {
+    async fn handle(&self, message: IncomingMessage) -> HandlerOutcome {
+        let envelope = match Envelope::<Event>::from_bytes(&message.body) {
+            Ok(e) => e,
+            Err(error) => {
+                tracing::error!(%error, message_id = ?message.message_id, "undecodable delivery message, dead-lettering");
+                return HandlerOutcome::Reject;
+            }
+        };
+        let Event::DeliveryRequested(request) = envelope.payload else {
+            tracing::error!(message_type = %envelope.message_type, "unexpected event on the deliveries queue, dead-lettering");
+            return HandlerOutcome::Reject;
+        };
+        let outcome = match self
+            .state
+            .recent_deliveries
+            .get(&request.order_number, request.attempt)
+        {
+            Some(done) => {
+                tracing::info!(order_number = %request.order_number, attempt = request.attempt, "already delivered by this process; confirming again");
+                self.state
+                    .metrics
+                    .deliveries
+                    .with_label_values(&[done.method.as_str(), "duplicate"])
+                    .inc();
+                DeliveryOutcome::Confirmed(done)
+            }
+            None => deliver(&self.state, &request).await,
+        };
+        let event = match &outcome {
+            DeliveryOutcome::Confirmed(c) => {
+                self.state.recent_deliveries.remember(c.clone());
+                Event::DeliveryConfirmed(c.clone())
+            }
+            DeliveryOutcome::Failed(f) => Event::DeliveryFailed(f.clone()),
+        };
+        match super::publish_event(self.state.payments.broker(), event, envelope.correlation_id)
+            .await
+        {
+            Ok(()) => HandlerOutcome::Ack,
+            Err(error) => {
+                // Requeue: the in-process memory keeps a redelivery here from DMing again.
+                tracing::error!(%error, order_number = %request.order_number, "could not publish the delivery outcome; requeueing");
+                HandlerOutcome::Retry
+            }
+        }
+    }
+}
+
+/// Delivers one order's codes. Never returns an error: every ending is an outcome to publish.
+#[tracing::instrument(skip_all, fields(order_number = %d.order_number, attempt = d.attempt, user_id = %d.user_id))]
+pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome {
+    let http = state.http.as_ref();
+    let metrics = &state.metrics;
+    let policy = RetryPolicy::new(state.settings.delivery_retry_attempts);
+    let plan = delivery::plan(d);
+    let user = UserId::new(d.user_id.get());
+
+    let dm = with_retry(policy, metrics, || {
+        outbound::send_dm(http, user, &plan.message)
+    })
+    .await;
+    let failure = match dm {
+        Ok(message_id) => return confirmed(state, d, plan.dm_method, Some(message_id.to_string())),
+        Err(f) if f.class == FailureClass::DmClosed => f,
+        Err(f) => return failed(state, d, plan.dm_method, &f),
+    };
+    tracing::info!(detail = %failure.detail, "DMs closed; using the private fallback");
+
+    let mut fallback = delivery::choose_fallback(d, state.settings.public_channel_id, Utc::now());
+    if fallback == Fallback::EphemeralFollowup {
+        let token = d
+            .interaction
+            .as_ref()
+            .map(|i| i.token.as_str())
+            .unwrap_or_default();
+        let mut message = plan.message.clone();
+        message.content = Some(
+            "Your DMs are closed, so here are your codes — only you can see this message.".into(),
+        );
+        match with_retry(policy, metrics, || {
+            outbound::followup(http, token, &message, true)
+        })
+        .await
+        {
+            Ok(id) => return confirmed(state, d, DeliveryMethod::Channel, Some(id.to_string())),
+            Err(f) if f.class == FailureClass::TokenExpired => {
+                tracing::info!("interaction token no longer valid; trying a private thread");
+                let mut without_token = d.clone();
+                without_token.interaction = d.interaction.clone().map(|mut i| {
+                    i.created_at = i.created_at - delivery::TOKEN_LIFETIME;
+                    i
+                });
+                fallback = delivery::choose_fallback(
+                    &without_token,
+                    state.settings.public_channel_id,
+                    Utc::now(),
+                );
+            }
+            Err(f) => return failed(state, d, DeliveryMethod::Channel, &f),
+        }
+    }
+    match fallback {
+        Fallback::PrivateThread { channel_id } => {
+            let name = delivery::thread_name(&d.order_number);
+            match with_retry(policy, metrics, || {
+                outbound::private_thread(
+                    http,
+                    ChannelId::new(channel_id),
+                    &name,
+                    user,
+                    &plan.message,
+                )
+            })
+            .await
+            {
+                Ok(id) => confirmed(state, d, DeliveryMethod::Channel, Some(id.to_string())),
+                Err(f) => failed(state, d, DeliveryMethod::Channel, &f),
+            }
+        }
+        Fallback::EphemeralFollowup | Fallback::None => {
+            metrics
+                .deliveries
+                .with_label_values(&["none", "failed"])
+                .inc();
+            DeliveryOutcome::Failed(DeliveryFailed {
+                order_number: d.order_number.clone(),
+                attempt: d.attempt,
+                error: "the user's DMs are closed and there is no private fallback (no live interaction, PUBLIC_CHANNEL_ID unset)".into(),
+                retryable: false,
+            })
+        }
+    }
+}
+
+fn confirmed(
+    state: &AppState,
+    d: &DeliveryRequested,
+    method: DeliveryMethod,
+    message_id: Option<String>,
+) -> DeliveryOutcome {
+    state
+        .metrics
+        .deliveries
+        .with_label_values(&[method.as_str(), "confirmed"])
+        .inc();
+    tracing::info!(method = method.as_str(), "codes delivered");
+    DeliveryOutcome::Confirmed(DeliveryConfirmed {
+        order_number: d.order_number.clone(),
+        attempt: d.attempt,
+        method,
+        message_id,
+    })
+}
+
+fn failed(
+    state: &AppState,
+    d: &DeliveryRequested,
+    method: DeliveryMethod,
+    f: &DiscordFailure,
+) -> DeliveryOutcome {
+    state
+        .metrics
+        .deliveries
+        .with_label_values(&[method.as_str(), "failed"])
+        .inc();
+    let retryable = f.class.is_retryable();
+    tracing::warn!(error = %f, retryable, "delivery failed");
+    DeliveryOutcome::Failed(DeliveryFailed {
+        order_number: d.order_number.clone(),
+        attempt: d.attempt,
+        error: f.detail.clone(),
+        retryable,
+    })
+}

@@ -1,0 +1,126 @@
+//! Consumes the notification events: tells users about settled or expired top-ups and refunds,
+//! and admins about low stock and failed orders. Best effort: a user with closed DMs is not an
+//! error; the message is acknowledged once every recipient was tried.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use broker::{Handler, HandlerOutcome, IncomingMessage};
+use chrono::Utc;
+use serenity::all::{ChannelId, UserId};
+use shared_proto::{DiscordUserId, Envelope, Event, InteractionRef};
+
+use crate::discord::outbound::{self, with_retry};
+use crate::domain::delivery::token_alive;
+use crate::domain::message::Message;
+use crate::domain::retry::RetryPolicy;
+use crate::domain::views;
+use crate::state::AppState;
+
+pub struct NotificationConsumer {
+    state: Arc<AppState>,
+}
+
+impl NotificationConsumer {
+    pub fn new(state: Arc<AppState>) -> Self {
+        NotificationConsumer { state }
+    }
+
+    fn policy(&self) -> RetryPolicy {
+        RetryPolicy::new(self.state.settings.delivery_retry_attempts)
+    }
+
+    async fn dm(&self, user: DiscordUserId, message: &Message) {
+        let http = self.state.http.as_ref();
+        let result = with_retry(self.policy(), &self.state.metrics, || {
+            outbound::send_dm(http, UserId::new(user.get()), message)
+        })
+        .await;
+        if let Err(error) = result {
+            tracing::info!(%error, user_id = %user, "could not DM the user");
+        }
+    }
+
+    /// Updates the message the user started from, while its interaction token lives.
+    async fn edit_origin(&self, interaction: Option<&InteractionRef>, message: &Message) {
+        let Some(i) = interaction.filter(|i| token_alive(i.created_at, Utc::now())) else {
+            return;
+        };
+        let http = self.state.http.as_ref();
+        let result = with_retry(self.policy(), &self.state.metrics, || {
+            outbound::edit_original(http, &i.token, message)
+        })
+        .await;
+        if let Err(error) = result {
+            tracing::info!(%error, "could not update the original top-up message");
+        }
+    }
+
+    async fn alert(&self, message: &Message) {
+        let Some(channel) = self.state.settings.alert_channel_id else {
+            tracing::warn!("ALERT_CHANNEL_ID is not set; admin alert only logged");
+            return;
+        };
+        let http = self.state.http.as_ref();
+        let result = with_retry(self.policy(), &self.state.metrics, || {
+            outbound::channel_message(http, ChannelId::new(channel), message)
+        })
+        .await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not post to the alert channel");
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for NotificationConsumer {
+    async fn handle(&self, message: IncomingMessage) -> HandlerOutcome {
+        let envelope = match Envelope::<Event>::from_bytes(&message.body) {
+            Ok(e) => e,
+            Err(error) => {
+                tracing::error!(%error, message_id = ?message.message_id, "undecodable notification, dead-lettering");
+                return HandlerOutcome::Reject;
+            }
+        };
+        tracing::debug!(message_type = %envelope.message_type, correlation_id = %envelope.correlation_id, "notification");
+        match envelope.payload {
+            Event::TopupSettled(t) => {
+                let view = views::topup_settled(&t.order_id, t.amount, t.balance_after);
+                self.edit_origin(t.interaction.as_ref(), &view).await;
+                self.dm(t.user_id, &view).await;
+            }
+            Event::TopupExpired(t) => {
+                let view = views::topup_expired(&t.order_id, t.amount, &t.midtrans_status);
+                self.edit_origin(t.interaction.as_ref(), &view).await;
+                self.dm(t.user_id, &view).await;
+            }
+            Event::StockLow(s) => {
+                let view = views::stock_low_alert(&s);
+                self.alert(&view).await;
+                let recipients: BTreeSet<DiscordUserId> = s
+                    .notify_user_ids
+                    .iter()
+                    .chain(self.state.settings.stock_admin_user_ids.iter())
+                    .copied()
+                    .collect();
+                for user in recipients {
+                    self.dm(user, &view).await;
+                }
+            }
+            Event::OrderFailed(o) => {
+                self.alert(&views::order_failed_alert(&o)).await;
+            }
+            Event::OrderRefunded(r) => {
+                self.dm(r.user_id, &views::order_refunded(&r)).await;
+            }
+            other => {
+                tracing::error!(
+                    message_type = shared_proto::MessageFamily::message_type(&other),
+                    "unexpected event on the notifications queue, dead-lettering"
+                );
+                return HandlerOutcome::Reject;
+            }
+        }
+        HandlerOutcome::Ack
+    }
+}

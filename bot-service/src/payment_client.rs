@@ -1,0 +1,195 @@
+//! Request/reply with the payment-service over the broker, typed per command. The bot never
+//! opens the database: balances, orders, stock and top-ups all go through here.
+
+use std::time::Duration;
+
+use broker::{Broker, BrokerError};
+use shared_proto::{
+    AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView, BalanceQuery,
+    BalanceReply, CatalogQuery, CatalogReply, Command, DiscordUserId, Envelope, HistoryQuery,
+    HistoryReply, OrderAccepted, OrderCreate, OrderProcessed, OrdersPage, Reply, ServiceError,
+    StatsView, StockAdded, StockView, TopupCancel, TopupCreate, TopupCreated, TopupInfo,
+    TopupStatusQuery,
+};
+
+/// Why a request got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The payment-service refused or could not do it; the reason is for people.
+    #[error("{}", .0.describe())]
+    Service(ServiceError),
+    #[error("the payment service did not answer in time")]
+    Timeout,
+    #[error("the payment service is unavailable")]
+    Unavailable(#[source] BrokerError),
+    #[error("the payment service sent an unexpected reply {0:?}")]
+    UnexpectedReply(String),
+}
+
+impl RequestError {
+    /// A sentence for the user; contains nothing internal.
+    pub fn user_message(&self) -> String {
+        match self {
+            RequestError::Service(e) => e.describe(),
+            RequestError::Timeout => {
+                "The shop is taking too long to answer. Please try again in a minute.".into()
+            }
+            RequestError::Unavailable(_) | RequestError::UnexpectedReply(_) => {
+                "The shop is temporarily unavailable. Please try again in a minute.".into()
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PaymentClient {
+    broker: Broker,
+    timeout: Duration,
+}
+
+macro_rules! expect_reply {
+    ($reply:expr, $variant:path) => {
+        match $reply {
+            $variant(r) => r.outcome.map_err(RequestError::Service),
+            Reply::Error(e) => Err(RequestError::Service(match e.outcome {
+                Err(se) => se,
+                Ok(()) => ServiceError::Internal {
+                    message: "the payment service could not handle the request".into(),
+                },
+            })),
+            other => Err(RequestError::UnexpectedReply(
+                shared_proto::MessageFamily::message_type(&other).to_string(),
+            )),
+        }
+    };
+}
+
+impl PaymentClient {
+    pub fn new(broker: Broker, timeout: Duration) -> Self {
+        PaymentClient { broker, timeout }
+    }
+
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    #[tracing::instrument(skip_all, fields(command = command.message_type_str()))]
+    async fn send(&self, command: Command) -> Result<Reply, RequestError> {
+        let envelope = Envelope::new(command);
+        match self.broker.request(&envelope, self.timeout).await {
+            Ok(reply) => Ok(reply.payload),
+            Err(BrokerError::Timeout) => Err(RequestError::Timeout),
+            Err(e) => Err(RequestError::Unavailable(e)),
+        }
+    }
+
+    pub async fn catalog(&self) -> Result<CatalogReply, RequestError> {
+        expect_reply!(
+            self.send(Command::CatalogGet(CatalogQuery {})).await?,
+            Reply::Catalog
+        )
+    }
+
+    pub async fn balance(&self, user_id: DiscordUserId) -> Result<BalanceReply, RequestError> {
+        expect_reply!(
+            self.send(Command::BalanceGet(BalanceQuery { user_id }))
+                .await?,
+            Reply::Balance
+        )
+    }
+
+    pub async fn history(
+        &self,
+        user_id: DiscordUserId,
+        limit: u32,
+    ) -> Result<HistoryReply, RequestError> {
+        expect_reply!(
+            self.send(Command::HistoryGet(HistoryQuery { user_id, limit }))
+                .await?,
+            Reply::History
+        )
+    }
+
+    pub async fn create_order(&self, order: OrderCreate) -> Result<OrderAccepted, RequestError> {
+        expect_reply!(
+            self.send(Command::OrderCreate(order)).await?,
+            Reply::OrderCreate
+        )
+    }
+
+    pub async fn create_topup(&self, topup: TopupCreate) -> Result<TopupCreated, RequestError> {
+        expect_reply!(
+            self.send(Command::TopupCreate(topup)).await?,
+            Reply::TopupCreate
+        )
+    }
+
+    pub async fn topup_status(
+        &self,
+        user_id: DiscordUserId,
+        order_id: String,
+    ) -> Result<TopupInfo, RequestError> {
+        expect_reply!(
+            self.send(Command::TopupStatus(TopupStatusQuery { user_id, order_id }))
+                .await?,
+            Reply::TopupStatus
+        )
+    }
+
+    pub async fn cancel_topup(
+        &self,
+        user_id: DiscordUserId,
+        order_id: String,
+    ) -> Result<TopupInfo, RequestError> {
+        expect_reply!(
+            self.send(Command::TopupCancel(TopupCancel { user_id, order_id }))
+                .await?,
+            Reply::TopupStatus
+        )
+    }
+
+    pub async fn add_stock(&self, req: AdminStockAdd) -> Result<StockAdded, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminStockAdd(req)).await?,
+            Reply::StockAdded
+        )
+    }
+
+    pub async fn view_stock(&self, req: AdminStockView) -> Result<StockView, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminStockView(req)).await?,
+            Reply::StockView
+        )
+    }
+
+    pub async fn list_orders(&self, req: AdminOrdersList) -> Result<OrdersPage, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminOrdersList(req)).await?,
+            Reply::OrdersPage
+        )
+    }
+
+    pub async fn process_order(
+        &self,
+        req: AdminOrderProcess,
+    ) -> Result<OrderProcessed, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminOrderProcess(req)).await?,
+            Reply::OrderProcessed
+        )
+    }
+
+    pub async fn stats(&self, req: AdminStats) -> Result<StatsView, RequestError> {
+        expect_reply!(self.send(Command::AdminStats(req)).await?, Reply::Stats)
+    }
+}
+
+trait TypeStr {
+    fn message_type_str(&self) -> &'static str;
+}
+
+impl TypeStr for Command {
+    fn message_type_str(&self) -> &'static str {
+        shared_proto::MessageFamily::message_type(self)
+    }
+}
