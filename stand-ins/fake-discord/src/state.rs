@@ -308,7 +308,7 @@ impl Shared {
         record.json["edited_timestamp"] = json!(payloads::now());
     }
 
-    pub fn message_mut<'a>(inner: &'a mut Inner, id: u64) -> Option<&'a mut StoredMessage> {
+    pub fn message_mut(inner: &mut Inner, id: u64) -> Option<&mut StoredMessage> {
         inner.messages.iter_mut().find(|m| m.record.id == id)
     }
 }

@@ -496,3 +496,61 @@ async fn guild_events_go_to_the_owning_shard_and_dms_to_shard_zero() {
     assert_eq!(fake.interaction(in_guild).unwrap().delivered_to.len(), 1);
     assert_eq!(fake.interaction(in_dm).unwrap().delivered_to.len(), 1);
 }
+
+#[tokio::test]
+async fn a_dropped_session_resumes_and_keeps_receiving_events() {
+    let fake = FakeDiscord::start(config()).await.unwrap();
+    let ws = identify(&fake, [0, 1]).await;
+    let session_id = fake.sessions()[0].session_id.clone();
+    drop(ws);
+    assert!(fake
+        .wait_for(Duration::from_secs(5), |f| f
+            .connected_sessions()
+            .is_empty()
+            .then_some(()))
+        .await
+        .is_some());
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/?v=10", fake.gateway_url()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_event(&mut ws).await.1,
+        GatewayEvent::Hello(_)
+    ));
+    ws.send(Message::Text(
+        json!({"op": 6, "d": {"token": "Bot fake-token", "session_id": session_id, "seq": 2}})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    let (frame, resumed) = next_event(&mut ws).await;
+    assert!(
+        matches!(resumed, GatewayEvent::Dispatch(3, Event::Resumed(_))),
+        "{frame}"
+    );
+    let sessions = fake.sessions();
+    assert_eq!(sessions.len(), 1, "a resume is not a new session");
+    assert!(sessions[0].connected);
+    assert_eq!(sessions[0].resumed, 1);
+
+    let user = FakeUser::new(1_200_000_000_000_000_050, "back");
+    let id = fake.send_slash_command(&user, "shop", vec![]).unwrap();
+    assert_eq!(next_interaction(&mut ws).await.id().get(), id);
+
+    // An unknown session cannot resume: op 9, not resumable.
+    let (mut other, _) = tokio_tungstenite::connect_async(format!("{}/?v=10", fake.gateway_url()))
+        .await
+        .unwrap();
+    next_event(&mut other).await;
+    other
+        .send(Message::Text(
+            json!({"op": 6, "d": {"token": "Bot t", "session_id": "nope", "seq": 1}}).to_string(),
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_event(&mut other).await.1,
+        GatewayEvent::InvalidateSession(false)
+    ));
+}
