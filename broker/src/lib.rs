@@ -267,8 +267,8 @@ impl Broker {
         }
     }
 
-    /// Answers a request: publishes to the default exchange with routing key `reply_to`. If the
-    /// requester is gone, RabbitMQ drops the reply and this still returns `Ok`.
+    /// Answers a request: publishes to the default exchange with routing key `reply_to` and waits
+    /// for the confirm. If the requester is gone, RabbitMQ drops the reply and this returns `Ok`.
     #[tracing::instrument(skip_all, fields(
         message_id = %reply.message_id,
         correlation_id = %correlation_id,
@@ -292,14 +292,9 @@ impl Broker {
             payload: &payload,
         };
         // Not mandatory: RabbitMQ treats `amq.rabbitmq.reply-to.*` as "not a queue", so a
-        // mandatory reply would come back as unroutable even when it was delivered.
-        match self.publish_with_retry(&msg, false).await {
-            Err(BrokerError::Unroutable { .. }) => {
-                tracing::info!("requester is gone; reply dropped");
-                Ok(())
-            }
-            other => other,
-        }
+        // mandatory reply comes back as returned even when it was delivered (checked on 3.10).
+        // Hence a requester that is gone cannot be told apart: the reply is silently dropped.
+        self.publish_with_retry(&msg, false).await
     }
 
     /// Runs a consumer of `queue` until `shutdown` is cancelled (or the broker is closed). It
