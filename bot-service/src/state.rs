@@ -30,14 +30,18 @@ impl AppState {
     }
 }
 
+type DeliveryKey = (String, u32);
+/// Confirmations by key, and keys oldest first (for eviction).
+type DeliveryMemory = (
+    HashMap<DeliveryKey, DeliveryConfirmed>,
+    VecDeque<DeliveryKey>,
+);
+
 /// A bounded memory of (order number, attempt) → confirmation. Never holds codes.
 pub struct RecentDeliveries {
     capacity: usize,
     // A std mutex is fine: it is never held across an await.
-    inner: Mutex<(
-        HashMap<(String, u32), DeliveryConfirmed>,
-        VecDeque<(String, u32)>,
-    )>,
+    inner: Mutex<DeliveryMemory>,
 }
 
 impl RecentDeliveries {

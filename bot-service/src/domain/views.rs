@@ -530,7 +530,7 @@ pub fn orders_page(
     }
     let mut e = Embed::new("Orders", body, COLOR_BRAND).footer(format!(
         "Page {} of {} · {} orders",
-        p.page + 1,
+        u64::from(p.page) + 1,
         pages,
         p.total
     ));

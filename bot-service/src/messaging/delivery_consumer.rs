@@ -124,7 +124,7 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
                 tracing::info!("interaction token no longer valid; trying a private thread");
                 let mut without_token = d.clone();
                 without_token.interaction = d.interaction.clone().map(|mut i| {
-                    i.created_at = i.created_at - delivery::TOKEN_LIFETIME;
+                    i.created_at -= delivery::TOKEN_LIFETIME;
                     i
                 });
                 fallback = delivery::choose_fallback(
