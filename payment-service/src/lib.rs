@@ -7,3 +7,5 @@
 pub mod config;
 pub mod metrics;
 pub mod persistence;
+pub mod midtrans;
+pub mod topups;

@@ -1,0 +1,561 @@
+//! QRIS top-ups: creating them (`topup.create`), answering `topup.status` / `topup.cancel`, and
+//! applying what Midtrans reports (webhook notifications and the expiry sweeper share one path).
+
+pub mod domain;
+pub mod repository;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, DbErr};
+use sha2::{Digest, Sha256};
+use shared_proto::{
+    DiscordUserId, ServiceError, TopupCancel, TopupCreate, TopupCreateReply, TopupCreated,
+    TopupInfo, TopupState, TopupStatusQuery, TopupStatusReply,
+};
+
+use crate::config::PaymentConfig;
+use crate::metrics::Metrics;
+use crate::midtrans::{signature, MidtransClient, MidtransError, Notification, TransactionView};
+use crate::persistence::ledger;
+use domain::{Decision, KeepReason, Observation, TopupStatus};
+use repository::{Applied, TopupRow, BOT_SOURCE};
+
+/// What became of one notification (or one reconciliation); also the metrics label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Credited,
+    Failed,
+    /// The top-up was already final, or a concurrent copy won.
+    Duplicate,
+    StillPending,
+    AmountMismatch,
+    /// Not ours (another bot_source, unknown order id) or nothing to do for this status.
+    Ignored,
+    /// The status API does not know the transaction: the notification is not acted on.
+    Unverified,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Credited => "credited",
+            Outcome::Failed => "failed",
+            Outcome::Duplicate => "duplicate",
+            Outcome::StillPending => "pending",
+            Outcome::AmountMismatch => "amount_mismatch",
+            Outcome::Ignored => "ignored",
+            Outcome::Unverified => "unverified",
+        }
+    }
+}
+
+/// Why a notification could not be recorded. Every variant means "answer 503, retry later".
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("confirming with Midtrans: {0}")]
+    Provider(#[from] MidtransError),
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct TopupService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    config: Arc<PaymentConfig>,
+    midtrans: MidtransClient,
+    metrics: Metrics,
+    events_exchange: String,
+}
+
+/// How many order-id suffixes to try when several top-ups of one user start in one second.
+const ORDER_ID_ATTEMPTS: u32 = 50;
+
+impl TopupService {
+    pub fn new(
+        db: DatabaseConnection,
+        config: Arc<PaymentConfig>,
+        midtrans: MidtransClient,
+        metrics: Metrics,
+        broker_events_exchange: String,
+    ) -> Self {
+        TopupService {
+            inner: Arc::new(Inner {
+                db,
+                config,
+                midtrans,
+                metrics,
+                events_exchange: broker_events_exchange,
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    pub fn midtrans(&self) -> &MidtransClient {
+        &self.inner.midtrans
+    }
+
+    /// `topup.create`: validates the amount, writes the pending row, then charges. A repeated
+    /// request id answers what the first one got and never charges twice.
+    #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, user_id = %cmd.user.user_id))]
+    pub async fn create(&self, cmd: &TopupCreate) -> TopupCreateReply {
+        let outcome = self.create_inner(cmd).await;
+        let label = match &outcome {
+            Ok(_) => "created",
+            Err(ServiceError::InvalidAmount { .. }) => "invalid_amount",
+            Err(ServiceError::ProviderUnavailable { .. }) => "provider_error",
+            Err(_) => "failed",
+        };
+        self.inner.metrics.topups.with_label_values(&[label]).inc();
+        TopupCreateReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        }
+    }
+
+    async fn create_inner(&self, cmd: &TopupCreate) -> Result<TopupCreated, ServiceError> {
+        let config = &self.inner.config;
+        if cmd.amount < config.topup_min || cmd.amount > config.topup_max {
+            return Err(ServiceError::InvalidAmount {
+                min: config.topup_min,
+                max: config.topup_max,
+                message: format!(
+                    "A top-up must be between {} and {}.",
+                    config.topup_min, config.topup_max
+                ),
+            });
+        }
+        if cmd.request_id.trim().is_empty() {
+            return Err(ServiceError::InvalidInput {
+                message: "The request has no id.".into(),
+            });
+        }
+        let db = &self.inner.db;
+        if let Some(existing) = repository::find_by_request_id(db, &cmd.request_id)
+            .await
+            .map_err(internal)?
+        {
+            return self.replay(cmd, existing).await;
+        }
+        let user_id = cmd.user.user_id.as_i64();
+        ledger::ensure_user(db, user_id, cmd.user.username.as_deref())
+            .await
+            .map_err(internal)?;
+        let now = Utc::now();
+        let base = format!("ORDER-{user_id}-{}", now.timestamp());
+        let mut order_id = None;
+        for n in 1..=ORDER_ID_ATTEMPTS {
+            let candidate = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            if repository::insert_pending(db, &candidate, user_id, cmd.amount, &cmd.request_id, now)
+                .await
+                .map_err(internal)?
+            {
+                order_id = Some(candidate);
+                break;
+            }
+            // The same request id may have been inserted concurrently: then this is a repeat.
+            if let Some(existing) = repository::find_by_request_id(db, &cmd.request_id)
+                .await
+                .map_err(internal)?
+            {
+                return self.replay(cmd, existing).await;
+            }
+        }
+        let order_id = order_id.ok_or_else(|| ServiceError::Internal {
+            message: "Could not allocate an order id; please try again.".into(),
+        })?;
+        self.charge(&cmd.request_id, &order_id, cmd.amount.rupiah())
+            .await
+    }
+
+    /// Charges the row's order id and stores the QR. On a definite refusal the row becomes
+    /// `failed` (never a dangling `pending`).
+    async fn charge(
+        &self,
+        request_id: &str,
+        order_id: &str,
+        amount: i64,
+    ) -> Result<TopupCreated, ServiceError> {
+        let amount = shared_proto::Idr::new(amount);
+        let key = idempotency_key(request_id);
+        match self
+            .inner
+            .midtrans
+            .charge_qris(order_id, amount, &key)
+            .await
+        {
+            Ok(charge) => {
+                repository::store_charge(
+                    &self.inner.db,
+                    order_id,
+                    &charge.transaction_id,
+                    &charge.qr_string,
+                    charge.expires_at,
+                )
+                .await
+                .map_err(internal)?;
+                tracing::info!(%order_id, "QRIS top-up created");
+                Ok(TopupCreated {
+                    order_id: order_id.to_string(),
+                    amount,
+                    qr_string: charge.qr_string,
+                    expires_at: charge.expires_at,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(%order_id, error = %e, "QRIS charge failed");
+                if matches!(e, MidtransError::Timeout) {
+                    // The charge may exist at Midtrans; close it so it can never be paid
+                    // unseen. Best effort: the row is failed either way.
+                    let _ = self.inner.midtrans.cancel(order_id).await;
+                }
+                repository::fail_charge(&self.inner.db, order_id, &e.status_word())
+                    .await
+                    .map_err(internal)?;
+                Err(ServiceError::ProviderUnavailable {
+                    message: "The payment provider could not create the QRIS code; please try again later."
+                        .into(),
+                })
+            }
+        }
+    }
+
+    /// The answer for a request id seen before.
+    async fn replay(&self, cmd: &TopupCreate, row: TopupRow) -> Result<TopupCreated, ServiceError> {
+        if row.user_id != Some(cmd.user.user_id.as_i64()) {
+            return Err(ServiceError::InvalidInput {
+                message: "This request id belongs to another request.".into(),
+            });
+        }
+        let amount = shared_proto::Idr::new(row.amount);
+        match (
+            TopupStatus::parse(row.status.as_deref()),
+            row.qr_string,
+            row.expires_at,
+        ) {
+            (Some(TopupStatus::Failed), _, _) => Err(ServiceError::ProviderUnavailable {
+                message:
+                    "The payment provider could not create the QRIS code; please try again later."
+                        .into(),
+            }),
+            (_, Some(qr_string), Some(expires_at)) => Ok(TopupCreated {
+                order_id: row.order_id,
+                amount,
+                qr_string,
+                expires_at,
+            }),
+            // The first attempt is still charging (or died mid-way): charging again with the
+            // same Idempotency-Key and order id cannot create a second transaction.
+            _ => {
+                self.charge(&cmd.request_id, &row.order_id, row.amount)
+                    .await
+            }
+        }
+    }
+
+    /// `topup.status`: the user's own top-up, refreshed from Midtrans while pending.
+    #[tracing::instrument(skip_all, fields(order_id = %q.order_id))]
+    pub async fn status(&self, q: &TopupStatusQuery) -> TopupStatusReply {
+        TopupStatusReply {
+            outcome: self.status_inner(q.user_id, &q.order_id, false).await,
+        }
+    }
+
+    /// `topup.cancel`: cancels the user's own pending top-up at Midtrans and here.
+    #[tracing::instrument(skip_all, fields(order_id = %q.order_id))]
+    pub async fn cancel(&self, q: &TopupCancel) -> TopupStatusReply {
+        TopupStatusReply {
+            outcome: self.status_inner(q.user_id, &q.order_id, true).await,
+        }
+    }
+
+    async fn status_inner(
+        &self,
+        user_id: DiscordUserId,
+        order_id: &str,
+        cancel: bool,
+    ) -> Result<TopupInfo, ServiceError> {
+        let not_found = || ServiceError::NotFound {
+            message: format!("No top-up {order_id} of yours."),
+        };
+        let row = repository::find_by_order_id(&self.inner.db, order_id)
+            .await
+            .map_err(internal)?
+            .filter(|r| r.bot_source.as_deref() == Some(BOT_SOURCE))
+            .filter(|r| r.user_id == Some(user_id.as_i64()))
+            .ok_or_else(not_found)?;
+        if TopupStatus::parse(row.status.as_deref()) == Some(TopupStatus::Pending) {
+            if cancel {
+                match self.inner.midtrans.cancel(order_id).await {
+                    Ok(word) => {
+                        repository::fail(
+                            &self.inner.db,
+                            &self.inner.events_exchange,
+                            &row,
+                            user_id,
+                            &word,
+                        )
+                        .await
+                        .map_err(internal)?;
+                    }
+                    // Not at Midtrans (the charge never happened): just close ours.
+                    Err(MidtransError::NotFound) => {
+                        repository::fail(
+                            &self.inner.db,
+                            &self.inner.events_exchange,
+                            &row,
+                            user_id,
+                            "cancel",
+                        )
+                        .await
+                        .map_err(internal)?;
+                    }
+                    // Already paid or expired there: take Midtrans's word below.
+                    Err(MidtransError::NotModifiable) => {
+                        let _ = self.reconcile(&row).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(%order_id, error = %e, "cancel at Midtrans failed");
+                        return Err(ServiceError::ProviderUnavailable {
+                            message: "The payment provider did not answer; please try again later."
+                                .into(),
+                        });
+                    }
+                }
+            } else if let Err(e) = self.reconcile(&row).await {
+                // The stored state is still a correct answer.
+                tracing::warn!(%order_id, error = %e, "refreshing top-up status failed");
+            }
+        }
+        let row = repository::find_by_order_id(&self.inner.db, order_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        Ok(info(&row))
+    }
+
+    /// Whether the notification's `signature_key` is right (constant-time).
+    pub fn signature_ok(&self, n: &Notification) -> bool {
+        let t = &n.transaction;
+        signature::verify(
+            &t.order_id,
+            &t.status_code,
+            &t.gross_amount_text,
+            self.inner.midtrans.server_key(),
+            &n.signature_key,
+        )
+    }
+
+    /// Applies a notification (signature already verified): looks the top-up up, confirms with
+    /// the status API when configured, decides, and records the result in one transaction.
+    #[tracing::instrument(skip_all, fields(order_id = %n.transaction.order_id, status = %n.transaction.transaction_status))]
+    pub async fn apply_notification(
+        &self,
+        n: &Notification,
+        arrived: Instant,
+    ) -> Result<Outcome, ApplyError> {
+        let seen = &n.transaction;
+        let Some(row) = repository::find_by_order_id(&self.inner.db, &seen.order_id).await? else {
+            return Ok(Outcome::Ignored);
+        };
+        if row.bot_source.as_deref() != Some(BOT_SOURCE) {
+            return Ok(Outcome::Ignored);
+        }
+        if TopupStatus::parse(row.status.as_deref()) != Some(TopupStatus::Pending) {
+            if domain::payment(&seen.transaction_status, seen.fraud_status.as_deref())
+                == domain::Payment::Paid
+                && row.status.as_deref() == Some("failed")
+            {
+                tracing::error!(order_id = %row.order_id, "payment reported for a failed top-up; an operator must check it");
+            }
+            return Ok(Outcome::Duplicate);
+        }
+        // The notification's own amount must already fit: a tampered copy is refused even
+        // when the status check is off.
+        if domain::payment(&seen.transaction_status, seen.fraud_status.as_deref())
+            == domain::Payment::Paid
+            && !domain::amount_matches(
+                shared_proto::Idr::new(row.amount),
+                seen.gross_amount,
+                seen.original_amount,
+            )
+        {
+            tracing::error!(order_id = %row.order_id, "notification amount differs from the top-up; not credited");
+            return Ok(Outcome::AmountMismatch);
+        }
+        let confirmed;
+        let view = if self.inner.config.midtrans.verify_status {
+            confirmed = match self.inner.midtrans.status(&seen.order_id).await {
+                Ok(v) => v,
+                Err(MidtransError::NotFound) => return Ok(Outcome::Unverified),
+                Err(e) => return Err(e.into()),
+            };
+            &confirmed
+        } else {
+            seen
+        };
+        self.apply_view(&row, view, Some(arrived)).await
+    }
+
+    /// Asks Midtrans about a pending top-up and applies the answer (sweeper, status refresh).
+    pub async fn reconcile(&self, row: &TopupRow) -> Result<Outcome, ApplyError> {
+        let view = match self.inner.midtrans.status(&row.order_id).await {
+            Ok(v) => v,
+            Err(MidtransError::NotFound) => return Ok(Outcome::Unverified),
+            Err(e) => return Err(e.into()),
+        };
+        self.apply_view(row, &view, None).await
+    }
+
+    /// Closes a pending top-up that is past its expiry: takes Midtrans's final word, or expires
+    /// it there if Midtrans still says pending.
+    pub async fn close_expired(&self, row: &TopupRow) -> Result<Outcome, ApplyError> {
+        let outcome = self.reconcile(row).await?;
+        match outcome {
+            Outcome::StillPending | Outcome::Unverified => {
+                let word = match self.inner.midtrans.expire(&row.order_id).await {
+                    Ok(word) => word,
+                    Err(MidtransError::NotFound) => "expire".to_string(),
+                    // Settled or closed meanwhile: the next reconcile takes its word.
+                    Err(MidtransError::NotModifiable) => return self.reconcile(row).await,
+                    Err(e) => return Err(e.into()),
+                };
+                let Some(user_id) = row.user_id.and_then(|u| DiscordUserId::from_i64(u).ok())
+                else {
+                    return Ok(Outcome::Ignored);
+                };
+                let done = repository::fail(
+                    &self.inner.db,
+                    &self.inner.events_exchange,
+                    row,
+                    user_id,
+                    &word,
+                )
+                .await?;
+                Ok(if done == Applied::Failed {
+                    Outcome::Failed
+                } else {
+                    Outcome::Duplicate
+                })
+            }
+            other => Ok(other),
+        }
+    }
+
+    async fn apply_view(
+        &self,
+        row: &TopupRow,
+        view: &TransactionView,
+        arrived: Option<Instant>,
+    ) -> Result<Outcome, ApplyError> {
+        if view.order_id != row.order_id {
+            return Ok(Outcome::Unverified);
+        }
+        let Some(user_id) = row.user_id.and_then(|u| DiscordUserId::from_i64(u).ok()) else {
+            tracing::error!(order_id = %row.order_id, "top-up row without a valid user id");
+            return Ok(Outcome::Ignored);
+        };
+        let observation = Observation {
+            transaction_status: &view.transaction_status,
+            fraud_status: view.fraud_status.as_deref(),
+            gross_amount: view.gross_amount,
+            original_amount: view.original_amount,
+        };
+        let current = TopupStatus::parse(row.status.as_deref());
+        let exchange = &self.inner.events_exchange;
+        match domain::decide(current, shared_proto::Idr::new(row.amount), &observation) {
+            Decision::Credit { amount } => {
+                let paid_at = view.settlement_time.unwrap_or_else(Utc::now);
+                let applied = repository::credit(
+                    &self.inner.db,
+                    exchange,
+                    row,
+                    user_id,
+                    amount,
+                    &view.transaction_status,
+                    view.transaction_id.as_deref(),
+                    paid_at,
+                )
+                .await?;
+                match applied {
+                    Applied::Credited { .. } => {
+                        if let Some(arrived) = arrived {
+                            self.inner
+                                .metrics
+                                .credit_latency
+                                .observe(arrived.elapsed().as_secs_f64());
+                        }
+                        tracing::info!(order_id = %row.order_id, amount = amount.rupiah(), "top-up credited");
+                        Ok(Outcome::Credited)
+                    }
+                    _ => Ok(Outcome::Duplicate),
+                }
+            }
+            Decision::Fail { midtrans_status } => {
+                let applied =
+                    repository::fail(&self.inner.db, exchange, row, user_id, &midtrans_status)
+                        .await?;
+                Ok(if applied == Applied::Failed {
+                    tracing::info!(order_id = %row.order_id, %midtrans_status, "top-up closed unpaid");
+                    Outcome::Failed
+                } else {
+                    Outcome::Duplicate
+                })
+            }
+            Decision::Keep(KeepReason::AlreadyFinal) => Ok(Outcome::Duplicate),
+            Decision::Keep(KeepReason::StillPending) => Ok(Outcome::StillPending),
+            Decision::Keep(KeepReason::AmountMismatch) => {
+                tracing::error!(order_id = %row.order_id, "Midtrans amount differs from the top-up; not credited");
+                Ok(Outcome::AmountMismatch)
+            }
+            Decision::Keep(KeepReason::Unsupported) => {
+                tracing::warn!(order_id = %row.order_id, status = %view.transaction_status, "no automatic action for this status");
+                Ok(Outcome::Ignored)
+            }
+        }
+    }
+}
+
+/// ≤ 36 characters, stable for one request id: a retried or repeated charge of the same request
+/// gets Midtrans's first answer.
+pub fn idempotency_key(request_id: &str) -> String {
+    let digest = Sha256::digest(format!("topup:{request_id}").as_bytes());
+    hex::encode(&digest[..16])
+}
+
+fn info(row: &TopupRow) -> TopupInfo {
+    let state = match TopupStatus::parse(row.status.as_deref()) {
+        Some(TopupStatus::Success) => TopupState::Success,
+        Some(TopupStatus::Pending) => TopupState::Pending,
+        _ => TopupState::Failed,
+    };
+    TopupInfo {
+        order_id: row.order_id.clone(),
+        amount: shared_proto::Idr::new(row.amount),
+        state,
+        midtrans_status: row.midtrans_status.clone(),
+        created_at: row.created_at.map(|t| t.and_utc()).unwrap_or_else(Utc::now),
+        expires_at: row.expires_at,
+        paid_at: row.paid_at,
+    }
+}
+
+fn internal(e: DbErr) -> ServiceError {
+    tracing::error!(error = %e, "top-up database error");
+    ServiceError::Internal {
+        message: "Something went wrong on our side; please try again.".into(),
+    }
+}

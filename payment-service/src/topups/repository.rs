@@ -1,0 +1,284 @@
+//! SQL for `topups` (shared with the sibling bot: only rows with `bot_source = 'order'` are
+//! ours) and the credit transaction. Written once for PostgreSQL and SQLite.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
+use shared_proto::{DiscordUserId, Envelope, Event, Idr, TopupExpired, TopupSettled};
+
+use crate::persistence::{ledger, outbox, stmt};
+
+/// Our rows in the shared `topups` table carry this source.
+pub const BOT_SOURCE: &str = "order";
+
+/// One `topups` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopupRow {
+    pub order_id: String,
+    pub user_id: Option<i64>,
+    pub amount: i64,
+    pub status: Option<String>,
+    pub bot_source: Option<String>,
+    pub midtrans_status: Option<String>,
+    pub transaction_id: Option<String>,
+    pub qr_string: Option<String>,
+    pub request_id: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub created_at: Option<NaiveDateTime>,
+}
+
+const COLUMNS: &str = "order_id, user_id, amount, status, bot_source, midtrans_status, \
+    transaction_id, qr_string, request_id, expires_at, paid_at, created_at";
+
+fn row(r: &QueryResult) -> Result<TopupRow, DbErr> {
+    Ok(TopupRow {
+        order_id: r.try_get("", "order_id")?,
+        user_id: r.try_get("", "user_id")?,
+        amount: r.try_get("", "amount")?,
+        status: r.try_get("", "status")?,
+        bot_source: r.try_get("", "bot_source")?,
+        midtrans_status: r.try_get("", "midtrans_status")?,
+        transaction_id: r.try_get("", "transaction_id")?,
+        qr_string: r.try_get("", "qr_string")?,
+        request_id: r.try_get("", "request_id")?,
+        expires_at: r.try_get("", "expires_at")?,
+        paid_at: r.try_get("", "paid_at")?,
+        created_at: r.try_get("", "created_at")?,
+    })
+}
+
+pub async fn find_by_order_id(
+    db: &impl ConnectionTrait,
+    order_id: &str,
+) -> Result<Option<TopupRow>, DbErr> {
+    db.query_one(stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM topups WHERE order_id = $1"),
+        [order_id.into()],
+    ))
+    .await?
+    .as_ref()
+    .map(row)
+    .transpose()
+}
+
+pub async fn find_by_request_id(
+    db: &impl ConnectionTrait,
+    request_id: &str,
+) -> Result<Option<TopupRow>, DbErr> {
+    db.query_one(stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM topups WHERE request_id = $1 AND bot_source = $2"),
+        [request_id.into(), BOT_SOURCE.into()],
+    ))
+    .await?
+    .as_ref()
+    .map(row)
+    .transpose()
+}
+
+/// Inserts a pending row unless the request id or the order id is taken; true when inserted.
+pub async fn insert_pending(
+    db: &impl ConnectionTrait,
+    order_id: &str,
+    user_id: i64,
+    amount: Idr,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = db
+        .execute(stmt(
+            db,
+            "INSERT INTO topups (order_id, user_id, amount, bot_source, status, payment_type, \
+             request_id, created_at) VALUES ($1, $2, $3, $4, 'pending', 'qris', $5, $6) \
+             ON CONFLICT DO NOTHING",
+            [
+                order_id.into(),
+                user_id.into(),
+                amount.rupiah().into(),
+                BOT_SOURCE.into(),
+                request_id.into(),
+                now.naive_utc().into(),
+            ],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Stores the charge's QR and ids. Does not touch `status`: a fast payment may already have
+/// settled the row.
+pub async fn store_charge(
+    db: &impl ConnectionTrait,
+    order_id: &str,
+    transaction_id: &str,
+    qr_string: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    db.execute(stmt(
+        db,
+        "UPDATE topups SET transaction_id = COALESCE(transaction_id, $1), qr_string = $2, \
+         expires_at = $3, midtrans_status = COALESCE(midtrans_status, 'pending') \
+         WHERE order_id = $4 AND bot_source = $5",
+        [
+            transaction_id.into(),
+            qr_string.into(),
+            expires_at.into(),
+            order_id.into(),
+            BOT_SOURCE.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Our pending rows whose QR expired before `now` (oldest first).
+pub async fn expired_pending(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<TopupRow>, DbErr> {
+    let rows = db
+        .query_all(stmt(
+            db,
+            &format!(
+                "SELECT {COLUMNS} FROM topups WHERE status = 'pending' AND bot_source = $1 \
+                 AND expires_at IS NOT NULL AND expires_at < $2 ORDER BY expires_at LIMIT $3"
+            ),
+            [BOT_SOURCE.into(), now.into(), (limit as i64).into()],
+        ))
+        .await?;
+    rows.iter().map(row).collect()
+}
+
+/// The result of trying to move a pending top-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Credited {
+        balance_after: Idr,
+    },
+    Failed,
+    /// Someone else moved it first (a duplicate or a concurrent notification).
+    AlreadyDone,
+}
+
+/// Credits a pending top-up in ONE transaction: the conditional status change (only one caller
+/// can win it), the balance, the ledger row and the `topup.settled` outbox row.
+pub async fn credit<C: TransactionTrait>(
+    db: &C,
+    events_exchange: &str,
+    row: &TopupRow,
+    user_id: DiscordUserId,
+    amount: Idr,
+    midtrans_status: &str,
+    transaction_id: Option<&str>,
+    paid_at: DateTime<Utc>,
+) -> Result<Applied, DbErr> {
+    let txn = db.begin().await?;
+    let changed = txn
+        .execute(stmt(
+            &txn,
+            "UPDATE topups SET status = 'success', midtrans_status = $1, paid_at = $2, \
+             transaction_id = COALESCE($3, transaction_id) \
+             WHERE order_id = $4 AND status = 'pending' AND bot_source = $5",
+            [
+                midtrans_status.into(),
+                paid_at.into(),
+                transaction_id.map(str::to_string).into(),
+                row.order_id.as_str().into(),
+                BOT_SOURCE.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        txn.rollback().await?;
+        return Ok(Applied::AlreadyDone);
+    }
+    let balance = txn
+        .query_one(stmt(
+            &txn,
+            "UPDATE users SET balance = balance + $1, total_topup = total_topup + $1 \
+             WHERE user_id = $2 RETURNING balance",
+            [amount.rupiah().into(), user_id.as_i64().into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("user {user_id} of top-up {}", row.order_id)))?
+        .try_get::<i64>("", "balance")?;
+    ledger::record(
+        &txn,
+        user_id.as_i64(),
+        amount.rupiah(),
+        ledger::LedgerReason::Topup,
+        &row.order_id,
+        balance,
+    )
+    .await?;
+    let event = Envelope::new(Event::TopupSettled(TopupSettled {
+        order_id: row.order_id.clone(),
+        user_id,
+        amount,
+        balance_after: Idr::new(balance),
+        paid_at,
+        interaction: None,
+    }));
+    outbox::enqueue(&txn, events_exchange, &event).await?;
+    txn.commit().await?;
+    Ok(Applied::Credited {
+        balance_after: Idr::new(balance),
+    })
+}
+
+/// Marks a pending top-up `failed` and queues `topup.expired`, in one transaction.
+pub async fn fail<C: TransactionTrait>(
+    db: &C,
+    events_exchange: &str,
+    row: &TopupRow,
+    user_id: DiscordUserId,
+    midtrans_status: &str,
+) -> Result<Applied, DbErr> {
+    let txn = db.begin().await?;
+    let changed = txn
+        .execute(stmt(
+            &txn,
+            "UPDATE topups SET status = 'failed', midtrans_status = $1 \
+             WHERE order_id = $2 AND status = 'pending' AND bot_source = $3",
+            [
+                midtrans_status.into(),
+                row.order_id.as_str().into(),
+                BOT_SOURCE.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        txn.rollback().await?;
+        return Ok(Applied::AlreadyDone);
+    }
+    let event = Envelope::new(Event::TopupExpired(TopupExpired {
+        order_id: row.order_id.clone(),
+        user_id,
+        amount: Idr::new(row.amount),
+        midtrans_status: midtrans_status.to_string(),
+        interaction: None,
+    }));
+    outbox::enqueue(&txn, events_exchange, &event).await?;
+    txn.commit().await?;
+    Ok(Applied::Failed)
+}
+
+/// A charge that never produced a QR: `failed` without an event (the requester is told in the
+/// reply).
+pub async fn fail_charge(
+    db: &impl ConnectionTrait,
+    order_id: &str,
+    midtrans_status: &str,
+) -> Result<(), DbErr> {
+    db.execute(stmt(
+        db,
+        "UPDATE topups SET status = 'failed', midtrans_status = $1 \
+         WHERE order_id = $2 AND status = 'pending' AND bot_source = $3",
+        [midtrans_status.into(), order_id.into(), BOT_SOURCE.into()],
+    ))
+    .await?;
+    Ok(())
+}
