@@ -5,6 +5,7 @@
 //! and prints nothing without a tracing subscriber.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use migrations::{apply_pending, migration_status, roll_back};
@@ -74,10 +75,15 @@ fn database_url() -> anyhow::Result<String> {
 async fn run(command: Command) -> anyhow::Result<()> {
     let url = database_url()?;
     let mut options = ConnectOptions::new(url);
-    options.max_connections(1).sqlx_logging(false);
-    let db = Database::connect(options)
-        .await
-        .context("cannot connect to the database named by DATABASE_URL")?;
+    // A wrong host should fail in seconds, not after sqlx's default 30 s of retries.
+    options
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(options).await.context(
+        "cannot connect to the database named by DATABASE_URL (is it running and reachable?)",
+    )?;
 
     let before = migration_status(&db)
         .await
@@ -106,12 +112,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 fn report(before: &[(String, bool)], after: &[(String, bool)], verb: &str) {
-    let changed: Vec<&str> = before
+    let mut changed: Vec<&str> = before
         .iter()
         .zip(after)
         .filter(|(b, a)| b.1 != a.1)
         .map(|(b, _)| b.0.as_str())
         .collect();
+    if verb == "rolled back" {
+        changed.reverse();
+    }
     if changed.is_empty() {
         println!("nothing to do");
     }
