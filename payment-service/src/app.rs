@@ -1,0 +1,197 @@
+//! Wiring: `Application::build` connects the database (and migrates), connects the broker and
+//! declares the topology, and binds the HTTP listener; `Application::run` serves the webhook and
+//! runs the consumers, the outbox relay and the expiry sweeper until the shutdown token fires,
+//! then stops taking work and lets what is in flight finish.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use broker::{Broker, BrokerConfig};
+use sea_orm::DatabaseConnection;
+use shared_proto::Topology;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::PaymentConfig;
+use crate::messaging::{spawn_outbox_relay, CommandConsumer, CommandDeps, DeliveryResultsConsumer};
+use crate::metrics::Metrics;
+use crate::midtrans::MidtransClient;
+use crate::persistence;
+use crate::routes::{self, webhook::SourceGuard, HttpState};
+use crate::stock_vault::StockVault;
+use crate::sweeper;
+use crate::topups::TopupService;
+
+pub struct Application {
+    port: u16,
+    listener: TcpListener,
+    config: Arc<PaymentConfig>,
+    db: DatabaseConnection,
+    broker: Broker,
+    metrics: Metrics,
+    topups: TopupService,
+}
+
+impl Application {
+    /// Binds `WEBHOOK_HOST:WEBHOOK_PORT` (port 0 picks a free one).
+    pub async fn build(config: PaymentConfig) -> anyhow::Result<Self> {
+        let address = format!("{}:{}", config.webhook_host, config.webhook_port);
+        let listener = TcpListener::bind(&address).with_context(|| {
+            format!("binding the webhook listener on {address} (WEBHOOK_HOST/WEBHOOK_PORT)")
+        })?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Like [`Application::build`] on a listener the caller bound (tests learn the port first
+    /// so `WEBHOOK_URL` can point at it).
+    pub async fn build_with_listener(
+        config: PaymentConfig,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let port = listener
+            .local_addr()
+            .context("reading the listener address")?
+            .port();
+        let config = Arc::new(config);
+        let db = persistence::connect(&config).await?;
+        let topology = Topology::new(config.amqp_namespace.clone());
+        let mut broker_config = BrokerConfig::new(
+            secrecy::ExposeSecret::expose_secret(&config.amqp_url).to_string(),
+            topology.clone(),
+            "payment-service",
+        );
+        broker_config.prefetch = config.amqp_prefetch;
+        broker_config.delivery_limit = config.amqp_delivery_limit;
+        let broker = Broker::connect(broker_config)
+            .await
+            .context("connecting to RabbitMQ (AMQP_URL)")?;
+        broker
+            .declare_topology()
+            .await
+            .context("declaring exchanges and queues")?;
+        let metrics = Metrics::new();
+        let midtrans = MidtransClient::new(&config.midtrans)?;
+        let topups = TopupService::new(
+            db.clone(),
+            Arc::clone(&config),
+            midtrans,
+            metrics.clone(),
+            topology.events_exchange(),
+        );
+        Ok(Application {
+            port,
+            listener,
+            config,
+            db,
+            broker,
+            metrics,
+            topups,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn topups(&self) -> &TopupService {
+        &self.topups
+    }
+
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains: the HTTP server finishes in-flight
+    /// requests, consumers finish their messages, the relay finishes its round.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Application {
+            port,
+            listener,
+            config,
+            db,
+            broker,
+            metrics,
+            topups,
+        } = self;
+        let topology = broker.topology().clone();
+        let events_exchange = topology.events_exchange();
+        let vault = StockVault::from_config(&config);
+
+        let commands = CommandConsumer::new(CommandDeps {
+            db: db.clone(),
+            config: Arc::clone(&config),
+            vault: vault.clone(),
+            topups: topups.clone(),
+            broker: broker.clone(),
+            metrics: metrics.clone(),
+        });
+        let delivery_results = DeliveryResultsConsumer::new(
+            db.clone(),
+            Arc::clone(&config),
+            vault,
+            metrics.clone(),
+            events_exchange,
+        );
+        let mut tasks = vec![
+            broker.spawn_consumer(
+                topology.payment_commands_queue(),
+                Arc::new(commands),
+                shutdown.clone(),
+            ),
+            broker.spawn_consumer(
+                topology.payment_delivery_results_queue(),
+                Arc::new(delivery_results),
+                shutdown.clone(),
+            ),
+            spawn_outbox_relay(
+                db.clone(),
+                broker.clone(),
+                metrics.clone(),
+                Duration::from_millis(config.outbox_poll_interval_ms),
+                shutdown.clone(),
+            ),
+            sweeper::spawn_sweeper(
+                topups.clone(),
+                Duration::from_secs(config.sweeper_interval_secs),
+                shutdown.clone(),
+            ),
+        ];
+
+        let state = web::Data::new(HttpState {
+            guard: SourceGuard::from_config(&config),
+            config: Arc::clone(&config),
+            db: db.clone(),
+            broker: broker.clone(),
+            topups,
+            metrics,
+        });
+        let server = HttpServer::new(move || {
+            App::new().configure(|cfg| routes::configure(cfg, state.clone()))
+        })
+        .disable_signals()
+        .shutdown_timeout(10)
+        .listen(listener)
+        .context("serving the webhook")?
+        .run();
+        let handle = server.handle();
+        tracing::info!(port, "payment-service listening");
+        let server_task = tokio::spawn(server);
+
+        shutdown.cancelled().await;
+        tracing::info!("shutting down: draining HTTP requests and consumers");
+        handle.stop(true).await;
+        let _ = server_task.await;
+        for task in tasks.drain(..) {
+            let _ = task.await;
+        }
+        broker.close().await;
+        db.close().await.ok();
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! `POST /webhook/midtrans`: Midtrans HTTP notifications.
+//!
+//! Answers (DESIGN.md §4): 200 handled, ignored or duplicate; 400 malformed JSON or missing
+//! fields; 401 bad signature; 403 source not allowed; 413 body too large; 429 too many from one
+//! address; **503** whenever the notification could not be recorded, so Midtrans retries (it
+//! retries a 503 four times, a 500 once). Never 200 for a failure. Never logs the signature or
+//! the server key.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::HttpState;
+use crate::config::{IpNet, PaymentConfig};
+use crate::midtrans::parse_notification;
+
+pub async fn midtrans_notification(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
+    let arrived = Instant::now();
+    let count = |outcome: &str| {
+        state
+            .metrics
+            .notifications
+            .with_label_values(&[outcome])
+            .inc()
+    };
+
+    let source = state.guard.client_ip(&req);
+    if !state.guard.allowed(source) {
+        count("forbidden_source");
+        tracing::warn!(source = ?source, "notification from a source outside the allowlist");
+        return answer(HttpResponse::Forbidden(), "forbidden");
+    }
+    if !state.guard.within_rate(source) {
+        count("rate_limited");
+        return answer(HttpResponse::TooManyRequests(), "too many requests");
+    }
+
+    let notification = match parse_notification(&body) {
+        Ok(n) => n,
+        Err(e) => {
+            count("malformed");
+            tracing::warn!(error = %e, "malformed notification");
+            return answer(HttpResponse::BadRequest(), "malformed notification");
+        }
+    };
+    let order_id = notification.transaction.order_id.clone();
+    if !state.topups.signature_ok(&notification) {
+        count("bad_signature");
+        tracing::warn!(%order_id, "notification with a bad signature");
+        return answer(HttpResponse::Unauthorized(), "invalid signature");
+    }
+    match state
+        .topups
+        .apply_notification(&notification, arrived)
+        .await
+    {
+        Ok(outcome) => {
+            count(outcome.label());
+            tracing::info!(%order_id, outcome = outcome.label(), status = %notification.transaction.transaction_status, "notification handled");
+            HttpResponse::Ok().json(json!({"status": "ok", "outcome": outcome.label()}))
+        }
+        Err(e) => {
+            count("error");
+            tracing::error!(%order_id, error = %e, "notification not recorded; Midtrans will retry");
+            answer(
+                HttpResponse::ServiceUnavailable(),
+                "temporarily unavailable",
+            )
+        }
+    }
+}
+
+fn answer(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
+    builder.json(json!({"status": "error", "message": message}))
+}
+
+/// The optional source allowlist and per-address rate limit.
+pub struct SourceGuard {
+    allowed: Vec<IpNet>,
+    trusted_proxies: Vec<IpAddr>,
+    per_sec: u32,
+    windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
+}
+
+/// Bound on remembered addresses; past it, old windows are dropped.
+const MAX_TRACKED_SOURCES: usize = 10_000;
+
+impl SourceGuard {
+    pub fn from_config(config: &PaymentConfig) -> Self {
+        SourceGuard {
+            allowed: config.webhook_allowed_sources.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
+            per_sec: config.webhook_rate_limit_per_sec,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The caller's address: the TCP peer, or — only when the peer is a trusted proxy — the
+    /// right-most `X-Forwarded-For` entry (the one that proxy added).
+    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr().map(|a| a.ip());
+        match peer {
+            Some(p) if self.trusted_proxies.contains(&p) => req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|ip| ip.trim().parse().ok())
+                .or(Some(p)),
+            other => other,
+        }
+    }
+
+    pub fn allowed(&self, ip: Option<IpAddr>) -> bool {
+        if self.allowed.is_empty() {
+            return true;
+        }
+        ip.is_some_and(|ip| self.allowed.iter().any(|net| net.contains(ip)))
+    }
+
+    /// A fixed one-second window per address.
+    pub fn within_rate(&self, ip: Option<IpAddr>) -> bool {
+        let (Some(ip), limit) = (ip, self.per_sec) else {
+            return true;
+        };
+        if limit == 0 {
+            return true;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() >= MAX_TRACKED_SOURCES {
+            windows.retain(|_, (second, _)| *second == now);
+        }
+        let entry = windows.entry(ip).or_insert((now, 0));
+        if entry.0 != now {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= limit
+    }
+}
