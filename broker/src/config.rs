@@ -13,10 +13,11 @@ pub struct BrokerConfig {
     /// Names of every exchange and queue (the namespace prefix lets tests share one broker).
     pub topology: Topology,
     /// Unacknowledged deliveries one consumer holds at most; it is also how many handlers of one
-    /// consumer run at once.
+    /// consumer run at once (0 is treated as 1).
     pub prefetch: u16,
-    /// `x-delivery-limit` of every quorum queue: deliveries after which a message that keeps
-    /// failing goes to the dead-letter queue. Both services must use the same value, because
+    /// `x-delivery-limit` of every quorum queue: a message that keeps failing is delivered
+    /// `delivery_limit + 1` times (the first delivery plus this many redeliveries; measured on
+    /// RabbitMQ 3.10) and then goes to the dead-letter queue. Both services must use the same value, because
     /// RabbitMQ refuses to re-declare a queue with different arguments.
     pub delivery_limit: u32,
     /// Shown in the RabbitMQ management UI and `rabbitmqctl list_connections`.

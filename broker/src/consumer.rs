@@ -34,8 +34,9 @@ pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, message: IncomingMessage) -> HandlerOutcome;
 }
 
-/// One delivery as the handler sees it.
-#[derive(Debug, Clone)]
+/// One delivery as the handler sees it. `Debug` shows the body's length, never its bytes (a
+/// delivery request carries plaintext codes).
+#[derive(Clone)]
 pub struct IncomingMessage {
     /// The full envelope JSON.
     pub body: Vec<u8>,
@@ -62,6 +63,20 @@ pub enum HandlerOutcome {
     Retry,
     /// Poison message: dead-letter it now.
     Reject,
+}
+
+impl std::fmt::Debug for IncomingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncomingMessage")
+            .field("body_len", &self.body.len())
+            .field("message_id", &self.message_id)
+            .field("correlation_id", &self.correlation_id)
+            .field("message_type", &self.message_type)
+            .field("reply_to", &self.reply_to)
+            .field("redelivered", &self.redelivered)
+            .field("delivery_count", &self.delivery_count)
+            .finish()
+    }
 }
 
 impl IncomingMessage {
@@ -165,8 +180,10 @@ async fn session<H: Handler>(
     };
     // Prefetch bounds both the memory held by unacked deliveries and the handler concurrency.
     // Applied on every new channel: it is per channel and is not restored by anyone else.
+    // 0 would mean "unlimited" to RabbitMQ; never allow that.
+    let prefetch = inner.config.prefetch.max(1);
     if let Err(error) = channel
-        .basic_qos(inner.config.prefetch, BasicQosOptions::default())
+        .basic_qos(prefetch, BasicQosOptions::default())
         .await
     {
         return SessionEnd::Lost(format!("setting prefetch: {error}"));
@@ -187,7 +204,7 @@ async fn session<H: Handler>(
             return SessionEnd::Lost(format!("consuming {queue}: {error}"));
         }
     };
-    tracing::info!(%queue, prefetch = inner.config.prefetch, "consuming");
+    tracing::info!(%queue, prefetch, "consuming");
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => {
@@ -282,6 +299,22 @@ async fn process<H: Handler>(handler: Arc<H>, mut delivery: Delivery) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_the_body() {
+        let message = IncomingMessage {
+            body: b"SECRET-CODE-123".to_vec(),
+            message_id: Some("m".into()),
+            correlation_id: None,
+            message_type: None,
+            reply_to: None,
+            redelivered: false,
+            delivery_count: 0,
+        };
+        let shown = format!("{message:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("body_len: 15"), "{shown}");
+    }
 
     #[test]
     fn delivery_count_reads_any_integer_header() {
