@@ -13,7 +13,6 @@ use anyhow::Context;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
-use sea_orm_migration::MigratorTrait;
 
 use crate::config::PaymentConfig;
 
@@ -36,7 +35,8 @@ pub async fn connect(config: &PaymentConfig) -> anyhow::Result<DatabaseConnectio
             .context("configuring SQLite")?;
     }
     if config.run_migrations {
-        migrations::Migrator::up(&db, None)
+        // Takes an advisory lock on PostgreSQL: replicas starting together migrate once.
+        migrations::apply_pending(&db, None)
             .await
             .context("applying database migrations")?;
     }
