@@ -1,0 +1,435 @@
+//! Admin operations (request/reply): add stock, view stock, list orders, process an order,
+//! stats. Each one is refused without a valid admin claim from the bot, and each allowed one
+//! writes an `admin_audit` row (in the same transaction where it changes something).
+//!
+//! Filters are bound parameters in fixed SQL; no request text is ever spliced into a query.
+
+pub mod claim;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, TransactionTrait, Value};
+use shared_proto::{
+    AdminClaim, AdminOrderProcess, AdminOrdersList, AdminReply, AdminStats, AdminStockAdd,
+    AdminStockView, DiscordUserId, Idr, OrderProcessed, OrderStatus, OrderSummary, OrdersPage,
+    PackageSize, PeriodStats, ServiceError, StatsView, StockAdded, StockBatchSummary, StockView,
+};
+use uuid::Uuid;
+
+use crate::messaging::outbox_relay;
+use crate::orders::OrderService;
+use crate::persistence::stmt;
+use crate::stock_vault::store;
+
+const RECENT_BATCHES: i64 = 10;
+const MAX_PAGE_SIZE: u32 = 100;
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AdminService {
+    orders: OrderService,
+}
+
+type Outcome<T> = anyhow::Result<AdminReply<T>>;
+
+impl AdminService {
+    pub fn new(orders: OrderService) -> Self {
+        AdminService { orders }
+    }
+
+    fn check(&self, claim: &AdminClaim, request_id: &str) -> Result<(), ServiceError> {
+        let result = claim::verify(
+            &self.orders.config().admin_claim_secret,
+            claim,
+            request_id,
+            Utc::now(),
+        );
+        if result.is_err() {
+            tracing::warn!(admin_user_id = %claim.admin_user_id, request_id, "admin operation refused: invalid claim");
+        }
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, admin = %cmd.claim.admin_user_id))]
+    pub async fn stock_add(
+        &self,
+        cmd: &AdminStockAdd,
+        correlation_id: Uuid,
+    ) -> Outcome<StockAdded> {
+        let reply = |outcome| AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        };
+        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+            return Ok(reply(Err(e)));
+        }
+        let db = self.orders.db();
+        let batch_id = batch_id_for(&cmd.request_id);
+        let txn = db.begin().await?;
+        let created = txn
+            .execute(stmt(
+                &txn,
+                "INSERT INTO stock_batches (batch_id, added_by, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (batch_id) DO NOTHING",
+                [
+                    batch_id.clone().into(),
+                    cmd.claim.admin_user_id.as_i64().into(),
+                    Utc::now().into(),
+                ],
+            ))
+            .await
+            .context("creating the stock batch")?;
+        if created.rows_affected() == 0 {
+            // The same request again (redelivery): answer with what the first one recorded.
+            let row = txn
+                .query_one(stmt(
+                    &txn,
+                    "SELECT added, duplicates FROM stock_batches WHERE batch_id = $1",
+                    [batch_id.clone().into()],
+                ))
+                .await?
+                .context("stock batch vanished")?;
+            let available_after = store::available(&txn).await?;
+            txn.commit().await?;
+            return Ok(reply(Ok(StockAdded {
+                batch_id,
+                added: row.try_get::<i32>("", "added")?.max(0) as u32,
+                duplicates: row.try_get::<i32>("", "duplicates")?.max(0) as u32,
+                rejected: Vec::new(),
+                available_after,
+            })));
+        }
+        let upload = store::add_codes(&txn, self.orders.vault(), &batch_id, &cmd.text).await?;
+        let rejected = u32::try_from(upload.rejected.len()).unwrap_or(u32::MAX);
+        txn.execute(stmt(
+            &txn,
+            "UPDATE stock_batches SET added = $1, duplicates = $2, rejected = $3 WHERE batch_id = $4",
+            [
+                (upload.added as i32).into(),
+                (upload.duplicates as i32).into(),
+                (rejected as i32).into(),
+                batch_id.clone().into(),
+            ],
+        ))
+        .await?;
+        self.orders.note_stock_level(&txn, correlation_id).await?;
+        let available_after = store::available(&txn).await?;
+        audit(
+            &txn,
+            &cmd.claim,
+            "stock.add",
+            serde_json::json!({
+                "request_id": cmd.request_id,
+                "batch_id": batch_id,
+                "source_name": cmd.source_name,
+                "added": upload.added,
+                "duplicates": upload.duplicates,
+                "rejected": rejected,
+            }),
+        )
+        .await?;
+        txn.commit().await.context("committing the stock upload")?;
+        outbox_relay::wake();
+        tracing::info!(
+            added = upload.added,
+            duplicates = upload.duplicates,
+            rejected,
+            "stock added"
+        );
+        Ok(reply(Ok(StockAdded {
+            batch_id,
+            added: upload.added,
+            duplicates: upload.duplicates,
+            rejected: upload.rejected,
+            available_after,
+        })))
+    }
+
+    pub async fn stock_view(&self, cmd: &AdminStockView) -> Outcome<StockView> {
+        let reply = |outcome| AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        };
+        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+            return Ok(reply(Err(e)));
+        }
+        let db = self.orders.db();
+        let txn = db.begin().await?;
+        audit(
+            &txn,
+            &cmd.claim,
+            "stock.view",
+            serde_json::json!({"request_id": cmd.request_id}),
+        )
+        .await?;
+        let counts = store::counts(&txn).await?;
+        let rows = txn
+            .query_all(stmt(
+                &txn,
+                "SELECT batch_id, added, duplicates, rejected, added_by, created_at FROM stock_batches \
+                 ORDER BY created_at DESC LIMIT $1",
+                [RECENT_BATCHES.into()],
+            ))
+            .await?;
+        let mut recent_batches = Vec::with_capacity(rows.len());
+        for r in rows {
+            recent_batches.push(StockBatchSummary {
+                batch_id: r.try_get("", "batch_id")?,
+                added: r.try_get::<i32>("", "added")?.max(0) as u32,
+                duplicates: r.try_get::<i32>("", "duplicates")?.max(0) as u32,
+                rejected: r.try_get::<i32>("", "rejected")?.max(0) as u32,
+                added_by: DiscordUserId::from_i64(r.try_get("", "added_by")?).ok(),
+                created_at: r.try_get("", "created_at")?,
+            });
+        }
+        txn.commit().await?;
+        Ok(reply(Ok(StockView {
+            counts,
+            low_stock_threshold: self.orders.config().low_stock_threshold,
+            recent_batches,
+        })))
+    }
+
+    pub async fn orders_list(&self, cmd: &AdminOrdersList) -> Outcome<OrdersPage> {
+        let reply = |outcome| AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        };
+        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+            return Ok(reply(Err(e)));
+        }
+        let page_size = cmd.page_size.clamp(1, MAX_PAGE_SIZE);
+        let f = &cmd.filter;
+        let from = f.from.map(|d| d.and_time(NaiveTime::MIN).and_utc());
+        let until =
+            f.to.and_then(|d| d.succ_opt())
+                .map(|d| d.and_time(NaiveTime::MIN).and_utc());
+        let filter_values = || -> Vec<Value> {
+            vec![
+                Value::BigInt(f.user_id.map(DiscordUserId::as_i64)),
+                Value::String(f.status.map(|s| Box::new(s.as_str().to_string()))),
+                Value::ChronoDateTimeUtc(from.map(Box::new)),
+                Value::ChronoDateTimeUtc(until.map(Box::new)),
+            ]
+        };
+        const WHERE: &str = "WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2) \
+             AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4)";
+        let db = self.orders.db();
+        let txn = db.begin().await?;
+        audit(
+            &txn,
+            &cmd.claim,
+            "orders.list",
+            serde_json::json!({"request_id": cmd.request_id, "filter": f, "page": cmd.page}),
+        )
+        .await?;
+        let total: i64 = txn
+            .query_one(stmt(
+                &txn,
+                &format!("SELECT COUNT(*) AS n FROM orders {WHERE}"),
+                filter_values(),
+            ))
+            .await?
+            .map(|r| r.try_get("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        let mut values = filter_values();
+        values.push(i64::from(page_size).into());
+        values.push((i64::from(cmd.page) * i64::from(page_size)).into());
+        let rows = txn
+            .query_all(stmt(
+                &txn,
+                &format!(
+                    "SELECT order_number, user_id, package_size, total_price, status, created_at, completed_at \
+                     FROM orders {WHERE} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+                ),
+                values,
+            ))
+            .await?;
+        let orders = rows
+            .iter()
+            .map(order_summary)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        txn.commit().await?;
+        Ok(reply(Ok(OrdersPage {
+            orders,
+            page: cmd.page,
+            page_size,
+            total: u64::try_from(total).unwrap_or(0),
+        })))
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, order_number = %cmd.order_number))]
+    pub async fn order_process(
+        &self,
+        cmd: &AdminOrderProcess,
+        correlation_id: Uuid,
+    ) -> Outcome<OrderProcessed> {
+        let reply = |outcome| AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        };
+        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+            return Ok(reply(Err(e)));
+        }
+        let txn = self.orders.db().begin().await?;
+        let outcome = self
+            .orders
+            .process(&txn, &cmd.order_number, cmd.action, correlation_id)
+            .await?;
+        match &outcome {
+            Ok(done) => {
+                audit(
+                    &txn,
+                    &cmd.claim,
+                    "order.process",
+                    serde_json::json!({
+                        "request_id": cmd.request_id,
+                        "order_number": done.order_number,
+                        "action": cmd.action,
+                        "refunded": done.refunded,
+                    }),
+                )
+                .await?;
+                txn.commit()
+                    .await
+                    .context("committing the order processing")?;
+                outbox_relay::wake();
+            }
+            Err(_) => {
+                // Refused: nothing changed; still record that the admin tried.
+                drop(txn);
+                let txn = self.orders.db().begin().await?;
+                audit(
+                    &txn,
+                    &cmd.claim,
+                    "order.process.refused",
+                    serde_json::json!({"request_id": cmd.request_id, "order_number": cmd.order_number, "action": cmd.action}),
+                )
+                .await?;
+                txn.commit().await?;
+            }
+        }
+        Ok(reply(outcome))
+    }
+
+    pub async fn stats(&self, cmd: &AdminStats) -> Outcome<StatsView> {
+        let reply = |outcome| AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        };
+        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+            return Ok(reply(Err(e)));
+        }
+        let now = Utc::now();
+        let today = now.date_naive().and_time(NaiveTime::MIN).and_utc();
+        let txn = self.orders.db().begin().await?;
+        audit(
+            &txn,
+            &cmd.claim,
+            "stats",
+            serde_json::json!({"request_id": cmd.request_id}),
+        )
+        .await?;
+        let view = StatsView {
+            today: period(&txn, today).await?,
+            last_7_days: period(&txn, now - Duration::days(7)).await?,
+            last_30_days: period(&txn, now - Duration::days(30)).await?,
+            stock: store::counts(&txn).await?,
+            failed_deliveries: count(
+                &txn,
+                "SELECT COUNT(*) AS n FROM orders WHERE status = 'failed'",
+            )
+            .await?,
+            users: count(&txn, "SELECT COUNT(*) AS n FROM users").await?,
+        };
+        txn.commit().await?;
+        Ok(reply(Ok(view)))
+    }
+}
+
+/// Stock batch ids come from the request id, so a redelivered upload is recognised.
+fn batch_id_for(request_id: &str) -> String {
+    let clean: String = request_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    format!("B-{clean}")
+}
+
+async fn audit(
+    txn: &DatabaseTransaction,
+    claim: &AdminClaim,
+    action: &str,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
+    txn.execute(stmt(
+        txn,
+        "INSERT INTO admin_audit (admin_user_id, action, detail, created_at) VALUES ($1, $2, $3, $4)",
+        [
+            claim.admin_user_id.as_i64().into(),
+            action.into(),
+            detail.to_string().into(),
+            Utc::now().into(),
+        ],
+    ))
+    .await
+    .context("writing the admin audit row")?;
+    Ok(())
+}
+
+async fn count(db: &impl ConnectionTrait, sql: &str) -> anyhow::Result<u64> {
+    let n: i64 = db
+        .query_one(stmt(db, sql, []))
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Completed orders (by creation time) and this bot's settled top-ups (by payment time) since `since`.
+async fn period(db: &impl ConnectionTrait, since: DateTime<Utc>) -> anyhow::Result<PeriodStats> {
+    let o = db
+        .query_one(stmt(
+            db,
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(code_quantity), 0) AS BIGINT) AS codes, \
+             CAST(COALESCE(SUM(total_price), 0) AS BIGINT) AS revenue \
+             FROM orders WHERE status = 'completed' AND created_at >= $1",
+            [since.into()],
+        ))
+        .await?
+        .context("no stats row")?;
+    let t = db
+        .query_one(stmt(
+            db,
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total \
+             FROM topups WHERE bot_source = 'order' AND status = 'success' AND paid_at >= $1",
+            [since.into()],
+        ))
+        .await?
+        .context("no stats row")?;
+    Ok(PeriodStats {
+        orders: u64::try_from(o.try_get::<i64>("", "n")?).unwrap_or(0),
+        codes_sold: u64::try_from(o.try_get::<i64>("", "codes")?).unwrap_or(0),
+        revenue: Idr::new(o.try_get("", "revenue")?),
+        topups: u64::try_from(t.try_get::<i64>("", "n")?).unwrap_or(0),
+        topup_amount: Idr::new(t.try_get("", "total")?),
+    })
+}
+
+pub(crate) fn order_summary(r: &QueryResult) -> anyhow::Result<OrderSummary> {
+    let package: i32 = r.try_get("", "package_size")?;
+    let status: String = r.try_get("", "status")?;
+    Ok(OrderSummary {
+        order_number: r.try_get("", "order_number")?,
+        user_id: DiscordUserId::from_i64(r.try_get("", "user_id")?)?,
+        package: PackageSize::try_from(u32::try_from(package).unwrap_or(0))?,
+        total_price: Idr::new(r.try_get("", "total_price")?),
+        status: OrderStatus::parse(&status)
+            .with_context(|| format!("unknown order status {status:?}"))?,
+        created_at: r.try_get("", "created_at")?,
+        completed_at: r.try_get("", "completed_at")?,
+    })
+}

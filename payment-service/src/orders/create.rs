@@ -1,0 +1,423 @@
+//! `order.create`: one transaction that upserts the user, enforces the daily limit and the
+//! cooldown, charges the balance conditionally, reserves N codes, creates the order and writes
+//! the ledger and outbox rows. Idempotent by request id.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, TransactionTrait, Value};
+use shared_proto::{
+    DeliveryRequested, Event, Idr, OrderAccepted, OrderCreate, OrderCreateReply, OrderStatus,
+    ServiceError, StockLow,
+};
+use uuid::Uuid;
+
+use super::domain::OrderNumber;
+use super::{
+    decrypt_rows, is_unique_violation, CorruptCodes, OrderRow, OrderService, ORDER_COLUMNS,
+};
+use crate::messaging::outbox_relay;
+use crate::persistence::ledger::{self, LedgerReason};
+use crate::persistence::stmt;
+use crate::stock_vault::store;
+
+/// How often one request is re-run after a lost race (request id or order number clash, or a
+/// quarantined code).
+const MAX_TRIES: usize = 4;
+
+enum Try {
+    Done(OrderCreateReply),
+    Corrupt(CorruptCodes),
+}
+
+impl OrderService {
+    /// Handles `order.create`. `Err` means an unexpected failure (database down, …): nothing was
+    /// committed and the caller may retry the message.
+    #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, user_id = %cmd.user.user_id))]
+    pub async fn create(
+        &self,
+        cmd: &OrderCreate,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<OrderCreateReply> {
+        let refuse = |error: ServiceError| OrderCreateReply {
+            request_id: cmd.request_id.clone(),
+            outcome: Err(error),
+        };
+        if cmd.package.codes() > self.config.max_codes_per_order {
+            self.metrics.orders.with_label_values(&["invalid"]).inc();
+            return Ok(refuse(ServiceError::InvalidInput {
+                message: format!(
+                    "Packages above {} codes are not on sale right now.",
+                    self.config.max_codes_per_order
+                ),
+            }));
+        }
+        for _ in 0..MAX_TRIES {
+            match self.try_create(cmd, correlation_id).await {
+                Ok(Try::Done(reply)) => {
+                    let outcome = match &reply.outcome {
+                        Ok(_) => "accepted",
+                        Err(ServiceError::InsufficientBalance { .. }) => "insufficient_balance",
+                        Err(ServiceError::OutOfStock { .. }) => "out_of_stock",
+                        Err(ServiceError::DailyOrderLimit { .. }) => "daily_limit",
+                        Err(ServiceError::Cooldown { .. }) => "cooldown",
+                        Err(_) => "refused",
+                    };
+                    self.metrics.orders.with_label_values(&[outcome]).inc();
+                    if matches!(reply.outcome, Err(ServiceError::OutOfStock { .. })) {
+                        self.alert_if_low(correlation_id).await?;
+                    }
+                    return Ok(reply);
+                }
+                Ok(Try::Corrupt(CorruptCodes(ids))) => {
+                    self.metrics
+                        .orders
+                        .with_label_values(&["stock_corrupt"])
+                        .inc();
+                    self.quarantine(&ids).await?;
+                }
+                Err(error) if is_unique_violation(&error) => {
+                    if let Some(reply) = self.replay(&self.db, &cmd.request_id).await? {
+                        self.metrics.orders.with_label_values(&["replayed"]).inc();
+                        return Ok(reply);
+                    }
+                    tracing::info!("order number clash, retrying with a new one");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(refuse(ServiceError::Internal {
+            message: "The order could not be placed; please try again.".into(),
+        }))
+    }
+
+    async fn try_create(&self, cmd: &OrderCreate, correlation_id: Uuid) -> anyhow::Result<Try> {
+        let refuse = |error: ServiceError| {
+            Try::Done(OrderCreateReply {
+                request_id: cmd.request_id.clone(),
+                outcome: Err(error),
+            })
+        };
+        let user_id = cmd.user.user_id.as_i64();
+        let txn = self
+            .db
+            .begin()
+            .await
+            .context("starting the order transaction")?;
+        // First statement is a write: on PostgreSQL it locks this user's row, so the limit checks
+        // below see every earlier order of the user; on SQLite it takes the write lock at once.
+        ledger::ensure_user(&txn, user_id, cmd.user.username.as_deref())
+            .await
+            .context("upserting the user")?;
+        if let Some(reply) = self.replay(&txn, &cmd.request_id).await? {
+            txn.commit().await?;
+            self.metrics.orders.with_label_values(&["replayed"]).inc();
+            return Ok(Try::Done(reply));
+        }
+        let now = Utc::now();
+        if let Some(error) = self.check_limits(&txn, user_id, now).await? {
+            return Ok(refuse(error));
+        }
+        let price = self.config.prices.price_of(cmd.package);
+        let Some(balance_after) = charge(&txn, user_id, price).await? else {
+            let balance = balance_of(&txn, user_id).await?;
+            return Ok(refuse(ServiceError::InsufficientBalance {
+                balance,
+                price,
+                shortfall: Idr::new(price.rupiah() - balance.rupiah()),
+            }));
+        };
+        let deliver_now = self.config.features.auto_delivery_enabled
+            && !self.config.features.manual_approval_required;
+        let status = if deliver_now {
+            OrderStatus::Delivering
+        } else {
+            OrderStatus::Pending
+        };
+        let order_number = OrderNumber::generate(now, &mut rand::thread_rng());
+        let interaction = cmd.interaction.as_ref();
+        let row = txn
+            .query_one(stmt(
+                &txn,
+                "INSERT INTO orders (order_number, request_id, user_id, package_size, code_quantity, \
+                 total_price, status, delivery_attempts, interaction_token, \
+                 interaction_application_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+                [
+                    order_number.as_str().into(),
+                    cmd.request_id.clone().into(),
+                    user_id.into(),
+                    (cmd.package.codes() as i32).into(),
+                    (cmd.package.codes() as i32).into(),
+                    price.rupiah().into(),
+                    status.as_str().into(),
+                    i32::from(deliver_now).into(),
+                    interaction.map(|i| i.token.clone()).into(),
+                    interaction.map(|i| i.application_id.clone()).into(),
+                    now.into(),
+                ],
+            ))
+            .await
+            .context("creating the order")?
+            .context("INSERT … RETURNING gave no row")?;
+        let order_id: i64 = row.try_get("", "id")?;
+
+        let wanted = cmd.package.codes();
+        let reserved = reserve(&txn, order_id, wanted, now).await?;
+        if reserved.len() < wanted as usize {
+            let available = store::available(&txn).await?;
+            drop(txn);
+            return Ok(refuse(ServiceError::OutOfStock {
+                requested: wanted,
+                available: u32::try_from(available).unwrap_or(u32::MAX),
+            }));
+        }
+        let codes = match decrypt_rows(&self.vault, reserved)? {
+            Ok(codes) => codes,
+            Err(corrupt) => return Ok(Try::Corrupt(corrupt)),
+        };
+        ledger::record(
+            &txn,
+            user_id,
+            -price.rupiah(),
+            LedgerReason::Order,
+            order_number.as_str(),
+            balance_after.rupiah(),
+        )
+        .await
+        .context("writing the ledger row")?;
+        if deliver_now {
+            let event = Event::DeliveryRequested(DeliveryRequested {
+                order_number: order_number.to_string(),
+                user_id: cmd.user.user_id,
+                package: cmd.package,
+                total_price: price,
+                codes,
+                attempt: 1,
+                interaction: cmd.interaction.clone(),
+            });
+            self.enqueue(&txn, event, correlation_id, None).await?;
+        }
+        self.note_stock_level(&txn, correlation_id).await?;
+        txn.commit().await.context("committing the order")?;
+        outbox_relay::wake();
+        tracing::info!(order_number = %order_number, "order accepted");
+        Ok(Try::Done(OrderCreateReply {
+            request_id: cmd.request_id.clone(),
+            outcome: Ok(OrderAccepted {
+                order_number: order_number.to_string(),
+                package: cmd.package,
+                total_price: price,
+                balance_after,
+                status,
+            }),
+        }))
+    }
+
+    /// The first outcome of an accepted request, if there is one.
+    async fn replay(
+        &self,
+        db: &impl ConnectionTrait,
+        request_id: &str,
+    ) -> anyhow::Result<Option<OrderCreateReply>> {
+        let Some(row) = db
+            .query_one(stmt(
+                db,
+                &format!(
+                    "SELECT {ORDER_COLUMNS}, \
+                     (SELECT balance_after FROM balance_ledger l WHERE l.reason = 'order' \
+                      AND l.reference = orders.order_number) AS balance_after \
+                     FROM orders WHERE request_id = $1"
+                ),
+                [request_id.into()],
+            ))
+            .await
+            .context("looking up the request id")?
+        else {
+            return Ok(None);
+        };
+        let order = OrderRow::from_row(&row)?;
+        let balance_after: Option<i64> = row.try_get("", "balance_after")?;
+        Ok(Some(OrderCreateReply {
+            request_id: request_id.to_string(),
+            outcome: Ok(OrderAccepted {
+                order_number: order.order_number,
+                package: order.package,
+                total_price: order.total_price,
+                balance_after: Idr::new(balance_after.unwrap_or(0)),
+                status: order.status,
+            }),
+        }))
+    }
+
+    async fn check_limits(
+        &self,
+        txn: &DatabaseTransaction,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<ServiceError>> {
+        let day_start = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc())
+            .unwrap_or(now);
+        let row = txn
+            .query_one(stmt(
+                txn,
+                "SELECT COUNT(*) AS n FROM orders WHERE user_id = $1 AND created_at >= $2",
+                [user_id.into(), day_start.into()],
+            ))
+            .await
+            .context("counting today's orders")?;
+        let today: i64 = match row {
+            Some(r) => r.try_get("", "n")?,
+            None => 0,
+        };
+        let limit = self.config.max_orders_per_user_per_day;
+        if limit > 0 && today >= i64::from(limit) {
+            return Ok(Some(ServiceError::DailyOrderLimit { limit }));
+        }
+        let cooldown = self.config.order_cooldown_seconds;
+        if cooldown > 0 {
+            let last = txn
+                .query_one(stmt(
+                    txn,
+                    "SELECT created_at FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1",
+                    [user_id.into()],
+                ))
+                .await
+                .context("reading the last order")?;
+            if let Some(row) = last {
+                let last: DateTime<Utc> = row.try_get("", "created_at")?;
+                let elapsed = (now - last).num_milliseconds().max(0) as u64;
+                let cooldown_ms = cooldown.saturating_mul(1000);
+                if elapsed < cooldown_ms {
+                    return Ok(Some(ServiceError::Cooldown {
+                        retry_after_secs: (cooldown_ms - elapsed).div_ceil(1000),
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Counts available codes, keeps the gauge current and, once per crossing below the
+    /// threshold, queues `stock.low`.
+    pub(crate) async fn note_stock_level(
+        &self,
+        txn: &impl ConnectionTrait,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<()> {
+        let available = store::available(txn).await?;
+        self.metrics
+            .stock_available
+            .set(i64::try_from(available).unwrap_or(i64::MAX));
+        let threshold = self.config.low_stock_threshold;
+        if store::note_available(txn, available, threshold).await?
+            && self.config.features.stock_alert_enabled
+        {
+            let event = Event::StockLow(StockLow {
+                available,
+                threshold,
+                notify_user_ids: self.config.stock_admin_user_ids.clone(),
+            });
+            self.enqueue(txn, event, correlation_id, None).await?;
+        }
+        Ok(())
+    }
+
+    async fn alert_if_low(&self, correlation_id: Uuid) -> anyhow::Result<()> {
+        let txn = self.db.begin().await?;
+        self.note_stock_level(&txn, correlation_id).await?;
+        txn.commit().await?;
+        outbox_relay::wake();
+        Ok(())
+    }
+
+    /// Takes codes that fail authentication out of sale: `reserved` without an order. They stay
+    /// for an operator to inspect and are never delivered.
+    async fn quarantine(&self, ids: &[i64]) -> anyhow::Result<()> {
+        tracing::error!(stock_ids = ?ids, "quarantining stock codes that fail authentication");
+        let placeholders = (2..ids.len() + 2)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut values: Vec<Value> = vec![Utc::now().into()];
+        values.extend(ids.iter().map(|id| Value::from(*id)));
+        self.db
+            .execute(stmt(
+                &self.db,
+                &format!(
+                    "UPDATE stock SET status = 'reserved', order_id = NULL, reserved_at = $1 \
+                     WHERE status = 'available' AND id IN ({placeholders})"
+                ),
+                values,
+            ))
+            .await
+            .context("quarantining stock codes")?;
+        Ok(())
+    }
+}
+
+/// Deducts `price` if the balance covers it; the new balance, or `None` when it does not.
+async fn charge(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    price: Idr,
+) -> anyhow::Result<Option<Idr>> {
+    let row = txn
+        .query_one(stmt(
+            txn,
+            "UPDATE users SET balance = balance - $1, total_spent = total_spent + $1 \
+             WHERE user_id = $2 AND balance >= $1 RETURNING balance",
+            [price.rupiah().into(), user_id.into()],
+        ))
+        .await
+        .context("charging the balance")?;
+    Ok(match row {
+        Some(r) => Some(Idr::new(r.try_get("", "balance")?)),
+        None => None,
+    })
+}
+
+pub(crate) async fn balance_of(db: &impl ConnectionTrait, user_id: i64) -> anyhow::Result<Idr> {
+    let row = db
+        .query_one(stmt(
+            db,
+            "SELECT balance FROM users WHERE user_id = $1",
+            [user_id.into()],
+        ))
+        .await
+        .context("reading the balance")?;
+    Ok(Idr::new(match row {
+        Some(r) => r.try_get("", "balance")?,
+        None => 0,
+    }))
+}
+
+/// Binds `wanted` available codes to the order; returns the rows it got (fewer when stock ran
+/// out). PostgreSQL skips rows other orders are reserving right now instead of waiting for
+/// them; SQLite has a single writer, so the plain subquery is already exclusive.
+async fn reserve(
+    txn: &DatabaseTransaction,
+    order_id: i64,
+    wanted: u32,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
+    let lock = match txn.get_database_backend() {
+        DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+        _ => "",
+    };
+    let rows = txn
+        .query_all(stmt(
+            txn,
+            &format!(
+                "UPDATE stock SET status = 'reserved', order_id = $1, reserved_at = $2 \
+                 WHERE id IN (SELECT id FROM stock WHERE status = 'available' ORDER BY id LIMIT $3{lock}) \
+                 RETURNING id, ciphertext, nonce, key_id"
+            ),
+            [order_id.into(), now.into(), i64::from(wanted).into()],
+        ))
+        .await
+        .context("reserving stock")?;
+    Ok(rows)
+}

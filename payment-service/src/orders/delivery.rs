@@ -1,0 +1,429 @@
+//! The delivery state machine: the bot's `delivery.confirmed` / `delivery.failed`, automatic
+//! retries with backoff, and an admin's re-delivery or refund.
+//!
+//! Codes that left the database (a `delivery.requested` was queued) are never sold again: a
+//! refunded order keeps its stock rows `reserved` and bound to it. Only a pending order whose
+//! codes were never sent gives them back.
+
+use anyhow::Context;
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use shared_proto::{
+    DeliveryConfirmed, DeliveryFailed, DeliveryRequested, Event, Idr, OrderFailed, OrderProcessed,
+    OrderRefunded, OrderStatus, ProcessAction, ServiceError,
+};
+use uuid::Uuid;
+
+use super::domain::{self, FailureDecision};
+use super::{find_order, order_codes, OrderRow, OrderService};
+use crate::messaging::outbox_relay;
+use crate::persistence::ledger::{self, LedgerReason};
+use crate::persistence::stmt;
+
+/// `processed_messages.consumer` of the delivery-results consumer.
+const CONSUMER: &str = "delivery_results";
+const MAX_ERROR_LEN: usize = 500;
+
+impl OrderService {
+    /// Records a confirmed delivery; completes the order and marks its codes sold. Duplicate and
+    /// late confirmations are harmless.
+    #[tracing::instrument(skip_all, fields(order_number = %ev.order_number, attempt = ev.attempt))]
+    pub async fn delivery_confirmed(
+        &self,
+        ev: &DeliveryConfirmed,
+        message_id: &str,
+    ) -> anyhow::Result<()> {
+        let txn = self.db.begin().await?;
+        if !first_time(&txn, message_id).await? {
+            return Ok(());
+        }
+        let Some(order) = find_order(&txn, &ev.order_number).await? else {
+            tracing::warn!("delivery confirmed for an unknown order");
+            txn.commit().await?;
+            return Ok(());
+        };
+        let now = Utc::now();
+        insert_delivery(
+            &txn,
+            order.id,
+            ev.attempt,
+            ev.method.as_str(),
+            "confirmed",
+            None,
+        )
+        .await?;
+        self.metrics
+            .deliveries
+            .with_label_values(&[ev.method.as_str(), "confirmed"])
+            .inc();
+        if domain::completes_on_confirm(order.status) {
+            let done = txn
+                .execute(stmt(
+                    &txn,
+                    "UPDATE orders SET status = 'completed', completed_at = $1, updated_at = $1, \
+                     last_error = NULL WHERE id = $2 AND status IN ('pending', 'delivering', 'failed')",
+                    [now.into(), order.id.into()],
+                ))
+                .await?;
+            if done.rows_affected() == 1 {
+                txn.execute(stmt(
+                    &txn,
+                    "UPDATE stock SET status = 'sold', sold_at = $1 \
+                     WHERE order_id = $2 AND status = 'reserved'",
+                    [now.into(), order.id.into()],
+                ))
+                .await?;
+            }
+        }
+        txn.commit()
+            .await
+            .context("committing a delivery confirmation")?;
+        Ok(())
+    }
+
+    /// Records a failed delivery and either schedules the next attempt or gives up (the order
+    /// becomes `failed` and admins get `order.failed`).
+    #[tracing::instrument(skip_all, fields(order_number = %ev.order_number, attempt = ev.attempt))]
+    pub async fn delivery_failed(
+        &self,
+        ev: &DeliveryFailed,
+        message_id: &str,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<()> {
+        let txn = self.db.begin().await?;
+        if !first_time(&txn, message_id).await? {
+            return Ok(());
+        }
+        let Some(order) = find_order(&txn, &ev.order_number).await? else {
+            tracing::warn!("delivery failed for an unknown order");
+            txn.commit().await?;
+            return Ok(());
+        };
+        let error: String = ev.error.chars().take(MAX_ERROR_LEN).collect();
+        // The bot tries a DM first; the report does not say which fallback failed.
+        insert_delivery(&txn, order.id, ev.attempt, "dm", "failed", Some(&error)).await?;
+        self.metrics
+            .deliveries
+            .with_label_values(&["dm", "failed"])
+            .inc();
+        let decision = domain::on_delivery_failed(
+            order.status,
+            order.delivery_attempts,
+            ev.attempt,
+            ev.retryable,
+            self.config.delivery_retry_attempts,
+        );
+        match decision {
+            FailureDecision::Stale => {
+                tracing::info!(
+                    status = order.status.as_str(),
+                    current = order.delivery_attempts,
+                    "stale delivery failure"
+                );
+            }
+            FailureDecision::Retry {
+                next_attempt,
+                delay,
+            } => {
+                let moved = txn
+                    .execute(stmt(
+                        &txn,
+                        "UPDATE orders SET delivery_attempts = $1, last_error = $2, updated_at = $3 \
+                         WHERE id = $4 AND delivery_attempts = $5 AND status = 'delivering'",
+                        [
+                            (next_attempt as i32).into(),
+                            error.clone().into(),
+                            Utc::now().into(),
+                            order.id.into(),
+                            (order.delivery_attempts as i32).into(),
+                        ],
+                    ))
+                    .await?;
+                if moved.rows_affected() == 1
+                    && !self
+                        .request_delivery(&txn, &order, next_attempt, correlation_id, Some(delay))
+                        .await?
+                {
+                    self.give_up(
+                        &txn,
+                        &order,
+                        next_attempt,
+                        "stored codes failed authentication",
+                        correlation_id,
+                    )
+                    .await?;
+                }
+            }
+            FailureDecision::GiveUp => {
+                self.give_up(
+                    &txn,
+                    &order,
+                    order.delivery_attempts,
+                    &error,
+                    correlation_id,
+                )
+                .await?;
+            }
+        }
+        txn.commit()
+            .await
+            .context("committing a delivery failure")?;
+        outbox_relay::wake();
+        Ok(())
+    }
+
+    /// Queues `delivery.requested` for `attempt`. False when a code fails authentication (then
+    /// nothing is queued: a code that cannot be verified is never delivered).
+    async fn request_delivery(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &OrderRow,
+        attempt: u32,
+        correlation_id: Uuid,
+        delay: Option<std::time::Duration>,
+    ) -> anyhow::Result<bool> {
+        let codes = match order_codes(txn, &self.vault, order.id).await? {
+            Ok(codes) => codes,
+            Err(_) => return Ok(false),
+        };
+        let event = Event::DeliveryRequested(DeliveryRequested {
+            order_number: order.order_number.clone(),
+            user_id: order.user()?,
+            package: order.package,
+            total_price: order.total_price,
+            codes,
+            attempt,
+            interaction: order.interaction(),
+        });
+        self.enqueue(txn, event, correlation_id, delay).await?;
+        Ok(true)
+    }
+
+    async fn give_up(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &OrderRow,
+        attempts: u32,
+        reason: &str,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<()> {
+        let failed = txn
+            .execute(stmt(
+                txn,
+                "UPDATE orders SET status = 'failed', last_error = $1, updated_at = $2 \
+                 WHERE id = $3 AND status = 'delivering'",
+                [reason.into(), Utc::now().into(), order.id.into()],
+            ))
+            .await?;
+        if failed.rows_affected() == 1 {
+            tracing::warn!(order_number = %order.order_number, "delivery gave up; waiting for an admin");
+            let event = Event::OrderFailed(OrderFailed {
+                order_number: order.order_number.clone(),
+                user_id: order.user()?,
+                attempts,
+                reason: reason.to_string(),
+            });
+            self.enqueue(txn, event, correlation_id, None).await?;
+        }
+        Ok(())
+    }
+
+    /// An admin's "process order", inside the caller's transaction (which also writes the
+    /// audit row). `Ok(Err(_))` is a refusal the admin sees.
+    pub async fn process(
+        &self,
+        txn: &DatabaseTransaction,
+        order_number: &str,
+        action: ProcessAction,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<Result<OrderProcessed, ServiceError>> {
+        let Some(number) = domain::OrderNumber::parse(order_number) else {
+            return Ok(Err(ServiceError::NotFound {
+                message: "No such order.".into(),
+            }));
+        };
+        let Some(order) = find_order(txn, number.as_str()).await? else {
+            return Ok(Err(ServiceError::NotFound {
+                message: format!("No order {number}."),
+            }));
+        };
+        match action {
+            ProcessAction::Redeliver => self.redeliver(txn, &order, correlation_id).await,
+            ProcessAction::Refund => self.refund(txn, &order, correlation_id).await,
+        }
+    }
+
+    async fn redeliver(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &OrderRow,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<Result<OrderProcessed, ServiceError>> {
+        if order.status == OrderStatus::Refunded {
+            return Ok(Err(ServiceError::InvalidInput {
+                message: format!(
+                    "Order {} was refunded; its codes are not sent again.",
+                    order.order_number
+                ),
+            }));
+        }
+        let attempt = order.delivery_attempts + 1;
+        let status = if order.status == OrderStatus::Completed {
+            OrderStatus::Completed
+        } else {
+            OrderStatus::Delivering
+        };
+        let moved = txn
+            .execute(stmt(
+                txn,
+                "UPDATE orders SET delivery_attempts = $1, status = $2, updated_at = $3 \
+                 WHERE id = $4 AND delivery_attempts = $5 AND status <> 'refunded'",
+                [
+                    (attempt as i32).into(),
+                    status.as_str().into(),
+                    Utc::now().into(),
+                    order.id.into(),
+                    (order.delivery_attempts as i32).into(),
+                ],
+            ))
+            .await?;
+        if moved.rows_affected() != 1 {
+            return Ok(Err(ServiceError::InvalidInput {
+                message: "The order changed meanwhile; look again and retry.".into(),
+            }));
+        }
+        if !self
+            .request_delivery(txn, order, attempt, correlation_id, None)
+            .await?
+        {
+            return Ok(Err(ServiceError::Internal {
+                message: "A stored code of this order failed authentication; it cannot be delivered. Refund the order.".into(),
+            }));
+        }
+        Ok(Ok(OrderProcessed {
+            order_number: order.order_number.clone(),
+            action: ProcessAction::Redeliver,
+            status,
+            refunded: None,
+        }))
+    }
+
+    async fn refund(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &OrderRow,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<Result<OrderProcessed, ServiceError>> {
+        if !self.config.features.enable_refund {
+            return Ok(Err(ServiceError::Forbidden {
+                message: "Refunds are disabled (ENABLE_REFUND=false).".into(),
+            }));
+        }
+        let now = Utc::now();
+        let moved = txn
+            .execute(stmt(
+                txn,
+                "UPDATE orders SET status = 'refunded', updated_at = $1 WHERE id = $2 AND status <> 'refunded'",
+                [now.into(), order.id.into()],
+            ))
+            .await?;
+        if moved.rows_affected() != 1 {
+            return Ok(Err(ServiceError::InvalidInput {
+                message: format!("Order {} was already refunded.", order.order_number),
+            }));
+        }
+        let price = order.total_price.rupiah();
+        let row = txn
+            .query_one(stmt(
+                txn,
+                "UPDATE users SET balance = balance + $1, total_spent = total_spent - $1 \
+                 WHERE user_id = $2 RETURNING balance",
+                [price.into(), order.user_id.into()],
+            ))
+            .await?
+            .context("the order's user row is missing")?;
+        let balance_after: i64 = row.try_get("", "balance")?;
+        ledger::record(
+            txn,
+            order.user_id,
+            price,
+            LedgerReason::Refund,
+            &order.order_number,
+            balance_after,
+        )
+        .await
+        .context("writing the refund ledger row")?;
+        if order.status == OrderStatus::Pending && order.delivery_attempts == 0 {
+            // Never sent: the codes go back on sale.
+            txn.execute(stmt(
+                txn,
+                "UPDATE stock SET status = 'available', order_id = NULL, reserved_at = NULL \
+                 WHERE order_id = $1 AND status = 'reserved'",
+                [order.id.into()],
+            ))
+            .await?;
+            self.note_stock_level(txn, correlation_id).await?;
+        } else {
+            // Sent (maybe seen): withdrawn for good, and not counted as sold.
+            txn.execute(stmt(
+                txn,
+                "UPDATE stock SET status = 'reserved' WHERE order_id = $1 AND status = 'sold'",
+                [order.id.into()],
+            ))
+            .await?;
+        }
+        let event = Event::OrderRefunded(OrderRefunded {
+            order_number: order.order_number.clone(),
+            user_id: order.user()?,
+            amount: order.total_price,
+            balance_after: Idr::new(balance_after),
+        });
+        self.enqueue(txn, event, correlation_id, None).await?;
+        Ok(Ok(OrderProcessed {
+            order_number: order.order_number.clone(),
+            action: ProcessAction::Refund,
+            status: OrderStatus::Refunded,
+            refunded: Some(order.total_price),
+        }))
+    }
+}
+
+/// Records `message_id` as handled; false when it was handled before.
+async fn first_time(txn: &DatabaseTransaction, message_id: &str) -> anyhow::Result<bool> {
+    let r = txn
+        .execute(stmt(
+            txn,
+            "INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) \
+             ON CONFLICT (consumer, message_id) DO NOTHING",
+            [CONSUMER.into(), message_id.into()],
+        ))
+        .await
+        .context("recording the message id")?;
+    Ok(r.rows_affected() == 1)
+}
+
+async fn insert_delivery(
+    txn: &DatabaseTransaction,
+    order_id: i64,
+    attempt: u32,
+    method: &str,
+    status: &str,
+    error: Option<&str>,
+) -> anyhow::Result<()> {
+    txn.execute(stmt(
+        txn,
+        "INSERT INTO deliveries (order_id, attempt, method, status, error, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+            order_id.into(),
+            (attempt.min(i32::MAX as u32) as i32).into(),
+            method.into(),
+            status.into(),
+            error.map(str::to_string).into(),
+            Utc::now().into(),
+        ],
+    ))
+    .await
+    .context("recording the delivery")?;
+    Ok(())
+}

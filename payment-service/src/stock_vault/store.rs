@@ -1,0 +1,214 @@
+//! Stock rows in the database: bulk upload, counts by status and the low-stock flag.
+//!
+//! Everything here takes a connection or transaction from the caller so it joins the caller's
+//! transaction (an upload is one transaction with its batch row and audit row).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DbErr, Value};
+use shared_proto::{RejectedLine, StockCounts};
+
+use super::parse::parse_upload;
+use super::StockVault;
+use crate::persistence::stmt;
+
+/// `app_state` key: "1" while available stock is below the threshold and admins were told.
+pub const LOW_STOCK_FLAG: &str = "stock_low_alerted";
+
+/// Rows per multi-row INSERT: 5 values each stays far below SQLite's variable limit.
+const INSERT_CHUNK: usize = 500;
+
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadOutcome {
+    pub added: u32,
+    pub duplicates: u32,
+    pub rejected: Vec<RejectedLine>,
+}
+
+/// Parses `text`, encrypts every well-formed code and inserts the new ones under `batch_id`.
+/// Duplicates (inside the upload or already stored, under any configured key) are counted, not
+/// inserted. Call inside a transaction.
+pub async fn add_codes(
+    txn: &impl ConnectionTrait,
+    vault: &StockVault,
+    batch_id: &str,
+    text: &str,
+) -> Result<UploadOutcome, DbErr> {
+    let parsed = parse_upload(text);
+    let mut duplicates = 0u32;
+    let mut seen = HashSet::with_capacity(parsed.codes.len());
+    let mut fresh: Vec<(String, &str)> = Vec::with_capacity(parsed.codes.len());
+    for (_, code) in &parsed.codes {
+        let hash = vault.hash(code);
+        if seen.insert(hash.clone()) {
+            fresh.push((hash, code.as_str()));
+        } else {
+            duplicates += 1;
+        }
+    }
+    if vault.has_previous_keys() {
+        // Rows not yet re-encrypted carry their hash under an older key.
+        let mut by_old_hash: HashMap<String, usize> = HashMap::new();
+        for (i, (_, code)) in fresh.iter().enumerate() {
+            for h in vault.previous_hashes(code) {
+                by_old_hash.insert(h, i);
+            }
+        }
+        let old: Vec<String> = by_old_hash.keys().cloned().collect();
+        let mut known = HashSet::new();
+        for chunk in old.chunks(INSERT_CHUNK) {
+            let placeholders = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let rows = txn
+                .query_all(stmt(
+                    txn,
+                    &format!("SELECT code_hash FROM stock WHERE code_hash IN ({placeholders})"),
+                    chunk.iter().map(|h| Value::from(h.clone())),
+                ))
+                .await?;
+            for row in rows {
+                let h: String = row.try_get("", "code_hash")?;
+                if let Some(i) = by_old_hash.get(&h) {
+                    known.insert(*i);
+                }
+            }
+        }
+        duplicates += u32::try_from(known.len()).unwrap_or(u32::MAX);
+        fresh = fresh
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !known.contains(i))
+            .map(|(_, f)| f)
+            .collect();
+    }
+    let mut added = 0u32;
+    let now = Utc::now();
+    for chunk in fresh.chunks(INSERT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO stock (ciphertext, nonce, key_id, code_hash, batch_id, created_at) VALUES ",
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 6);
+        for (i, (_, code)) in chunk.iter().enumerate() {
+            let sealed = vault.seal(code);
+            let b = i * 6;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+            values.push(Value::from(sealed.ciphertext));
+            values.push(Value::from(sealed.nonce));
+            values.push(Value::from(sealed.key_id));
+            values.push(Value::from(sealed.code_hash));
+            values.push(Value::from(batch_id.to_string()));
+            values.push(Value::from(now));
+        }
+        sql.push_str(" ON CONFLICT (code_hash) DO NOTHING");
+        let result = txn.execute(stmt(txn, &sql, values)).await?;
+        let inserted = result.rows_affected();
+        added += inserted as u32;
+        // Rows skipped by ON CONFLICT were stored before (or by a concurrent upload).
+        duplicates += (chunk.len() as u64).saturating_sub(inserted) as u32;
+    }
+    Ok(UploadOutcome {
+        added,
+        duplicates,
+        rejected: parsed.rejected,
+    })
+}
+
+/// Codes by status.
+pub async fn counts(db: &impl ConnectionTrait) -> Result<StockCounts, DbErr> {
+    let rows = db
+        .query_all(stmt(
+            db,
+            "SELECT status, COUNT(*) AS n FROM stock GROUP BY status",
+            [],
+        ))
+        .await?;
+    let mut counts = StockCounts::default();
+    for row in rows {
+        let status: String = row.try_get("", "status")?;
+        let n: i64 = row.try_get("", "n")?;
+        let n = u64::try_from(n).unwrap_or(0);
+        match status.as_str() {
+            "available" => counts.available = n,
+            "reserved" => counts.reserved = n,
+            "sold" => counts.sold = n,
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// Codes available for sale.
+pub async fn available(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let row = db
+        .query_one(stmt(
+            db,
+            "SELECT COUNT(*) AS n FROM stock WHERE status = 'available'",
+            [],
+        ))
+        .await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Records where available stock stands against the threshold. Returns true exactly once per
+/// crossing below it (the caller then publishes `stock.low`); going back to the threshold or
+/// above re-arms the alert. Concurrent callers serialize on the `app_state` row, so only one of
+/// them sees `true`.
+pub async fn note_available(
+    txn: &impl ConnectionTrait,
+    available: u64,
+    threshold: u64,
+) -> Result<bool, DbErr> {
+    let flag = txn
+        .query_one(stmt(
+            txn,
+            "SELECT \"value\" FROM app_state WHERE \"key\" = $1",
+            [LOW_STOCK_FLAG.into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<String>("", "value"))
+        .transpose()?;
+    let raised = flag.as_deref() == Some("1");
+    if available < threshold {
+        if raised {
+            return Ok(false);
+        }
+        let r = txn
+            .execute(stmt(
+                txn,
+                "INSERT INTO app_state (\"key\", \"value\") VALUES ($1, '1') \
+                 ON CONFLICT (\"key\") DO UPDATE SET \"value\" = '1' WHERE app_state.\"value\" <> '1'",
+                [LOW_STOCK_FLAG.into()],
+            ))
+            .await?;
+        Ok(r.rows_affected() == 1)
+    } else {
+        if raised {
+            txn.execute(stmt(
+                txn,
+                "UPDATE app_state SET \"value\" = '0' WHERE \"key\" = $1",
+                [LOW_STOCK_FLAG.into()],
+            ))
+            .await?;
+        }
+        Ok(false)
+    }
+}
