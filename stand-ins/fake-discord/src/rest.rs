@@ -591,6 +591,20 @@ fn webhook(
             if let Err(reply) = validate_message(&payload, &files, true) {
                 return reply;
             }
+            // After a deferral, the first follow-up replaces the "thinking…" message and keeps
+            // the deferral's ephemeral flag, whatever flags it sends.
+            let loading = interaction.original_message_id.and_then(|id| {
+                inner.messages.iter().find(|m| {
+                    m.record.id == id && m.record.json["flags"].as_u64().unwrap_or(0) & 128 != 0
+                })
+            });
+            if let Some(loading) = loading {
+                let id = loading.record.id;
+                let kept_flags = loading.record.json["flags"].as_u64().unwrap_or(0) & !128;
+                let mut payload = payload;
+                payload["flags"] = json!(payload["flags"].as_u64().unwrap_or(0) | kept_flags);
+                return edit_message(shared, inner, None, Some(id), &payload, files);
+            }
             let origin = MessageOrigin::Interaction {
                 interaction_id: interaction.id,
                 user: interaction_user(&interaction.payload),
