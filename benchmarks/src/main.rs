@@ -7,11 +7,16 @@
 //! its own scratch database and broker namespace, and removes them (and stops every process it
 //! started) when it ends, fails or is interrupted. It is not part of `cargo test`.
 
+mod orders;
 mod pgbench;
 mod rabbit;
+mod race;
 mod report;
 mod scratch;
+mod services;
 mod stats;
+mod system;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,7 +51,7 @@ pub struct Settings {
     pub only: Vec<String>,
 }
 
-const STAGES: &[&str] = &["pgbench", "rabbitmq"];
+const STAGES: &[&str] = &["pgbench", "rabbitmq", "webhook", "orders", "race"];
 
 fn env_u64(name: &str, default: u64) -> anyhow::Result<u64> {
     match std::env::var(name) {
@@ -67,7 +72,7 @@ fn env_string(name: &str, default: &str) -> String {
 
 const USAGE: &str = "usage: bench [--quick] [--no-write] [--only stage,stage]
 
-stages: pgbench, rabbitmq
+stages: pgbench, rabbitmq, webhook, orders, race (memory is measured during webhook, orders, race)
 environment: BENCH_SECONDS (pgbench -T, default 30; 10 with --quick), BENCH_STAGE_SECONDS,
   BENCH_LATENCY_SECONDS, BENCH_CONCURRENCY (64), BENCH_PG_ADMIN_URL, BENCH_AMQP_URL,
   BENCH_BIN_DIR, BENCH_SERVICE_LOG_LEVEL (info)";
@@ -148,6 +153,7 @@ async fn run_stages(settings: &Settings, report: &mut Report) {
             report.push(row);
         }
     }
+    system::run(settings, report).await;
 }
 
 #[tokio::main]
