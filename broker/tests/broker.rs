@@ -590,3 +590,73 @@ async fn declaring_the_topology_twice_is_fine_and_close_stops_everything() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn pending_request_fails_fast_when_the_connection_drops_and_the_next_one_works() {
+    let config = config(5);
+    let connection_name = config.connection_name.clone();
+    let responder_config = BrokerConfig {
+        connection_name: format!("{}-responder", config.connection_name),
+        ..config.clone()
+    };
+    with_broker(config, |requester| async move {
+        let waiting = {
+            let requester = requester.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let result = requester
+                    .request(&history(1), Duration::from_secs(60))
+                    .await;
+                (result, started.elapsed())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let pid = connection_pid(&connection_name)
+            .await
+            .expect("our connection is listed");
+        let closed = tokio::process::Command::new("rabbitmqctl")
+            .args(["close_connection", &pid, "broker test: forced close"])
+            .output()
+            .await
+            .expect("rabbitmqctl runs");
+        assert!(closed.status.success());
+        let (result, elapsed) = waiting.await.expect("request task");
+        assert!(
+            matches!(result, Err(BrokerError::Connection(_))),
+            "{result:?}"
+        );
+        assert!(
+            elapsed < Duration::from_secs(15),
+            "failed fast: {elapsed:?}"
+        );
+
+        // The unanswered command is still queued; the responder answers it into the void (its
+        // requester is gone) and then answers the new request.
+        let responder = Broker::connect(responder_config).await.expect("connect");
+        let shutdown = CancellationToken::new();
+        let consumer = responder.spawn_consumer(
+            requester.topology().payment_commands_queue(),
+            Arc::new(Responder {
+                broker: responder.clone(),
+            }),
+            shutdown.clone(),
+        );
+        let reply = requester
+            .request(&history(9), Duration::from_secs(10))
+            .await
+            .expect("reply after reconnecting");
+        assert!(matches!(
+            reply.payload,
+            Reply::Catalog(QueryReply {
+                outcome: Ok(CatalogReply {
+                    available_codes: 9,
+                    ..
+                })
+            })
+        ));
+        shutdown.cancel();
+        consumer.await.expect("consumer ends");
+        responder.close().await;
+    })
+    .await;
+}
