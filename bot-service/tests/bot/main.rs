@@ -1,0 +1,6 @@
+//! Black-box tests of the bot-service: the real bot (in-process `bot_service::run`) against the
+//! fake Discord and a real RabbitMQ with a unique namespace per test.
+
+mod delivery;
+mod gateway;
+mod support;

@@ -1,0 +1,204 @@
+//! `spawn_bot()`: a fake Discord, a fresh broker namespace, the bot running in-process, and a
+//! temporary queue on the events exchange to read what the bot publishes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use broker::{Broker, BrokerConfig};
+use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeRole, FakeUser, RunningFake};
+use futures::StreamExt;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties, Consumer};
+use shared_proto::{DeliveryRequested, DiscordUserId, Envelope, Event, Idr, PackageSize, Topology};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const PUBLIC_CHANNEL: u64 = 1_100_000_000_000_000_300;
+pub const ADMIN_ROLE: u64 = 1_100_000_000_000_000_400;
+
+pub struct TestBot {
+    pub fake: RunningFake,
+    pub broker: Broker,
+    pub events: EventTap,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub struct Options {
+    pub gateway: bool,
+}
+
+pub async fn spawn_bot(options: Options) -> TestBot {
+    let fake = FakeDiscord::start(FakeDiscordConfig {
+        extra_channel_ids: vec![PUBLIC_CHANNEL],
+        roles: vec![FakeRole {
+            id: ADMIN_ROLE,
+            name: "Admin".into(),
+            permissions: 8,
+        }],
+        ..Default::default()
+    })
+    .await
+    .expect("fake Discord starts");
+    let namespace = test_support::unique_namespace();
+    let vars: HashMap<String, String> = [
+        ("DISCORD_TOKEN", "test.bot.token".to_string()),
+        ("ADMIN_CLAIM_SECRET", "test-claim-secret".to_string()),
+        ("AMQP_URL", test_support::amqp_url()),
+        ("AMQP_NAMESPACE", namespace.clone()),
+        ("DISCORD_API_BASE_URL", fake.base_url()),
+        ("DISCORD_GUILD_ID", fake.config().guild_id.to_string()),
+        ("PUBLIC_CHANNEL_ID", PUBLIC_CHANNEL.to_string()),
+        ("BOT_HEALTH_PORT", "0".to_string()),
+        ("BOT_GATEWAY", options.gateway.to_string()),
+        ("BOT_REQUEST_TIMEOUT_SECS", "2".to_string()),
+        ("DELIVERY_RETRY_ATTEMPTS", "3".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let settings = bot_service::config::Settings::from_env_map(vars).expect("settings");
+    bot_service::telemetry::init("bot_service=debug,warn", settings.log_format);
+
+    let broker = Broker::connect(BrokerConfig::new(
+        test_support::amqp_url(),
+        Topology::new(namespace.clone()),
+        "bot-service-test",
+    ))
+    .await
+    .expect("broker connects");
+    broker.declare_topology().await.expect("topology");
+    let events = EventTap::bind(&broker.topology().events_exchange()).await;
+
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(bot_service::run(settings, shutdown.clone()));
+    if options.gateway {
+        assert!(
+            fake.wait_for_sessions(1, Duration::from_secs(15)).await,
+            "the bot opened a gateway session"
+        );
+        // Commands are registered in the READY hook, before any interaction is handled.
+        let guild = fake.config().guild_id;
+        fake.wait_for(Duration::from_secs(10), |f| {
+            (!f.guild_commands(guild).is_empty()).then_some(())
+        })
+        .await
+        .expect("commands registered in the guild");
+    }
+    TestBot {
+        fake,
+        broker,
+        events,
+        shutdown,
+        task: Some(task),
+    }
+}
+
+impl TestBot {
+    pub async fn publish_delivery(&self, d: DeliveryRequested) {
+        let env = Envelope::new(Event::DeliveryRequested(d));
+        self.broker
+            .publish(
+                &self.broker.topology().events_exchange(),
+                "delivery.requested",
+                &env,
+            )
+            .await
+            .expect("published");
+    }
+
+    /// Stops the bot and checks it shut down cleanly.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let result = tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("the bot stops within 30 s")
+                .expect("the bot task did not panic");
+            result.expect("the bot ran without error");
+        }
+        let _ = self.broker.delete_topology().await;
+        self.broker.close().await;
+    }
+}
+
+pub fn user(id: u64, name: &str) -> FakeUser {
+    FakeUser::new(id, name)
+}
+
+pub fn delivery(order: &str, user_id: u64, codes: usize) -> DeliveryRequested {
+    DeliveryRequested {
+        order_number: order.to_string(),
+        user_id: DiscordUserId::new(user_id).unwrap(),
+        package: PackageSize::try_from(codes as u32).unwrap_or(PackageSize::Fifty),
+        total_price: Idr::new(15_000 * codes as i64),
+        codes: (0..codes).map(|i| format!("{order}-CODE-{i:03}")).collect(),
+        attempt: 1,
+        interaction: None,
+    }
+}
+
+/// A temporary queue bound to the events exchange for `delivery.confirmed` / `delivery.failed`.
+pub struct EventTap {
+    _connection: Connection,
+    consumer: Consumer,
+}
+
+impl EventTap {
+    async fn bind(exchange: &str) -> Self {
+        let connection =
+            Connection::connect(&test_support::amqp_url(), ConnectionProperties::default())
+                .await
+                .expect("lapin connects");
+        let channel = connection.create_channel().await.expect("channel");
+        let queue = channel
+            .queue_declare(
+                "",
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("temporary queue");
+        for key in ["delivery.confirmed", "delivery.failed"] {
+            channel
+                .queue_bind(
+                    queue.name().as_str(),
+                    exchange,
+                    key,
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .expect("bind");
+        }
+        let consumer = channel
+            .basic_consume(
+                queue.name().as_str(),
+                "tap",
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("consume");
+        EventTap {
+            _connection: connection,
+            consumer,
+        }
+    }
+
+    /// The next event the bot published, within `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Envelope<Event> {
+        let delivery = tokio::time::timeout(timeout, self.consumer.next())
+            .await
+            .expect("an event within the timeout")
+            .expect("stream open")
+            .expect("delivery");
+        delivery.ack(BasicAckOptions::default()).await.expect("ack");
+        Envelope::<Event>::from_bytes(&delivery.data).expect("a valid event")
+    }
+}
