@@ -7,6 +7,7 @@
 //! its own scratch database and broker namespace, and removes them (and stops every process it
 //! started) when it ends, fails or is interrupted. It is not part of `cargo test`.
 
+mod bot;
 mod orders;
 mod pgbench;
 mod rabbit;
@@ -51,7 +52,7 @@ pub struct Settings {
     pub only: Vec<String>,
 }
 
-const STAGES: &[&str] = &["pgbench", "rabbitmq", "webhook", "orders", "race"];
+const STAGES: &[&str] = &["pgbench", "rabbitmq", "webhook", "orders", "race", "bot"];
 
 fn env_u64(name: &str, default: u64) -> anyhow::Result<u64> {
     match std::env::var(name) {
@@ -72,7 +73,8 @@ fn env_string(name: &str, default: &str) -> String {
 
 const USAGE: &str = "usage: bench [--quick] [--no-write] [--only stage,stage]
 
-stages: pgbench, rabbitmq, webhook, orders, race (memory is measured during webhook, orders, race)
+stages: pgbench, rabbitmq, webhook, orders, race, bot (payment-service memory is measured
+  during webhook, orders and race; the bot's loaded memory needs the orders stage's backlog)
 environment: BENCH_SECONDS (pgbench -T, default 30; 10 with --quick), BENCH_STAGE_SECONDS,
   BENCH_LATENCY_SECONDS, BENCH_CONCURRENCY (64), BENCH_PG_ADMIN_URL, BENCH_AMQP_URL,
   BENCH_BIN_DIR, BENCH_SERVICE_LOG_LEVEL (info)";

@@ -266,11 +266,6 @@ impl RssSampler {
         }
     }
 
-    /// The largest VmRSS seen so far, in KiB.
-    pub fn max_kib(&self) -> u64 {
-        self.max_kib.load(Ordering::Relaxed)
-    }
-
     pub async fn finish(self) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.task.await;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bot;
 use crate::orders::{self, Observer};
 use crate::race;
 use crate::report::{Outcome, Report, Row};
@@ -30,17 +31,27 @@ struct Memory {
     loaded_hwm: Option<Rss>,
 }
 
+/// bot-service figures; `Err` holds why they could not be taken.
+struct BotMemory {
+    idle: Result<Rss, String>,
+    loaded: Result<bot::Loaded, String>,
+}
+
 pub async fn run(settings: &Settings, report: &mut Report) {
     let secrets = RunSecrets::generate();
     let runs_webhook = settings.runs("webhook");
     let runs_orders = settings.runs("orders");
+    let runs_bot = settings.runs("bot");
     let mut memory = Vec::new();
-    if runs_webhook || runs_orders {
-        let (rows, mem) = main_instance(settings, &secrets, runs_webhook, runs_orders).await;
+    let mut bot_memory = None;
+    if runs_webhook || runs_orders || runs_bot {
+        let (rows, mem, bot_mem) =
+            main_instance(settings, &secrets, runs_webhook, runs_orders, runs_bot).await;
         for row in rows {
             report.push(row);
         }
         memory.extend(mem);
+        bot_memory = bot_mem;
     }
     if settings.runs("race") {
         eprintln!("[bench] stage 5: 1,000 orders for 500 codes");
@@ -50,6 +61,9 @@ pub async fn run(settings: &Settings, report: &mut Report) {
     }
     if runs_webhook || runs_orders || settings.runs("race") {
         push_memory_rows(report, &memory);
+    }
+    if runs_bot {
+        push_bot_rows(report, bot_memory);
     }
 }
 
@@ -71,7 +85,8 @@ async fn main_instance(
     secrets: &RunSecrets,
     webhook_on: bool,
     orders_on: bool,
-) -> (Vec<Row>, Option<Memory>) {
+    bot_on: bool,
+) -> (Vec<Row>, Option<Memory>, Option<BotMemory>) {
     let mut rows = Vec::new();
     let db = match ScratchDb::create(&settings.pg_admin_url, "bench_sys").await {
         Ok(db) => db,
@@ -85,6 +100,10 @@ async fn main_instance(
                     not_run("4b", M_ORDER_P99, &reason),
                 ],
                 None,
+                bot_on.then(|| BotMemory {
+                    idle: Err(reason.clone()),
+                    loaded: Err(reason.clone()),
+                }),
             );
         }
     };
@@ -108,6 +127,10 @@ async fn main_instance(
                     not_run("4b", M_ORDER_P99, &reason),
                 ],
                 None,
+                bot_on.then(|| BotMemory {
+                    idle: Err(reason.clone()),
+                    loaded: Err(reason.clone()),
+                }),
             );
         }
     };
@@ -115,6 +138,13 @@ async fn main_instance(
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = service.process.rss();
     let sampler = RssSampler::start(service.process.pid());
+    let mut bot_idle = Err("not measured".to_string());
+    if bot_on {
+        eprintln!("[bench] stage 6: bot-service idle memory");
+        bot_idle = bot::idle_rss(settings, secrets, ns.namespace())
+            .await
+            .map_err(|e| format!("bot-service did not run: {e:#}"));
+    }
 
     let conn = match db.connect().await {
         Ok(c) => Some(c),
@@ -169,6 +199,19 @@ async fn main_instance(
             rows.push(Row::new("4b", M_ORDER_P99, p99));
         }
     }
+    let mut bot_loaded = Err("no payment-service database".to_string());
+    if let (true, Some(conn)) = (bot_on, &conn) {
+        eprintln!("[bench] stage 6: bot-service working through the delivery backlog");
+        bot_loaded = bot::loaded(
+            settings,
+            secrets,
+            ns.namespace(),
+            conn,
+            settings.stage_seconds,
+        )
+        .await
+        .map_err(|e| format!("bot-service did not run: {e:#}"));
+    }
     let loaded_max_rss_kib = sampler.finish().await;
     let loaded_hwm = service.process.rss();
     if let Some(c) = conn {
@@ -187,6 +230,10 @@ async fn main_instance(
             idle,
             loaded_max_rss_kib,
             loaded_hwm,
+        }),
+        bot_on.then_some(BotMemory {
+            idle: bot_idle,
+            loaded: bot_loaded,
         }),
     )
 }
@@ -376,4 +423,55 @@ fn push_memory_rows(report: &mut Report, memory: &[Memory]) {
             None => Outcome::NotRun("payment-service did not run under load".into()),
         },
     ));
+}
+
+fn push_bot_rows(report: &mut Report, memory: Option<BotMemory>) {
+    let memory = memory.unwrap_or(BotMemory {
+        idle: Err("not run".into()),
+        loaded: Err("not run".into()),
+    });
+    report.push(Row::new(
+        "6c",
+        "bot-service RSS idle (VmRSS 3 s after ready, fake Discord gateway + REST)",
+        match memory.idle {
+            Ok(rss) => Outcome::Memory {
+                mib: rss.rss_mib(),
+                limit_mib: 40.0,
+                detail: "VmRSS".into(),
+            },
+            Err(reason) => Outcome::NotRun(reason),
+        },
+    ));
+    match memory.loaded {
+        Ok(loaded) => {
+            report.push(Row::new(
+                "6d",
+                "bot-service RSS delivering the order stage's backlog through the fake Discord (VmHWM)",
+                Outcome::Memory {
+                    mib: loaded.hwm.hwm_mib(),
+                    limit_mib: 150.0,
+                    detail: format!(
+                        "largest VmRSS sampled: {:.1} MiB",
+                        loaded.max_sampled_kib as f64 / 1024.0
+                    ),
+                },
+            ));
+            report.push(Row::new(
+                "6e",
+                "bot-service deliveries completed (DM via fake Discord → delivery.confirmed → order completed)",
+                Outcome::Info(format!(
+                    "{} of a backlog of {} in {:.1} s = {:.0}/s",
+                    loaded.completed,
+                    loaded.backlog,
+                    loaded.seconds,
+                    loaded.completed as f64 / loaded.seconds.max(1e-3)
+                )),
+            ));
+        }
+        Err(reason) => report.push(Row::new(
+            "6d",
+            "bot-service RSS delivering the order stage's backlog (VmHWM)",
+            Outcome::NotRun(reason),
+        )),
+    }
 }
