@@ -45,6 +45,18 @@ pub fn qr_string(merchant_id: &str, transaction_id: &str, amount: i64) -> String
     payload
 }
 
+/// The QR code of `payload` as a PNG, what `actions[].url` (`generate-qr-code`) serves.
+pub fn qr_png(payload: &str) -> anyhow::Result<Vec<u8>> {
+    let code = qrcode::QrCode::new(payload.as_bytes())?;
+    let image = code
+        .render::<image::Luma<u8>>()
+        .min_dimensions(300, 300)
+        .build();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut png, image::ImageFormat::Png)?;
+    Ok(png.into_inner())
+}
+
 fn tlv(tag: &str, value: &str) -> String {
     // EMV lengths are two decimal digits; every value built here is far below 100 characters.
     format!("{tag}{:02}{value}", value.len().min(99))
@@ -72,6 +84,12 @@ mod tests {
     #[test]
     fn crc_matches_the_standard_check_value() {
         assert_eq!(crc16_ccitt_false(b"123456789"), 0x29B1);
+    }
+
+    #[test]
+    fn png_is_a_png() {
+        let png = qr_png(&qr_string("G123456789", "abc", 10_000)).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
     }
 
     #[test]

@@ -67,7 +67,11 @@ impl ApiAnswer {
         )
     }
 
-    fn not_found() -> Self {
+    pub fn error_500() -> Self {
+        Self::injected(500)
+    }
+
+    pub fn not_found() -> Self {
         Self::error(404, 404, "Transaction doesn't exist.")
     }
 
@@ -452,6 +456,13 @@ impl SimulatorState {
             notification: body,
             deliveries,
         }
+    }
+
+    /// The `generate-qr-code` image of a transaction, by transaction id.
+    pub fn qr_png(&self, transaction_id: &str) -> Option<anyhow::Result<Vec<u8>>> {
+        self.store
+            .by_transaction_id(transaction_id)
+            .map(|t| crate::qris::qr_png(&t.qr_string))
     }
 
     pub fn transactions(&self) -> Vec<Value> {

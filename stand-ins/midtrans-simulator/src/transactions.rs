@@ -215,6 +215,14 @@ impl TransactionStore {
         inner.transactions.get(index).cloned()
     }
 
+    pub fn by_transaction_id(&self, transaction_id: &str) -> Option<Transaction> {
+        self.lock()
+            .transactions
+            .iter()
+            .find(|t| t.transaction_id.to_string() == transaction_id)
+            .cloned()
+    }
+
     pub fn all(&self) -> Vec<Transaction> {
         self.lock().transactions.clone()
     }

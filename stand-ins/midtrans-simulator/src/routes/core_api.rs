@@ -11,7 +11,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v2/charge", web::post().to(charge))
         .route("/v2/{order_id}/status", web::get().to(status))
         .route("/v2/{order_id}/cancel", web::post().to(cancel))
-        .route("/v2/{order_id}/expire", web::post().to(expire));
+        .route("/v2/{order_id}/expire", web::post().to(expire))
+        .route("/v2/qris/{transaction_id}/qr-code", web::get().to(qr_code));
 }
 
 fn header(request: &HttpRequest, name: &str) -> Option<String> {
@@ -58,4 +59,16 @@ async fn expire(state: State, request: HttpRequest, order_id: web::Path<String>)
         return respond(ApiAnswer::unauthorized());
     }
     respond(state.modify(&order_id, TransactionStatus::Expire))
+}
+
+/// The QR image customers scan; public, like Midtrans's.
+async fn qr_code(state: State, transaction_id: web::Path<String>) -> HttpResponse {
+    match state.qr_png(&transaction_id) {
+        Some(Ok(png)) => HttpResponse::Ok().content_type("image/png").body(png),
+        Some(Err(error)) => {
+            tracing::error!(error = format!("{error:#}"), "rendering a QR code");
+            respond(ApiAnswer::error_500())
+        }
+        None => respond(ApiAnswer::not_found()),
+    }
 }

@@ -178,3 +178,22 @@ async fn more_than_two_override_urls_are_refused() {
         .await;
     assert_eq!((http, body["status_code"].as_str()), (400, Some("400")));
 }
+
+#[tokio::test]
+async fn generate_qr_code_action_serves_a_png() {
+    let app = spawn_simulator(|_| {}).await;
+    let (_, body) = app.charge("ORDER-10-1", 10_000).await;
+    let url = body["actions"][0]["url"].as_str().unwrap();
+    let response = app.http.get(url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    let png = response.bytes().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let missing = app
+        .http
+        .get(app.url("/v2/qris/nope/qr-code"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}
