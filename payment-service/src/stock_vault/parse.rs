@@ -65,9 +65,9 @@ mod tests {
         assert_eq!(
             p.codes,
             vec![
-                (4, "AAA-111".into()),
-                (5, "BBB222".into()),
-                (8, "CCC".into())
+                (3, "AAA-111".into()),
+                (4, "BBB222".into()),
+                (7, "CCC".into())
             ]
         );
         assert!(p.rejected.is_empty());

@@ -1,0 +1,207 @@
+use std::sync::Arc;
+
+use chrono::Utc;
+use payment_service::admin::{claim, AdminService};
+use payment_service::config::PaymentConfig;
+use payment_service::metrics::Metrics;
+use payment_service::orders::OrderService;
+use payment_service::persistence::{self, stmt};
+use payment_service::stock_vault::StockVault;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use service_runtime::Settings;
+use shared_proto::{
+    AdminClaim, AdminStockAdd, DiscordUserId, Envelope, Event, OrderCreate, OrderCreateReply,
+    PackageSize, UserRef,
+};
+use test_support::{TestDatabase, TestSqlite};
+use uuid::Uuid;
+
+pub const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+pub const OLD_KEY: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
+pub const CLAIM_SECRET: &str = "claim-secret-for-tests";
+pub const EVENTS: &str = "test.events";
+
+pub enum Db {
+    Pg(#[allow(dead_code)] TestDatabase),
+    Sqlite(#[allow(dead_code)] TestSqlite),
+    /// The database belongs to someone else (another `World` on the same URL).
+    None,
+}
+
+/// One test's world: a fresh database with the schema and the services over it.
+pub struct World {
+    pub db: DatabaseConnection,
+    pub config: Arc<PaymentConfig>,
+    pub orders: OrderService,
+    pub admin: AdminService,
+    pub vault: StockVault,
+    _db: Db,
+}
+
+pub fn settings(url: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut s = Settings::from_pairs([
+        ("DATABASE_URL", url),
+        ("ENCRYPTION_KEY", KEY),
+        ("MIDTRANS_SERVER_KEY", "SB-Mid-server-TEST"),
+        ("ADMIN_CLAIM_SECRET", CLAIM_SECRET),
+        ("ORDER_COOLDOWN_SECONDS", "0"),
+        ("LOW_STOCK_THRESHOLD", "3"),
+        ("DB_MAX_CONNECTIONS", "16"),
+    ]);
+    for (k, v) in extra {
+        s.set(k, *v);
+    }
+    s
+}
+
+impl World {
+    pub async fn pg() -> World {
+        Self::pg_with(&[]).await
+    }
+
+    pub async fn pg_with(extra: &[(&str, &str)]) -> World {
+        let tdb = TestDatabase::create().await.expect("test database");
+        let url = tdb.url().to_string();
+        Self::build(&url, extra, Db::Pg(tdb)).await
+    }
+
+    pub async fn sqlite() -> World {
+        let t = TestSqlite::create().expect("sqlite file");
+        let url = t.url().to_string();
+        Self::build(&url, &[], Db::Sqlite(t)).await
+    }
+
+    pub async fn build(url: &str, extra: &[(&str, &str)], keep: Db) -> World {
+        let config = Arc::new(PaymentConfig::from_settings(&settings(url, extra)).expect("config"));
+        let db = persistence::connect(&config).await.expect("connect + migrate");
+        let vault = StockVault::from_config(&config);
+        let orders = OrderService::new(db.clone(), config.clone(), vault.clone(), Metrics::new(), EVENTS.into());
+        World {
+            admin: AdminService::new(orders.clone()),
+            db,
+            config,
+            orders,
+            vault,
+            _db: keep,
+        }
+    }
+
+    pub async fn user_with_balance(&self, user_id: i64, balance: i64) {
+        self.db
+            .execute(stmt(
+                &self.db,
+                "INSERT INTO users (user_id, balance) VALUES ($1, $2)",
+                [user_id.into(), balance.into()],
+            ))
+            .await
+            .unwrap();
+    }
+
+    pub async fn add_codes(&self, codes: &[String]) -> shared_proto::StockAdded {
+        let request_id = Uuid::new_v4().to_string();
+        let reply = self
+            .admin
+            .stock_add(
+                &AdminStockAdd {
+                    request_id: request_id.clone(),
+                    claim: admin_claim(&request_id, 7),
+                    text: codes.join("\n"),
+                    source_name: None,
+                },
+                Uuid::new_v4(),
+            )
+            .await
+            .unwrap();
+        reply.outcome.expect("stock added")
+    }
+
+    pub async fn order(&self, user_id: i64, package: PackageSize, request_id: &str) -> OrderCreateReply {
+        self.orders
+            .create(&order_cmd(user_id, package, request_id), Uuid::new_v4())
+            .await
+            .expect("order.create ran")
+    }
+
+    pub async fn scalar(&self, sql: &str, values: Vec<Value>) -> i64 {
+        let row = self.db.query_one(stmt(&self.db, sql, values)).await.unwrap().unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+
+    pub async fn text(&self, sql: &str, values: Vec<Value>) -> String {
+        let row = self.db.query_one(stmt(&self.db, sql, values)).await.unwrap().unwrap();
+        row.try_get_by_index::<String>(0).unwrap()
+    }
+
+    pub async fn balance(&self, user_id: i64) -> i64 {
+        self.scalar("SELECT balance FROM users WHERE user_id = $1", vec![user_id.into()]).await
+    }
+
+    /// Outbox events of one type, decoded, in order.
+    pub async fn outbox(&self, message_type: &str) -> Vec<Event> {
+        let rows = self
+            .db
+            .query_all(stmt(
+                &self.db,
+                "SELECT payload FROM outbox WHERE message_type = $1 ORDER BY id",
+                [message_type.into()],
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                let p: String = r.try_get("", "payload").unwrap();
+                Envelope::<Event>::from_bytes(p.as_bytes()).unwrap().payload
+            })
+            .collect()
+    }
+
+    pub async fn stock_status_counts(&self) -> (i64, i64, i64) {
+        let c = |s: &'static str| {
+            let db = self.db.clone();
+            async move {
+                let row = db
+                    .query_one(stmt(&db, "SELECT COUNT(*) AS n FROM stock WHERE status = $1", [s.into()]))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get::<i64>("", "n").unwrap()
+            }
+        };
+        (c("available").await, c("reserved").await, c("sold").await)
+    }
+}
+
+pub fn codes(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:05}")).collect()
+}
+
+pub fn order_cmd(user_id: i64, package: PackageSize, request_id: &str) -> OrderCreate {
+    OrderCreate {
+        request_id: request_id.to_string(),
+        user: UserRef {
+            user_id: DiscordUserId::from_i64(user_id).unwrap(),
+            username: Some(format!("user{user_id}")),
+        },
+        package,
+        interaction: None,
+    }
+}
+
+pub fn admin_claim(request_id: &str, admin: u64) -> AdminClaim {
+    let mut c = AdminClaim {
+        admin_user_id: DiscordUserId::new(admin).unwrap(),
+        admin_username: Some("boss".into()),
+        role: "Admin".into(),
+        issued_at: Utc::now(),
+        signature: String::new(),
+    };
+    c.signature = claim::sign(CLAIM_SECRET, &c, request_id);
+    c
+}
+
+pub fn delivered_codes(e: &Event) -> Vec<String> {
+    match e {
+        Event::DeliveryRequested(d) => d.codes.clone(),
+        other => panic!("not a delivery request: {other:?}"),
+    }
+}

@@ -1,0 +1,9 @@
+//! Orders, stock, delivery, refunds and admin operations against a real PostgreSQL database
+//! (a fresh one per test), SQLite for the basic path, and a real RabbitMQ for the relay.
+
+mod admin;
+mod delivery;
+mod helpers;
+mod order_create;
+mod relay;
+mod stock;
