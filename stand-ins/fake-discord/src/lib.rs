@@ -9,6 +9,7 @@
 #![recursion_limit = "256"]
 
 mod config;
+pub mod control;
 mod dispatch;
 mod failures;
 mod gateway;

@@ -3,12 +3,18 @@
 //! Settings (all optional): `FAKE_DISCORD_BIND` (REST, default 127.0.0.1:8090),
 //! `FAKE_DISCORD_GATEWAY_BIND` (default 127.0.0.1:8091), `FAKE_DISCORD_APPLICATION_ID`,
 //! `FAKE_DISCORD_BOT_USER_ID`, `FAKE_DISCORD_GUILD_ID`, `FAKE_DISCORD_CHANNEL_ID`,
-//! `FAKE_DISCORD_EXTRA_CHANNEL_IDS` (comma-separated), `FAKE_DISCORD_SHARDS`.
+//! `FAKE_DISCORD_EXTRA_CHANNEL_IDS` (comma-separated), `FAKE_DISCORD_SHARDS`,
+//! `FAKE_DISCORD_ROLES` (comma-separated `id:name`, default one role `Admin` with id
+//! 1100000000000000300), `FAKE_DISCORD_CONTROL_BIND` (the control API for playing users with
+//! `curl`, default 127.0.0.1:8092; see `fake_discord::control`).
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use fake_discord::{FakeDiscord, FakeDiscordConfig};
+use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeRole};
+
+/// The role the demo's admin holds; its name matches the bot's default `ADMIN_ROLE_NAME`.
+const DEFAULT_ADMIN_ROLE_ID: u64 = 1_100_000_000_000_000_300;
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
 where
@@ -59,7 +65,36 @@ fn config_from_env() -> anyhow::Result<FakeDiscordConfig> {
             .collect::<Result<_, _>>()
             .context("FAKE_DISCORD_EXTRA_CHANNEL_IDS")?;
     }
+    config.roles = match std::env::var("FAKE_DISCORD_ROLES") {
+        Ok(raw) => parse_roles(&raw)?,
+        Err(_) => vec![FakeRole {
+            id: DEFAULT_ADMIN_ROLE_ID,
+            name: "Admin".to_string(),
+            permissions: 0,
+        }],
+    };
     Ok(config)
+}
+
+/// `id:name,id:name` into roles.
+fn parse_roles(raw: &str) -> anyhow::Result<Vec<FakeRole>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (id, name) = entry
+                .split_once(':')
+                .with_context(|| format!("FAKE_DISCORD_ROLES: {entry:?} is not id:name"))?;
+            Ok(FakeRole {
+                id: id
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("FAKE_DISCORD_ROLES: {id:?} is not an id"))?,
+                name: name.trim().to_string(),
+                permissions: 0,
+            })
+        })
+        .collect()
 }
 
 #[tokio::main]
@@ -70,15 +105,27 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let fake = FakeDiscord::start(config_from_env()?).await?;
+    let control_bind: SocketAddr = env_parse("FAKE_DISCORD_CONTROL_BIND")?
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8092)));
+    let fake = std::sync::Arc::new(FakeDiscord::start(config_from_env()?).await?);
+    let control = fake_discord::control::serve(fake.clone(), control_bind)?;
     println!(
         "fake Discord REST at {} (use as DISCORD_API_BASE_URL)",
         fake.base_url()
     );
     println!("fake Discord gateway at {}", fake.gateway_url());
+    println!(
+        "fake Discord control API at {} (POST /_fake/slash, /_fake/click, /_fake/select, /_fake/modal; GET /_fake/messages?user_id=)",
+        control.base_url()
+    );
+    for role in &fake.config().roles {
+        println!("guild role {} = {:?}", role.id, role.name);
+    }
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
-    fake.stop().await;
+    control.stop().await;
+    // Dropping the last handle stops the REST server and the gateway.
+    drop(fake);
     Ok(())
 }

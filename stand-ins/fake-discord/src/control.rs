@@ -1,0 +1,391 @@
+//! A small HTTP control API for a running fake Discord, so an operator can play users from a
+//! shell (`curl`) during the offline demo: use slash commands, click buttons, pick select
+//! options, submit modals, read what the bot showed a user, and close a user's DMs.
+//!
+//! Routes (JSON in, JSON out; ids are strings or numbers):
+//! - `POST /_fake/slash {"user_id","username"?,"roles"?:[..],"name","options"?:[..]}` — an option
+//!   is `{"name","value"}` (string, integer, number or boolean), `{"name","options":[..]}` (a
+//!   subcommand) or `{"name","attachment":{"filename","content"}}` (an uploaded text file).
+//! - `POST /_fake/click {"user_id","message_id","custom_id"}`
+//! - `POST /_fake/select {"user_id","message_id","custom_id","values":[..]}`
+//! - `POST /_fake/modal {"user_id","custom_id","fields":{"input_id":"value"}}`
+//! - `GET /_fake/messages?user_id=` — DMs, ephemeral answers and private-thread messages the user
+//!   can see, oldest first, with their text, buttons, selects and files.
+//! - `GET /_fake/interactions` — every interaction with its latency and whether it failed.
+//! - `POST /_fake/close-dms/{user_id}`, `POST /_fake/open-dms/{user_id}`
+//!
+//! Each action answers `{"interaction_id"}`; the bot's answer shows up in `/_fake/messages`.
+//! Users are remembered by id: give `username`/`roles` once (with `/_fake/slash`) and later
+//! clicks reuse them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context as _;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::model::{FakeUser, RecordedMessage, SlashOption};
+use crate::RunningFake;
+
+/// The control API's state: the fake it drives and the users it has seen.
+struct Control {
+    fake: Arc<RunningFake>,
+    users: Mutex<HashMap<u64, FakeUser>>,
+}
+
+impl Control {
+    /// The user with `id`, updated with a name or roles when given.
+    fn user(&self, id: u64, username: Option<String>, roles: Option<Vec<u64>>) -> FakeUser {
+        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        let user = users
+            .entry(id)
+            .or_insert_with(|| FakeUser::new(id, format!("user{id}")));
+        if let Some(name) = username.filter(|n| !n.trim().is_empty()) {
+            user.username = name;
+        }
+        if let Some(roles) = roles {
+            user.roles = roles;
+        }
+        user.clone()
+    }
+}
+
+/// A running control API. Dropping it stops the server.
+pub struct RunningControl {
+    base_url: String,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl RunningControl {
+    /// e.g. `http://127.0.0.1:8092`
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+    }
+}
+
+impl Drop for RunningControl {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+    }
+}
+
+/// Serves the control API for `fake` on `bind` (port 0 picks a free one).
+pub fn serve(fake: Arc<RunningFake>, bind: SocketAddr) -> anyhow::Result<RunningControl> {
+    let listener = std::net::TcpListener::bind(bind)
+        .with_context(|| format!("binding the fake Discord control API on {bind}"))?;
+    let addr = listener.local_addr()?;
+    let data = web::Data::new(Control {
+        fake,
+        users: Mutex::new(HashMap::new()),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::JsonConfig::default().limit(8 * 1024 * 1024))
+            .route("/_fake/slash", web::post().to(slash))
+            .route("/_fake/click", web::post().to(click))
+            .route("/_fake/select", web::post().to(select))
+            .route("/_fake/modal", web::post().to(modal))
+            .route("/_fake/messages", web::get().to(messages))
+            .route("/_fake/interactions", web::get().to(interactions))
+            .route("/_fake/close-dms/{user_id}", web::post().to(close_dms))
+            .route("/_fake/open-dms/{user_id}", web::post().to(open_dms))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok(RunningControl {
+        base_url: format!("http://{addr}"),
+        server: handle,
+    })
+}
+
+/// A Discord id given as a JSON string or number.
+#[derive(Debug, Clone, Copy)]
+struct Id(u64);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_u64()
+                .map(Id)
+                .ok_or_else(|| serde::de::Error::custom("an id must be a positive integer")),
+            Value::String(s) => s
+                .trim()
+                .parse()
+                .map(Id)
+                .map_err(|_| serde::de::Error::custom("an id must be digits")),
+            _ => Err(serde::de::Error::custom(
+                "an id must be a string or a number",
+            )),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SlashRequest {
+    user_id: Id,
+    username: Option<String>,
+    roles: Option<Vec<Id>>,
+    name: String,
+    #[serde(default)]
+    options: Vec<Value>,
+    channel_id: Option<Id>,
+}
+
+#[derive(Deserialize)]
+struct ClickRequest {
+    user_id: Id,
+    message_id: Id,
+    custom_id: String,
+}
+
+#[derive(Deserialize)]
+struct SelectRequest {
+    user_id: Id,
+    message_id: Id,
+    custom_id: String,
+    values: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ModalRequest {
+    user_id: Id,
+    custom_id: String,
+    #[serde(default)]
+    fields: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct MessagesQuery {
+    user_id: Id,
+}
+
+fn bad_request(error: impl std::fmt::Display) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({"error": error.to_string()}))
+}
+
+fn dispatched(result: anyhow::Result<u64>) -> HttpResponse {
+    match result {
+        Ok(id) => HttpResponse::Ok().json(json!({"interaction_id": id.to_string()})),
+        Err(e) => bad_request(format!("{e:#}")),
+    }
+}
+
+async fn slash(control: web::Data<Control>, body: web::Json<SlashRequest>) -> HttpResponse {
+    let body = body.into_inner();
+    let roles = body.roles.map(|r| r.into_iter().map(|Id(id)| id).collect());
+    let user = control.user(body.user_id.0, body.username, roles);
+    let mut options = Vec::new();
+    for option in &body.options {
+        match slash_option(&control.fake, option) {
+            Ok(o) => options.push(o),
+            Err(e) => return bad_request(e),
+        }
+    }
+    let name = body.name.trim_start_matches('/');
+    dispatched(match body.channel_id {
+        Some(Id(channel)) => control
+            .fake
+            .send_slash_command_in(channel, &user, name, options),
+        None => control.fake.send_slash_command(&user, name, options),
+    })
+}
+
+/// Turns `{"name", "value" | "options" | "attachment"}` into a [`SlashOption`].
+fn slash_option(fake: &RunningFake, option: &Value) -> Result<SlashOption, String> {
+    let name = option["name"]
+        .as_str()
+        .ok_or("every option needs a \"name\"")?
+        .to_string();
+    if let Some(children) = option["options"].as_array() {
+        let children = children
+            .iter()
+            .map(|c| slash_option(fake, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(SlashOption::SubCommand(name, children));
+    }
+    if option["attachment"].is_object() {
+        let file = &option["attachment"];
+        let filename = file["filename"].as_str().unwrap_or("upload.txt");
+        let content = file["content"]
+            .as_str()
+            .ok_or("an attachment needs \"content\" (the file's text)")?;
+        let attachment = fake.add_attachment(filename, content.as_bytes().to_vec());
+        return Ok(SlashOption::Attachment(name, attachment));
+    }
+    match &option["value"] {
+        Value::String(s) => Ok(SlashOption::String(name, s.clone())),
+        Value::Bool(b) => Ok(SlashOption::Boolean(name, *b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Ok(SlashOption::Integer(name, i)),
+            None => Ok(SlashOption::Number(name, n.as_f64().unwrap_or_default())),
+        },
+        _ => Err(format!(
+            "option {name:?} needs a \"value\", \"options\" or \"attachment\""
+        )),
+    }
+}
+
+async fn click(control: web::Data<Control>, body: web::Json<ClickRequest>) -> HttpResponse {
+    let user = control.user(body.user_id.0, None, None);
+    dispatched(
+        control
+            .fake
+            .click_button(&user, body.message_id.0, &body.custom_id),
+    )
+}
+
+async fn select(control: web::Data<Control>, body: web::Json<SelectRequest>) -> HttpResponse {
+    let user = control.user(body.user_id.0, None, None);
+    let values: Vec<&str> = body.values.iter().map(String::as_str).collect();
+    dispatched(
+        control
+            .fake
+            .select_menu(&user, body.message_id.0, &body.custom_id, &values),
+    )
+}
+
+async fn modal(control: web::Data<Control>, body: web::Json<ModalRequest>) -> HttpResponse {
+    let user = control.user(body.user_id.0, None, None);
+    let fields: Vec<(&str, &str)> = body
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    dispatched(control.fake.submit_modal(&user, &body.custom_id, &fields))
+}
+
+async fn messages(control: web::Data<Control>, query: web::Query<MessagesQuery>) -> HttpResponse {
+    let user_id = query.user_id.0;
+    let fake = &control.fake;
+    let dm = fake.dm_channel_of(user_id);
+    let threads: Vec<u64> = fake
+        .threads()
+        .iter()
+        .filter_map(|t| t["id"].as_str().and_then(|id| id.parse().ok()))
+        .filter(|id| fake.thread_members(*id).contains(&user_id))
+        .collect();
+    let visible: Vec<Value> = fake
+        .messages()
+        .iter()
+        .filter(|m| !m.deleted)
+        .filter_map(|m| {
+            let kind = if Some(m.channel_id) == dm {
+                "dm"
+            } else if threads.contains(&m.channel_id) {
+                "thread"
+            } else if shown_to(m) == Some(user_id) {
+                if m.flags() & 64 != 0 {
+                    "ephemeral"
+                } else {
+                    "reply"
+                }
+            } else {
+                return None;
+            };
+            Some(describe(m, kind))
+        })
+        .collect();
+    HttpResponse::Ok().json(visible)
+}
+
+/// The user an interaction response or follow-up was made for.
+fn shown_to(m: &RecordedMessage) -> Option<u64> {
+    m.json["interaction_metadata"]["user"]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+}
+
+/// A message as a person reads it: text, buttons, select menus and attached files.
+fn describe(m: &RecordedMessage, kind: &str) -> Value {
+    let mut buttons = Vec::new();
+    let mut selects = Vec::new();
+    for row in m.components() {
+        for c in row["components"].as_array().into_iter().flatten() {
+            match c["type"].as_u64() {
+                Some(2) => buttons.push(json!({
+                    "label": c["label"],
+                    "custom_id": c["custom_id"],
+                    "url": c["url"],
+                    "disabled": c["disabled"].as_bool().unwrap_or(false),
+                })),
+                Some(3) => selects.push(json!({
+                    "custom_id": c["custom_id"],
+                    "placeholder": c["placeholder"],
+                    "options": c["options"].as_array().into_iter().flatten()
+                        .map(|o| json!({"label": o["label"], "value": o["value"]}))
+                        .collect::<Vec<_>>(),
+                })),
+                _ => {}
+            }
+        }
+    }
+    let files: Vec<Value> = m
+        .files
+        .iter()
+        .map(|f| {
+            let text = f.filename.ends_with(".txt").then(|| f.text());
+            json!({"filename": f.filename, "size": f.bytes.len(), "text": text})
+        })
+        .collect();
+    json!({
+        "id": m.id.to_string(),
+        "channel_id": m.channel_id.to_string(),
+        "kind": kind,
+        "interaction_id": m.json["interaction_metadata"]["id"],
+        "text": m.visible_text(),
+        "buttons": buttons,
+        "selects": selects,
+        "files": files,
+    })
+}
+
+async fn interactions(control: web::Data<Control>) -> HttpResponse {
+    let list: Vec<Value> = control
+        .fake
+        .interactions()
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id.to_string(),
+                "kind": format!("{:?}", i.kind),
+                "user_id": i.user_id.to_string(),
+                "latency_ms": i.latency().map(|l| l.as_millis() as u64),
+                "failed": i.failed,
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+async fn close_dms(control: web::Data<Control>, user_id: web::Path<String>) -> HttpResponse {
+    match user_id.parse::<u64>() {
+        Ok(id) => {
+            control.fake.close_dms_for(id);
+            HttpResponse::Ok().json(json!({"user_id": id.to_string(), "dms": "closed"}))
+        }
+        Err(_) => bad_request("the user id must be digits"),
+    }
+}
+
+async fn open_dms(control: web::Data<Control>, user_id: web::Path<String>) -> HttpResponse {
+    match user_id.parse::<u64>() {
+        Ok(id) => {
+            control.fake.open_dms_for(id);
+            HttpResponse::Ok().json(json!({"user_id": id.to_string(), "dms": "open"}))
+        }
+        Err(_) => bad_request("the user id must be digits"),
+    }
+}
