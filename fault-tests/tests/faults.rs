@@ -1,0 +1,208 @@
+//! Issue 7, items 1 and 5: the real services under a steady load of orders and top-ups while
+//! RabbitMQ, PostgreSQL or a service is stopped, killed or restarted; SIGTERM and a rolling
+//! restart under load. After each: every invariant of DESIGN.md §6, the outside view (what users
+//! were told, what Midtrans settled, what Discord received) and the broker queues.
+//!
+//! The scenarios run one after another on one private RabbitMQ node and one private PostgreSQL
+//! cluster started by this test (never the shared servers), each with its own database and broker
+//! namespace. `FAULT_SCENARIOS=rabbitmq_restart,postgres_restart` runs only those.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use fault_tests::run::{Env, RunOptions};
+use fault_tests::{Kind, Run};
+use sea_orm::{ConnectionTrait, Database};
+
+type Scenario = for<'a> fn(&'a mut Env) -> Pin<Box<dyn Future<Output = anyhow::Result<String>> + 'a>>;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+/// The longest one scenario may take, set-up and checks included.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(150);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_and_graceful_shutdown() {
+    let all: Vec<(&str, Scenario)> = vec![
+        ("rabbitmq_restart", |e| Box::pin(rabbitmq_restart(e))),
+        ("payment_sigkill", |e| Box::pin(payment_sigkill(e))),
+        ("postgres_restart", |e| Box::pin(postgres_restart(e))),
+        ("bot_sigkill", |e| Box::pin(bot_sigkill(e))),
+        ("two_payment_replicas", |e| Box::pin(two_payment_replicas(e))),
+        ("sigterm_each_service", |e| Box::pin(sigterm_each_service(e))),
+        ("rolling_restart", |e| Box::pin(rolling_restart(e))),
+    ];
+    let selected: Option<Vec<String>> = std::env::var("FAULT_SCENARIOS")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.split(',').map(|n| n.trim().to_string()).collect());
+    let started = Instant::now();
+    let mut env = Env::start().await.expect("private RabbitMQ and PostgreSQL start");
+    eprintln!("private servers up in {:.1}s", started.elapsed().as_secs_f64());
+
+    let mut results = Vec::new();
+    for (name, scenario) in all {
+        if selected.as_ref().is_some_and(|s| !s.iter().any(|n| n == name)) {
+            continue;
+        }
+        let t = Instant::now();
+        let result = match tokio::time::timeout(SCENARIO_TIMEOUT, scenario(&mut env)).await {
+            Ok(r) => r,
+            Err(_) => Err(anyhow::anyhow!("timed out after {SCENARIO_TIMEOUT:?}")),
+        };
+        let secs = t.elapsed().as_secs_f64();
+        match &result {
+            Ok(summary) => eprintln!("PASS {name} ({secs:.1}s): {summary}"),
+            Err(e) => eprintln!("FAIL {name} ({secs:.1}s): {e:#}"),
+        }
+        results.push((name, secs, result));
+    }
+    eprintln!("\n---- fault scenarios ({:.1}s in all) ----", started.elapsed().as_secs_f64());
+    for (name, secs, result) in &results {
+        eprintln!(
+            "{:<24} {:>6.1}s  {}",
+            name,
+            secs,
+            if result.is_ok() { "pass" } else { "FAIL" }
+        );
+    }
+    let failed: Vec<String> = results
+        .into_iter()
+        .filter_map(|(name, _, r)| r.err().map(|e| format!("{name}: {e:#}")))
+        .collect();
+    assert!(failed.is_empty(), "{} scenario(s) failed:\n{}", failed.len(), failed.join("\n\n"));
+}
+
+/// `rabbitmqctl stop_app` for 5 s mid-load, then `start_app`.
+async fn rabbitmq_restart(env: &mut Env) -> anyhow::Result<String> {
+    let mut run = Run::start("rabbitmq_restart", env, RunOptions::default()).await?;
+    run.under_load(SECS(5)).await?;
+    run.note("rabbitmqctl stop_app");
+    env.rabbit.stop_app().await?;
+    run.under_load(SECS(5)).await?;
+    run.note("rabbitmqctl start_app");
+    env.rabbit.start_app().await?;
+    run.note("broker back");
+    run.under_load(SECS(8)).await?;
+    run.finish(env).await
+}
+
+/// payment-service SIGKILLed while it handles orders and notifications; a new one started.
+async fn payment_sigkill(env: &mut Env) -> anyhow::Result<String> {
+    let mut run = Run::start("payment_sigkill", env, RunOptions::default()).await?;
+    run.under_load(SECS(5)).await?;
+    run.note("SIGKILL payment-a");
+    run.cluster.kill("payment-a").await?;
+    run.cluster.start("payment-a2", Kind::Payment).await?;
+    run.note("payment-a2 ready");
+    run.under_load(SECS(8)).await?;
+    run.finish(env).await
+}
+
+/// PostgreSQL stopped like a crash (`-m immediate`) for 3 s mid-load, then started again.
+async fn postgres_restart(env: &mut Env) -> anyhow::Result<String> {
+    let mut run = Run::start("postgres_restart", env, RunOptions::default()).await?;
+    run.under_load(SECS(5)).await?;
+    run.note("PostgreSQL stop -m immediate");
+    env.pg.stop(false).await?;
+    run.under_load(SECS(3)).await?;
+    env.pg.start_again().await?;
+    run.note("PostgreSQL back");
+    run.under_load(SECS(8)).await?;
+    run.finish(env).await
+}
+
+/// bot-service SIGKILLed with deliveries in flight and more arriving; restarted 5 s later.
+async fn bot_sigkill(env: &mut Env) -> anyhow::Result<String> {
+    let mut run = Run::start("bot_sigkill", env, RunOptions::default()).await?;
+    run.under_load(SECS(5)).await?;
+    run.note("SIGKILL bot-a");
+    run.cluster.kill("bot-a").await?;
+    run.under_load(SECS(5)).await?;
+    run.cluster.start("bot-a2", Kind::Bot).await?;
+    run.note("bot-a2 ready");
+    run.under_load(SECS(6)).await?;
+    run.finish(env).await
+}
+
+/// Two payment-service replicas compete for the same queues; both must take work.
+async fn two_payment_replicas(env: &mut Env) -> anyhow::Result<String> {
+    let options = RunOptions {
+        payments: vec!["payment-a", "payment-b"],
+        ..RunOptions::default()
+    };
+    let mut run = Run::start("two_payment_replicas", env, options).await?;
+    run.under_load(SECS(12)).await?;
+    let a = run.cluster.metric_sum("payment-a", "orders_total").await?;
+    let b = run.cluster.metric_sum("payment-b", "orders_total").await?;
+    run.note(&format!("orders handled: payment-a {a}, payment-b {b}"));
+    ensure!(a > 0.0 && b > 0.0, "both replicas must consume (a {a}, b {b})");
+    let summary = run.finish(env).await?;
+    Ok(format!("replica a {a} / b {b} orders; {summary}"))
+}
+
+/// SIGTERM to each service while work is in flight: it stops taking messages, finishes what it
+/// holds, flushes the outbox and exits 0; a new replica takes over.
+async fn sigterm_each_service(env: &mut Env) -> anyhow::Result<String> {
+    let mut run = Run::start("sigterm_each_service", env, RunOptions::default()).await?;
+    run.under_load(SECS(5)).await?;
+    run.note("SIGTERM payment-a");
+    let ended = run.cluster.terminate("payment-a", SECS(30)).await?;
+    ensure!(ended.status.success(), "payment-a exited with {} after SIGTERM:\n{}", ended.status, ended.log);
+    // It was the only replica: whatever it committed must have been published before it left.
+    let db = Database::connect(&run.db_url).await?;
+    let left = db
+        .query_one(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*) AS n, string_agg(message_type, ',') AS types FROM outbox WHERE published_at IS NULL",
+        ))
+        .await?
+        .context("no row")?;
+    let unpublished: i64 = left.try_get("", "n")?;
+    db.close().await.ok();
+    if unpublished != 0 {
+        let types: Option<String> = left.try_get("", "types")?;
+        bail!(
+            "payment-a exited 0 after SIGTERM but left {unpublished} committed outbox rows unpublished ({}): the outbox was not flushed\n{}",
+            types.unwrap_or_default(),
+            tail(&ended.log, 30)
+        );
+    }
+    run.note("payment-a exited 0, outbox flushed");
+    run.cluster.start("payment-a2", Kind::Payment).await?;
+    run.under_load(SECS(4)).await?;
+    run.note("SIGTERM bot-a");
+    let ended = run.cluster.terminate("bot-a", SECS(30)).await?;
+    ensure!(ended.status.success(), "bot-a exited with {} after SIGTERM:\n{}", ended.status, ended.log);
+    run.cluster.start("bot-a2", Kind::Bot).await?;
+    run.note("bot-a exited 0; bot-a2 ready");
+    run.under_load(SECS(4)).await?;
+    run.finish(env).await
+}
+
+/// Rolling restart under load: B started, A SIGTERMed, then C replaces B, for both services.
+/// Nothing may be lost or even wait for a resend: every request is answered in time.
+async fn rolling_restart(env: &mut Env) -> anyhow::Result<String> {
+    let mut run = Run::start("rolling_restart", env, RunOptions::default()).await?;
+    run.strict = true;
+    run.under_load(SECS(4)).await?;
+    for (old, new) in [("a", "b"), ("b", "c")] {
+        for (kind, service) in [(Kind::Payment, "payment"), (Kind::Bot, "bot")] {
+            let (old, new) = (format!("{service}-{old}"), format!("{service}-{new}"));
+            run.cluster.start(&new, kind).await?;
+            run.note(&format!("{new} ready; SIGTERM {old}"));
+            let ended = run.cluster.terminate(&old, SECS(30)).await?;
+            ensure!(ended.status.success(), "{old} exited with {} after SIGTERM:\n{}", ended.status, tail(&ended.log, 40));
+            run.under_load(SECS(2)).await?;
+        }
+    }
+    run.under_load(SECS(3)).await?;
+    run.finish(env).await
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
