@@ -164,7 +164,8 @@ impl OrderService {
         let wanted = cmd.package.codes();
         let reserved = reserve(&txn, order_id, wanted, now).await?;
         if reserved.len() < wanted as usize {
-            let available = store::available(&txn).await?;
+            // What others left plus what this order had taken before it came up short.
+            let available = store::available(&txn).await? + reserved.len() as u64;
             drop(txn);
             return Ok(refuse(ServiceError::OutOfStock {
                 requested: wanted,

@@ -7,7 +7,11 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 async fn status_of(w: &World, order_number: &str) -> String {
-    w.text("SELECT status FROM orders WHERE order_number = $1", vec![order_number.into()]).await
+    w.text(
+        "SELECT status FROM orders WHERE order_number = $1",
+        vec![order_number.into()],
+    )
+    .await
 }
 
 fn confirmed(order_number: &str, attempt: u32) -> DeliveryConfirmed {
@@ -37,17 +41,45 @@ async fn confirmed_delivery_completes_the_order_and_sells_its_codes() {
     let w = World::pg().await;
     w.add_codes(&codes("DLV", 6)).await;
     w.user_with_balance(1, 100_000).await;
-    let order = w.order(1, PackageSize::Five, "d").await.outcome.unwrap().order_number;
+    let order = w
+        .order(1, PackageSize::Five, "d")
+        .await
+        .outcome
+        .unwrap()
+        .order_number;
     let msg = id();
-    w.orders.delivery_confirmed(&confirmed(&order, 1), &msg).await.unwrap();
+    w.orders
+        .delivery_confirmed(&confirmed(&order, 1), &msg)
+        .await
+        .unwrap();
     // The same message again (redelivery) changes nothing.
-    w.orders.delivery_confirmed(&confirmed(&order, 1), &msg).await.unwrap();
+    w.orders
+        .delivery_confirmed(&confirmed(&order, 1), &msg)
+        .await
+        .unwrap();
     assert_eq!(status_of(&w, &order).await, "completed");
     assert_eq!(w.stock_status_counts().await, (1, 0, 5));
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'confirmed'", vec![]).await, 1);
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM stock WHERE status = 'sold' AND sold_at IS NULL", vec![]).await, 0);
+    assert_eq!(
+        w.scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'confirmed'",
+            vec![]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        w.scalar(
+            "SELECT COUNT(*) FROM stock WHERE status = 'sold' AND sold_at IS NULL",
+            vec![]
+        )
+        .await,
+        0
+    );
     // A stale failure of the same attempt after completion is harmless.
-    w.orders.delivery_failed(&failed(&order, 1), &id(), Uuid::new_v4()).await.unwrap();
+    w.orders
+        .delivery_failed(&failed(&order, 1), &id(), Uuid::new_v4())
+        .await
+        .unwrap();
     assert_eq!(status_of(&w, &order).await, "completed");
     assert!(w.outbox("order.failed").await.is_empty());
 }
@@ -57,9 +89,17 @@ async fn failed_deliveries_retry_then_fail_and_alert() {
     let w = World::pg_with(&[("DELIVERY_RETRY_ATTEMPTS", "3")]).await;
     w.add_codes(&codes("FAIL", 3)).await;
     w.user_with_balance(2, 100_000).await;
-    let order = w.order(2, PackageSize::One, "f").await.outcome.unwrap().order_number;
+    let order = w
+        .order(2, PackageSize::One, "f")
+        .await
+        .outcome
+        .unwrap()
+        .order_number;
     for attempt in 1..=2 {
-        w.orders.delivery_failed(&failed(&order, attempt), &id(), Uuid::new_v4()).await.unwrap();
+        w.orders
+            .delivery_failed(&failed(&order, attempt), &id(), Uuid::new_v4())
+            .await
+            .unwrap();
         assert_eq!(status_of(&w, &order).await, "delivering");
         let requests = w.outbox("delivery.requested").await;
         assert_eq!(requests.len(), attempt as usize + 1);
@@ -77,11 +117,20 @@ async fn failed_deliveries_retry_then_fail_and_alert() {
         2
     );
     // A stale report about attempt 1 arriving late does nothing.
-    w.orders.delivery_failed(&failed(&order, 1), &id(), Uuid::new_v4()).await.unwrap();
+    w.orders
+        .delivery_failed(&failed(&order, 1), &id(), Uuid::new_v4())
+        .await
+        .unwrap();
     assert_eq!(w.outbox("delivery.requested").await.len(), 3);
     // The last attempt fails: the order is failed and admins hear of it, once.
-    w.orders.delivery_failed(&failed(&order, 3), &id(), Uuid::new_v4()).await.unwrap();
-    w.orders.delivery_failed(&failed(&order, 3), &id(), Uuid::new_v4()).await.unwrap();
+    w.orders
+        .delivery_failed(&failed(&order, 3), &id(), Uuid::new_v4())
+        .await
+        .unwrap();
+    w.orders
+        .delivery_failed(&failed(&order, 3), &id(), Uuid::new_v4())
+        .await
+        .unwrap();
     assert_eq!(status_of(&w, &order).await, "failed");
     let alerts = w.outbox("order.failed").await;
     assert_eq!(alerts.len(), 1);
@@ -92,7 +141,11 @@ async fn failed_deliveries_retry_then_fail_and_alert() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(w.balance(2).await, 85_000, "a failed order stays charged until an admin acts");
+    assert_eq!(
+        w.balance(2).await,
+        85_000,
+        "a failed order stays charged until an admin acts"
+    );
     // An admin re-delivers: a new attempt, and a late confirmation completes it.
     let rid = id();
     let processed = w
@@ -115,7 +168,10 @@ async fn failed_deliveries_retry_then_fail_and_alert() {
         Event::DeliveryRequested(d) => assert_eq!(d.attempt, 4),
         other => panic!("{other:?}"),
     }
-    w.orders.delivery_confirmed(&confirmed(&order, 4), &id()).await.unwrap();
+    w.orders
+        .delivery_confirmed(&confirmed(&order, 4), &id())
+        .await
+        .unwrap();
     assert_eq!(status_of(&w, &order).await, "completed");
 }
 
@@ -124,15 +180,27 @@ async fn not_retryable_failure_gives_up_at_once() {
     let w = World::pg().await;
     w.add_codes(&codes("NR", 3)).await;
     w.user_with_balance(3, 100_000).await;
-    let order = w.order(3, PackageSize::One, "n").await.outcome.unwrap().order_number;
+    let order = w
+        .order(3, PackageSize::One, "n")
+        .await
+        .outcome
+        .unwrap()
+        .order_number;
     let mut f = failed(&order, 1);
     f.retryable = false;
-    w.orders.delivery_failed(&f, &id(), Uuid::new_v4()).await.unwrap();
+    w.orders
+        .delivery_failed(&f, &id(), Uuid::new_v4())
+        .await
+        .unwrap();
     assert_eq!(status_of(&w, &order).await, "failed");
     assert_eq!(w.outbox("delivery.requested").await.len(), 1);
 }
 
-async fn process(w: &World, order: &str, action: ProcessAction) -> Result<shared_proto::OrderProcessed, ServiceError> {
+async fn process(
+    w: &World,
+    order: &str,
+    action: ProcessAction,
+) -> Result<shared_proto::OrderProcessed, ServiceError> {
     let rid = id();
     w.admin
         .order_process(
@@ -154,17 +222,42 @@ async fn refund_restores_the_balance_once_and_codes_never_return() {
     let w = World::pg().await;
     w.add_codes(&codes("REF", 10)).await;
     w.user_with_balance(4, 100_000).await;
-    let order = w.order(4, PackageSize::Five, "r").await.outcome.unwrap().order_number;
-    w.orders.delivery_failed(&DeliveryFailed { retryable: false, ..failed(&order, 1) }, &id(), Uuid::new_v4()).await.unwrap();
+    let order = w
+        .order(4, PackageSize::Five, "r")
+        .await
+        .outcome
+        .unwrap()
+        .order_number;
+    w.orders
+        .delivery_failed(
+            &DeliveryFailed {
+                retryable: false,
+                ..failed(&order, 1)
+            },
+            &id(),
+            Uuid::new_v4(),
+        )
+        .await
+        .unwrap();
     assert_eq!(w.balance(4).await, 30_000);
     let done = process(&w, &order, ProcessAction::Refund).await.unwrap();
     assert_eq!(done.status, OrderStatus::Refunded);
     assert_eq!(done.refunded.map(|i| i.rupiah()), Some(70_000));
     assert_eq!(w.balance(4).await, 100_000);
     let second = process(&w, &order, ProcessAction::Refund).await;
-    assert!(matches!(second, Err(ServiceError::InvalidInput { .. })), "{second:?}");
+    assert!(
+        matches!(second, Err(ServiceError::InvalidInput { .. })),
+        "{second:?}"
+    );
     assert_eq!(w.balance(4).await, 100_000);
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM balance_ledger WHERE reason = 'refund'", vec![]).await, 1);
+    assert_eq!(
+        w.scalar(
+            "SELECT COUNT(*) FROM balance_ledger WHERE reason = 'refund'",
+            vec![]
+        )
+        .await,
+        1
+    );
     assert_eq!(w.outbox("order.refunded").await.len(), 1);
     // The codes were sent once: never on sale again, and not counted as sold.
     assert_eq!(w.stock_status_counts().await, (5, 5, 0));
@@ -173,14 +266,30 @@ async fn refund_restores_the_balance_once_and_codes_never_return() {
         5
     );
     // A late confirmation does not undo the refund; re-delivery of a refunded order is refused.
-    w.orders.delivery_confirmed(&confirmed(&order, 1), &id()).await.unwrap();
+    w.orders
+        .delivery_confirmed(&confirmed(&order, 1), &id())
+        .await
+        .unwrap();
     assert_eq!(status_of(&w, &order).await, "refunded");
     assert!(process(&w, &order, ProcessAction::Redeliver).await.is_err());
     // Ledger sum equals the balance change: -70 000 + 70 000.
-    assert_eq!(w.scalar("SELECT CAST(SUM(delta) AS BIGINT) FROM balance_ledger", vec![]).await, 0);
+    assert_eq!(
+        w.scalar(
+            "SELECT CAST(SUM(delta) AS BIGINT) FROM balance_ledger",
+            vec![]
+        )
+        .await,
+        0
+    );
     // Unknown / malformed order numbers are a clean "not found".
-    assert!(matches!(process(&w, "RF-20200101-ZZZZZZ", ProcessAction::Refund).await, Err(ServiceError::NotFound { .. })));
-    assert!(matches!(process(&w, "x' OR 1=1 --", ProcessAction::Refund).await, Err(ServiceError::NotFound { .. })));
+    assert!(matches!(
+        process(&w, "RF-20200101-ZZZZZZ", ProcessAction::Refund).await,
+        Err(ServiceError::NotFound { .. })
+    ));
+    assert!(matches!(
+        process(&w, "x' OR 1=1 --", ProcessAction::Refund).await,
+        Err(ServiceError::NotFound { .. })
+    ));
 }
 
 #[tokio::test]
@@ -188,7 +297,12 @@ async fn refund_of_a_never_sent_pending_order_puts_codes_back_on_sale() {
     let w = World::pg_with(&[("AUTO_DELIVERY_ENABLED", "false")]).await;
     w.add_codes(&codes("PEND", 5)).await;
     w.user_with_balance(5, 100_000).await;
-    let order = w.order(5, PackageSize::Five, "p").await.outcome.unwrap().order_number;
+    let order = w
+        .order(5, PackageSize::Five, "p")
+        .await
+        .outcome
+        .unwrap()
+        .order_number;
     assert_eq!(w.stock_status_counts().await, (0, 5, 0));
     process(&w, &order, ProcessAction::Refund).await.unwrap();
     assert_eq!(w.stock_status_counts().await, (5, 0, 0));

@@ -38,6 +38,14 @@ pub struct World {
     _db: Db,
 }
 
+/// Logs of the code under test, with `RUST_LOG=…` (quiet otherwise).
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 pub fn settings(url: &str, extra: &[(&str, &str)]) -> Settings {
     let mut s = Settings::from_pairs([
         ("DATABASE_URL", url),
@@ -71,11 +79,36 @@ impl World {
         Self::build(&url, &[], Db::Sqlite(t)).await
     }
 
+    /// A PostgreSQL world whose events go to `events_exchange` (a real broker's).
+    pub async fn pg_events(events_exchange: &str) -> World {
+        let tdb = TestDatabase::create().await.expect("test database");
+        let url = tdb.url().to_string();
+        Self::build_with_events(&url, &[], Db::Pg(tdb), events_exchange).await
+    }
+
     pub async fn build(url: &str, extra: &[(&str, &str)], keep: Db) -> World {
+        Self::build_with_events(url, extra, keep, EVENTS).await
+    }
+
+    pub async fn build_with_events(
+        url: &str,
+        extra: &[(&str, &str)],
+        keep: Db,
+        events: &str,
+    ) -> World {
+        init_logs();
         let config = Arc::new(PaymentConfig::from_settings(&settings(url, extra)).expect("config"));
-        let db = persistence::connect(&config).await.expect("connect + migrate");
+        let db = persistence::connect(&config)
+            .await
+            .expect("connect + migrate");
         let vault = StockVault::from_config(&config);
-        let orders = OrderService::new(db.clone(), config.clone(), vault.clone(), Metrics::new(), EVENTS.into());
+        let orders = OrderService::new(
+            db.clone(),
+            config.clone(),
+            vault.clone(),
+            Metrics::new(),
+            events.into(),
+        );
         World {
             admin: AdminService::new(orders.clone()),
             db,
@@ -115,7 +148,12 @@ impl World {
         reply.outcome.expect("stock added")
     }
 
-    pub async fn order(&self, user_id: i64, package: PackageSize, request_id: &str) -> OrderCreateReply {
+    pub async fn order(
+        &self,
+        user_id: i64,
+        package: PackageSize,
+        request_id: &str,
+    ) -> OrderCreateReply {
         self.orders
             .create(&order_cmd(user_id, package, request_id), Uuid::new_v4())
             .await
@@ -123,17 +161,31 @@ impl World {
     }
 
     pub async fn scalar(&self, sql: &str, values: Vec<Value>) -> i64 {
-        let row = self.db.query_one(stmt(&self.db, sql, values)).await.unwrap().unwrap();
+        let row = self
+            .db
+            .query_one(stmt(&self.db, sql, values))
+            .await
+            .unwrap()
+            .unwrap();
         row.try_get_by_index::<i64>(0).unwrap()
     }
 
     pub async fn text(&self, sql: &str, values: Vec<Value>) -> String {
-        let row = self.db.query_one(stmt(&self.db, sql, values)).await.unwrap().unwrap();
+        let row = self
+            .db
+            .query_one(stmt(&self.db, sql, values))
+            .await
+            .unwrap()
+            .unwrap();
         row.try_get_by_index::<String>(0).unwrap()
     }
 
     pub async fn balance(&self, user_id: i64) -> i64 {
-        self.scalar("SELECT balance FROM users WHERE user_id = $1", vec![user_id.into()]).await
+        self.scalar(
+            "SELECT balance FROM users WHERE user_id = $1",
+            vec![user_id.into()],
+        )
+        .await
     }
 
     /// Outbox events of one type, decoded, in order.
@@ -160,7 +212,11 @@ impl World {
             let db = self.db.clone();
             async move {
                 let row = db
-                    .query_one(stmt(&db, "SELECT COUNT(*) AS n FROM stock WHERE status = $1", [s.into()]))
+                    .query_one(stmt(
+                        &db,
+                        "SELECT COUNT(*) AS n FROM stock WHERE status = $1",
+                        [s.into()],
+                    ))
                     .await
                     .unwrap()
                     .unwrap();

@@ -16,7 +16,11 @@ async fn happy_path(w: World) {
     assert!(accepted.order_number.starts_with("RF-"));
     assert_eq!(w.balance(1001).await, 30_000);
     assert_eq!(
-        w.scalar("SELECT total_spent FROM users WHERE user_id = $1", vec![1001i64.into()]).await,
+        w.scalar(
+            "SELECT total_spent FROM users WHERE user_id = $1",
+            vec![1001i64.into()]
+        )
+        .await,
         70_000
     );
     // Ledger row: negative delta, reason order, reference = order number.
@@ -33,7 +37,11 @@ async fn happy_path(w: World) {
     let events = w.outbox("delivery.requested").await;
     assert_eq!(events.len(), 1);
     let delivered = delivered_codes(&events[0]);
-    assert_eq!(delivered, codes("HAPPY", 5), "the oldest codes, decrypted, in order");
+    assert_eq!(
+        delivered,
+        codes("HAPPY", 5),
+        "the oldest codes, decrypted, in order"
+    );
     // Crossing below LOW_STOCK_THRESHOLD (3) raised exactly one alert.
     let lows = w.outbox("stock.low").await;
     assert_eq!(lows.len(), 1);
@@ -42,12 +50,18 @@ async fn happy_path(w: World) {
         other => panic!("{other:?}"),
     }
     // Still below the threshold: no second alert.
-    w.order(1001, PackageSize::One, "req-2").await.outcome.expect("accepted");
+    w.order(1001, PackageSize::One, "req-2")
+        .await
+        .outcome
+        .expect("accepted");
     assert_eq!(w.outbox("stock.low").await.len(), 1);
     // Restock above, then cross again: a new alert.
     w.add_codes(&codes("MORE", 5)).await;
     w.user_with_balance(1002, 1_000_000).await;
-    w.order(1002, PackageSize::Five, "req-3").await.outcome.expect("accepted");
+    w.order(1002, PackageSize::Five, "req-3")
+        .await
+        .outcome
+        .expect("accepted");
     assert_eq!(w.outbox("stock.low").await.len(), 2);
 }
 
@@ -74,7 +88,9 @@ async fn repeated_request_charges_once_and_returns_the_first_outcome() {
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let w = w.clone();
-        tasks.push(tokio::spawn(async move { w.order(2001, PackageSize::One, "raced").await }));
+        tasks.push(tokio::spawn(async move {
+            w.order(2001, PackageSize::One, "raced").await
+        }));
     }
     let mut numbers = HashSet::new();
     for t in tasks {
@@ -102,12 +118,23 @@ async fn insufficient_balance_reports_the_shortfall_and_changes_nothing() {
     );
     assert_eq!(w.balance(3001).await, 10_000);
     assert_eq!(w.scalar("SELECT COUNT(*) FROM orders", vec![]).await, 0);
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM balance_ledger", vec![]).await, 0);
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM balance_ledger", vec![])
+            .await,
+        0
+    );
     assert_eq!(w.stock_status_counts().await, (5, 0, 0));
     // An unknown user is not left behind either.
     let reply = w.order(3002, PackageSize::One, "r2").await;
-    assert!(matches!(reply.outcome, Err(ServiceError::InsufficientBalance { .. })));
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM users WHERE user_id = 3002", vec![]).await, 0);
+    assert!(matches!(
+        reply.outcome,
+        Err(ServiceError::InsufficientBalance { .. })
+    ));
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM users WHERE user_id = 3002", vec![])
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -118,7 +145,13 @@ async fn out_of_stock_charges_nothing_and_alerts_admins() {
     // Uploading 2 codes (below the threshold of 3) already raised the alert once.
     let alerts_before = w.outbox("stock.low").await.len();
     let reply = w.order(4001, PackageSize::Five, "r").await;
-    assert_eq!(reply.outcome, Err(ServiceError::OutOfStock { requested: 5, available: 2 }));
+    assert_eq!(
+        reply.outcome,
+        Err(ServiceError::OutOfStock {
+            requested: 5,
+            available: 2
+        })
+    );
     assert_eq!(w.balance(4001).await, 1_000_000);
     assert_eq!(w.scalar("SELECT COUNT(*) FROM orders", vec![]).await, 0);
     assert_eq!(w.stock_status_counts().await, (2, 0, 0));
@@ -129,15 +162,28 @@ async fn out_of_stock_charges_nothing_and_alerts_admins() {
     let empty = World::pg().await;
     empty.user_with_balance(4002, 1_000_000).await;
     let reply = empty.order(4002, PackageSize::One, "r").await;
-    assert_eq!(reply.outcome, Err(ServiceError::OutOfStock { requested: 1, available: 0 }));
+    assert_eq!(
+        reply.outcome,
+        Err(ServiceError::OutOfStock {
+            requested: 1,
+            available: 0
+        })
+    );
     assert_eq!(empty.outbox("stock.low").await.len(), 1);
     empty.order(4002, PackageSize::One, "r2").await;
-    assert_eq!(empty.outbox("stock.low").await.len(), 1, "once per crossing");
+    assert_eq!(
+        empty.outbox("stock.low").await.len(),
+        1,
+        "once per crossing"
+    );
 }
 
 #[tokio::test]
 async fn concurrent_orders_never_share_a_code_and_charge_only_accepted_ones() {
-    let n_orders: usize = std::env::var("ORDERS_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let n_orders: usize = std::env::var("ORDERS_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
     let n_codes = n_orders / 2;
     let w = Arc::new(World::pg().await);
     w.add_codes(&codes("RACE", n_codes)).await;
@@ -148,7 +194,8 @@ async fn concurrent_orders_never_share_a_code_and_charge_only_accepted_ones() {
     for u in 0..n_orders {
         let w = w.clone();
         tasks.push(tokio::spawn(async move {
-            w.order(10_000 + u as i64, PackageSize::One, &format!("race-{u}")).await
+            w.order(10_000 + u as i64, PackageSize::One, &format!("race-{u}"))
+                .await
         }));
     }
     let mut accepted = 0;
@@ -160,21 +207,46 @@ async fn concurrent_orders_never_share_a_code_and_charge_only_accepted_ones() {
         }
     }
     assert_eq!(accepted, n_codes, "every code sold, no more");
-    let delivered: Vec<String> = w.outbox("delivery.requested").await.iter().flat_map(delivered_codes).collect();
+    let delivered: Vec<String> = w
+        .outbox("delivery.requested")
+        .await
+        .iter()
+        .flat_map(delivered_codes)
+        .collect();
     let unique: HashSet<&String> = delivered.iter().collect();
     assert_eq!(delivered.len(), n_codes);
     assert_eq!(unique.len(), n_codes, "no code twice");
     assert_eq!(
-        w.scalar("SELECT COUNT(DISTINCT order_id) FROM stock WHERE order_id IS NOT NULL", vec![]).await,
+        w.scalar(
+            "SELECT COUNT(DISTINCT order_id) FROM stock WHERE order_id IS NOT NULL",
+            vec![]
+        )
+        .await,
         n_codes as i64
     );
-    let charged = w.scalar("SELECT CAST(COALESCE(-SUM(delta), 0) AS BIGINT) FROM balance_ledger", vec![]).await;
-    let prices = w.scalar("SELECT CAST(SUM(total_price) AS BIGINT) FROM orders", vec![]).await;
+    let charged = w
+        .scalar(
+            "SELECT CAST(COALESCE(-SUM(delta), 0) AS BIGINT) FROM balance_ledger",
+            vec![],
+        )
+        .await;
+    let prices = w
+        .scalar(
+            "SELECT CAST(SUM(total_price) AS BIGINT) FROM orders",
+            vec![],
+        )
+        .await;
     assert_eq!(charged, prices);
     assert_eq!(charged, 15_000 * n_codes as i64);
-    let total_balance = w.scalar("SELECT CAST(SUM(balance) AS BIGINT) FROM users", vec![]).await;
+    let total_balance = w
+        .scalar("SELECT CAST(SUM(balance) AS BIGINT) FROM users", vec![])
+        .await;
     assert_eq!(total_balance, 15_000 * (n_orders - n_codes) as i64);
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM users WHERE balance < 0", vec![]).await, 0);
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM users WHERE balance < 0", vec![])
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -185,7 +257,10 @@ async fn daily_limit_and_cooldown_are_enforced_here() {
     w.order(5001, PackageSize::One, "a").await.outcome.unwrap();
     w.order(5001, PackageSize::One, "b").await.outcome.unwrap();
     let third = w.order(5001, PackageSize::One, "c").await;
-    assert_eq!(third.outcome, Err(ServiceError::DailyOrderLimit { limit: 2 }));
+    assert_eq!(
+        third.outcome,
+        Err(ServiceError::DailyOrderLimit { limit: 2 })
+    );
     assert_eq!(w.balance(5001).await, 1_000_000 - 30_000);
     // A repeat of an accepted request is not a new order and is not limited.
     assert!(w.order(5001, PackageSize::One, "a").await.outcome.is_ok());
@@ -195,7 +270,9 @@ async fn daily_limit_and_cooldown_are_enforced_here() {
     w.user_with_balance(5002, 1_000_000).await;
     w.order(5002, PackageSize::One, "a").await.outcome.unwrap();
     match w.order(5002, PackageSize::One, "b").await.outcome {
-        Err(ServiceError::Cooldown { retry_after_secs }) => assert!((1..=60).contains(&retry_after_secs)),
+        Err(ServiceError::Cooldown { retry_after_secs }) => {
+            assert!((1..=60).contains(&retry_after_secs))
+        }
         other => panic!("{other:?}"),
     }
 }

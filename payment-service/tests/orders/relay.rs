@@ -8,8 +8,8 @@ use payment_service::midtrans::MidtransClient;
 use payment_service::queries;
 use payment_service::topups::TopupService;
 use shared_proto::{
-    BalanceQuery, CatalogQuery, Command, DiscordUserId, Envelope, Event, HistoryQuery,
-    PackageSize, Reply, ServiceError, Topology,
+    BalanceQuery, CatalogQuery, Command, DiscordUserId, Envelope, Event, HistoryQuery, PackageSize,
+    Reply, ServiceError, Topology,
 };
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -32,12 +32,15 @@ impl Handler for Collect {
 }
 
 async fn broker() -> Broker {
+    init_logs();
     let config = BrokerConfig::new(
         test_support::amqp_url(),
         Topology::new(test_support::unique_namespace()),
         "payment-orders-test",
     );
-    let b = Broker::connect(config).await.expect("RabbitMQ on 127.0.0.1:5672");
+    let b = Broker::connect(config)
+        .await
+        .expect("RabbitMQ on 127.0.0.1:5672");
     b.declare_topology().await.unwrap();
     b
 }
@@ -46,19 +49,34 @@ async fn broker() -> Broker {
 /// published once a relay starts; two relays together publish each row once.
 #[tokio::test]
 async fn relay_publishes_committed_rows_after_a_restart_exactly_once() {
-    let w = World::pg().await;
     let b = broker().await;
+    let w = World::pg_events(&b.topology().events_exchange()).await;
     w.add_codes(&codes("RLY", 30)).await;
     for u in 0..20 {
         w.user_with_balance(100 + u, 100_000).await;
-        w.order(100 + u, PackageSize::One, &format!("r{u}")).await.outcome.unwrap();
+        w.order(100 + u, PackageSize::One, &format!("r{u}"))
+            .await
+            .outcome
+            .unwrap();
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
     let shutdown = CancellationToken::new();
-    let collector = b.spawn_consumer(b.topology().bot_deliveries_queue(), Arc::new(Collect(seen.clone())), shutdown.clone());
+    let collector = b.spawn_consumer(
+        b.topology().bot_deliveries_queue(),
+        Arc::new(Collect(seen.clone())),
+        shutdown.clone(),
+    );
     let metrics = Metrics::new();
     let relays: Vec<_> = (0..2)
-        .map(|_| spawn_outbox_relay(w.db.clone(), b.clone(), metrics.clone(), Duration::from_millis(50), shutdown.clone()))
+        .map(|_| {
+            spawn_outbox_relay(
+                w.db.clone(),
+                b.clone(),
+                metrics.clone(),
+                Duration::from_millis(50),
+                shutdown.clone(),
+            )
+        })
         .collect();
     test_support::eventually(Duration::from_secs(20), "20 deliveries", || {
         let seen = seen.clone();
@@ -68,7 +86,15 @@ async fn relay_publishes_committed_rows_after_a_restart_exactly_once() {
     .unwrap();
     test_support::eventually(Duration::from_secs(10), "outbox drained", || {
         let w = &w;
-        async move { (w.scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL", vec![]).await == 0).then_some(()) }
+        async move {
+            (w.scalar(
+                "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL",
+                vec![],
+            )
+            .await
+                == 0)
+                .then_some(())
+        }
     })
     .await
     .unwrap();
@@ -79,7 +105,9 @@ async fn relay_publishes_committed_rows_after_a_restart_exactly_once() {
     ids.dedup();
     assert_eq!(ids.len(), 20);
     assert_eq!(seen.len(), 20, "each row published once");
-    assert!(seen.iter().all(|e| matches!(&e.payload, Event::DeliveryRequested(d) if d.codes.len() == 1)));
+    assert!(seen
+        .iter()
+        .all(|e| matches!(&e.payload, Event::DeliveryRequested(d) if d.codes.len() == 1)));
     assert_eq!(metrics.outbox_backlog.get(), 0);
     shutdown.cancel();
     for r in relays {
@@ -117,11 +145,29 @@ async fn order_over_the_broker_is_answered_and_delivery_requested() {
     let shutdown = CancellationToken::new();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let tasks = vec![
-        b.spawn_consumer(b.topology().payment_commands_queue(), Arc::new(consumer), shutdown.clone()),
-        b.spawn_consumer(b.topology().bot_deliveries_queue(), Arc::new(Collect(seen.clone())), shutdown.clone()),
-        spawn_outbox_relay(w.db.clone(), b.clone(), metrics.clone(), Duration::from_secs(5), shutdown.clone()),
+        b.spawn_consumer(
+            b.topology().payment_commands_queue(),
+            Arc::new(consumer),
+            shutdown.clone(),
+        ),
+        b.spawn_consumer(
+            b.topology().bot_deliveries_queue(),
+            Arc::new(Collect(seen.clone())),
+            shutdown.clone(),
+        ),
+        spawn_outbox_relay(
+            w.db.clone(),
+            b.clone(),
+            metrics.clone(),
+            Duration::from_secs(5),
+            shutdown.clone(),
+        ),
     ];
-    let cmd = Envelope::new(Command::OrderCreate(order_cmd(555, PackageSize::One, "e2e-1")));
+    let cmd = Envelope::new(Command::OrderCreate(order_cmd(
+        555,
+        PackageSize::One,
+        "e2e-1",
+    )));
     let started = std::time::Instant::now();
     let reply = b.request(&cmd, Duration::from_secs(10)).await.unwrap();
     assert_eq!(reply.correlation_id, cmd.correlation_id);
@@ -152,14 +198,34 @@ async fn order_over_the_broker_is_answered_and_delivery_requested() {
     }
     assert_eq!(w.balance(555).await, 35_000);
     // Too little balance: a reply with the shortfall.
-    let poor = Envelope::new(Command::OrderCreate(order_cmd(555, PackageSize::Five, "e2e-2")));
-    match b.request(&poor, Duration::from_secs(10)).await.unwrap().payload {
-        Reply::OrderCreate(r) => assert!(matches!(r.outcome, Err(ServiceError::InsufficientBalance { .. }))),
+    let poor = Envelope::new(Command::OrderCreate(order_cmd(
+        555,
+        PackageSize::Five,
+        "e2e-2",
+    )));
+    match b
+        .request(&poor, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .payload
+    {
+        Reply::OrderCreate(r) => assert!(matches!(
+            r.outcome,
+            Err(ServiceError::InsufficientBalance { .. })
+        )),
         other => panic!("{other:?}"),
     }
     // Queries.
     let user = DiscordUserId::new(555).unwrap();
-    match b.request(&Envelope::new(Command::BalanceGet(BalanceQuery { user_id: user })), Duration::from_secs(10)).await.unwrap().payload {
+    match b
+        .request(
+            &Envelope::new(Command::BalanceGet(BalanceQuery { user_id: user })),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap()
+        .payload
+    {
         Reply::Balance(r) => assert_eq!(r.outcome.unwrap().balance.rupiah(), 35_000),
         other => panic!("{other:?}"),
     }
@@ -179,18 +245,65 @@ async fn queries_answer_balance_history_and_catalog() {
     w.user_with_balance(9, 100_000).await;
     w.order(9, PackageSize::One, "q1").await.outcome.unwrap();
     w.order(9, PackageSize::One, "q2").await.outcome.unwrap();
-    let unknown = queries::balance(&w.db, &BalanceQuery { user_id: DiscordUserId::new(12345).unwrap() }).await.unwrap();
-    assert_eq!((unknown.balance.rupiah(), unknown.total_topup.rupiah(), unknown.total_spent.rupiah()), (0, 0, 0));
-    let b = queries::balance(&w.db, &BalanceQuery { user_id: DiscordUserId::new(9).unwrap() }).await.unwrap();
-    assert_eq!((b.balance.rupiah(), b.total_spent.rupiah()), (70_000, 30_000));
-    let h = queries::history(&w.db, &HistoryQuery { user_id: DiscordUserId::new(9).unwrap(), limit: 1000 }).await.unwrap();
+    let unknown = queries::balance(
+        &w.db,
+        &BalanceQuery {
+            user_id: DiscordUserId::new(12345).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            unknown.balance.rupiah(),
+            unknown.total_topup.rupiah(),
+            unknown.total_spent.rupiah()
+        ),
+        (0, 0, 0)
+    );
+    let b = queries::balance(
+        &w.db,
+        &BalanceQuery {
+            user_id: DiscordUserId::new(9).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (b.balance.rupiah(), b.total_spent.rupiah()),
+        (70_000, 30_000)
+    );
+    let h = queries::history(
+        &w.db,
+        &HistoryQuery {
+            user_id: DiscordUserId::new(9).unwrap(),
+            limit: 1000,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(h.orders.len(), 2);
-    let h1 = queries::history(&w.db, &HistoryQuery { user_id: DiscordUserId::new(9).unwrap(), limit: 1 }).await.unwrap();
+    let h1 = queries::history(
+        &w.db,
+        &HistoryQuery {
+            user_id: DiscordUserId::new(9).unwrap(),
+            limit: 1,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(h1.orders.len(), 1);
     let c = queries::catalog(&w.db, &w.config).await.unwrap();
     let _ = CatalogQuery {};
     assert_eq!(c.available_codes, 5);
-    let in_stock: Vec<(u32, bool)> = c.packages.iter().map(|p| (p.package.codes(), p.in_stock)).collect();
-    assert_eq!(in_stock, vec![(1, true), (5, true), (10, false), (25, false), (50, false)]);
+    let in_stock: Vec<(u32, bool)> = c
+        .packages
+        .iter()
+        .map(|p| (p.package.codes(), p.in_stock))
+        .collect();
+    assert_eq!(
+        in_stock,
+        vec![(1, true), (5, true), (10, false), (25, false), (50, false)]
+    );
     assert_eq!(c.packages[0].price.rupiah(), 15_000);
 }

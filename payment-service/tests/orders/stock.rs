@@ -28,7 +28,11 @@ async fn upload(w: &World, text: &str) -> shared_proto::StockAdded {
 #[tokio::test]
 async fn upload_counts_added_duplicates_and_rejected_lines() {
     let w = World::pg().await;
-    let added = upload(&w, "# batch 1\r\nAAA111\r\n\r\nBBB222\r\nAAA111\r\nhas space\r\n  CCC333  \r\n").await;
+    let added = upload(
+        &w,
+        "# batch 1\r\nAAA111\r\n\r\nBBB222\r\nAAA111\r\nhas space\r\n  CCC333  \r\n",
+    )
+    .await;
     assert_eq!((added.added, added.duplicates), (3, 1));
     assert_eq!(added.rejected.len(), 1);
     assert_eq!(added.rejected[0].line, 6);
@@ -41,13 +45,19 @@ async fn upload_counts_added_duplicates_and_rejected_lines() {
     assert_eq!(lines, vec![4, 5]);
     // Empty upload.
     let empty = upload(&w, "").await;
-    assert_eq!((empty.added, empty.duplicates, empty.rejected.len()), (0, 0, 0));
+    assert_eq!(
+        (empty.added, empty.duplicates, empty.rejected.len()),
+        (0, 0, 0)
+    );
     // Nothing stored in clear text, and the hash is not a plain SHA-256 of the code.
     let stored = w.scalar("SELECT COUNT(*) FROM stock", vec![]).await;
     assert_eq!(stored, 4);
-    let row = w
-        .db
-        .query_one(stmt(&w.db, "SELECT ciphertext, code_hash FROM stock ORDER BY id LIMIT 1", []))
+    let row =
+        w.db.query_one(stmt(
+            &w.db,
+            "SELECT ciphertext, code_hash FROM stock ORDER BY id LIMIT 1",
+            [],
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -57,10 +67,24 @@ async fn upload_counts_added_duplicates_and_rejected_lines() {
     use sha2::Digest;
     assert_ne!(hash, hex::encode(sha2::Sha256::digest(b"AAA111")));
     // Batches and audit rows.
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM stock_batches", vec![]).await, 3);
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM admin_audit WHERE action = 'stock.add'", vec![]).await, 3);
     assert_eq!(
-        w.scalar("SELECT CAST(SUM(added) AS BIGINT) FROM stock_batches", vec![]).await,
+        w.scalar("SELECT COUNT(*) FROM stock_batches", vec![]).await,
+        3
+    );
+    assert_eq!(
+        w.scalar(
+            "SELECT COUNT(*) FROM admin_audit WHERE action = 'stock.add'",
+            vec![]
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        w.scalar(
+            "SELECT CAST(SUM(added) AS BIGINT) FROM stock_batches",
+            vec![]
+        )
+        .await,
         4
     );
 }
@@ -74,7 +98,10 @@ async fn large_upload_of_one_hundred_thousand_lines() {
     assert_eq!(added.added, 100_000);
     assert_eq!(added.duplicates, 0);
     assert!(started.elapsed() < std::time::Duration::from_secs(120));
-    assert_eq!(w.scalar("SELECT COUNT(*) FROM stock", vec![]).await, 100_000);
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM stock", vec![]).await,
+        100_000
+    );
 }
 
 #[tokio::test]
@@ -83,32 +110,55 @@ async fn tampered_ciphertext_is_never_delivered() {
     w.add_codes(&codes("TAMP", 3)).await;
     // Flip one byte of the oldest code: the next order would take it first.
     let first_id = w.scalar("SELECT MIN(id) FROM stock", vec![]).await;
-    let row = w
-        .db
-        .query_one(stmt(&w.db, "SELECT ciphertext FROM stock WHERE id = $1", [first_id.into()]))
+    let row =
+        w.db.query_one(stmt(
+            &w.db,
+            "SELECT ciphertext FROM stock WHERE id = $1",
+            [first_id.into()],
+        ))
         .await
         .unwrap()
         .unwrap();
     let mut ct: Vec<u8> = row.try_get("", "ciphertext").unwrap();
     ct[0] ^= 0x01;
-    w.db.execute(stmt(&w.db, "UPDATE stock SET ciphertext = $1 WHERE id = $2", [ct.into(), first_id.into()]))
-        .await
-        .unwrap();
+    w.db.execute(stmt(
+        &w.db,
+        "UPDATE stock SET ciphertext = $1 WHERE id = $2",
+        [ct.into(), first_id.into()],
+    ))
+    .await
+    .unwrap();
     w.user_with_balance(1, 100_000).await;
-    let accepted = w.order(1, PackageSize::One, "t").await.outcome.expect("served from the next code");
+    let accepted = w
+        .order(1, PackageSize::One, "t")
+        .await
+        .outcome
+        .expect("served from the next code");
     let delivered = delivered_codes(&w.outbox("delivery.requested").await[0]);
     assert_eq!(delivered, vec!["TAMP00001".to_string()]);
     assert!(accepted.order_number.starts_with("RF-"));
     // The tampered code is out of sale, bound to no order.
     assert_eq!(
-        w.text("SELECT status FROM stock WHERE id = $1", vec![first_id.into()]).await,
+        w.text(
+            "SELECT status FROM stock WHERE id = $1",
+            vec![first_id.into()]
+        )
+        .await,
         "reserved"
     );
     assert_eq!(
-        w.scalar("SELECT COUNT(*) FROM stock WHERE id = $1 AND order_id IS NULL", vec![first_id.into()]).await,
+        w.scalar(
+            "SELECT COUNT(*) FROM stock WHERE id = $1 AND order_id IS NULL",
+            vec![first_id.into()]
+        )
+        .await,
         1
     );
-    assert_eq!(w.balance(1).await, 85_000, "charged once, for the code delivered");
+    assert_eq!(
+        w.balance(1).await,
+        85_000,
+        "charged once, for the code delivered"
+    );
 }
 
 #[tokio::test]
@@ -129,16 +179,30 @@ async fn rotation_re_encrypts_online_and_keeps_duplicates_detected() {
     let report = rotation::rotate(&w.db, &w.vault, 10).await.unwrap();
     assert_eq!((report.rotated, report.failed), (25, 0));
     assert_eq!(
-        w.scalar("SELECT COUNT(*) FROM stock WHERE key_id = $1", vec![old_key_id.into()]).await,
+        w.scalar(
+            "SELECT COUNT(*) FROM stock WHERE key_id = $1",
+            vec![old_key_id.into()]
+        )
+        .await,
         0
     );
-    assert_eq!(rotation::rotate(&w.db, &w.vault, 10).await.unwrap().rotated, 0);
+    assert_eq!(
+        rotation::rotate(&w.db, &w.vault, 10).await.unwrap().rotated,
+        0
+    );
     // After rotation the old key can go: the new key alone decrypts and detects duplicates.
     let only_new = World::build(&url, &[], Db::None).await;
     assert!(!only_new.vault.has_previous_keys());
     only_new.user_with_balance(1, 100_000).await;
-    only_new.order(1, PackageSize::Five, "after-rotation").await.outcome.unwrap();
-    assert_eq!(delivered_codes(&only_new.outbox("delivery.requested").await[0]), codes("ROT", 5));
+    only_new
+        .order(1, PackageSize::Five, "after-rotation")
+        .await
+        .outcome
+        .unwrap();
+    assert_eq!(
+        delivered_codes(&only_new.outbox("delivery.requested").await[0]),
+        codes("ROT", 5)
+    );
     assert_eq!(only_new.add_codes(&codes("ROT", 1)).await.duplicates, 1);
     drop(only_new);
     drop(w);
