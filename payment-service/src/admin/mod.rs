@@ -114,6 +114,10 @@ impl AdminService {
         .await?;
         self.orders.note_stock_level(&txn, correlation_id).await?;
         let available_after = store::available(&txn).await?;
+        self.orders
+            .metrics()
+            .stock_available
+            .set(i64::try_from(available_after).unwrap_or(i64::MAX));
         audit(
             &txn,
             &cmd.claim,
@@ -163,6 +167,10 @@ impl AdminService {
         )
         .await?;
         let counts = store::counts(&txn).await?;
+        self.orders
+            .metrics()
+            .stock_available
+            .set(i64::try_from(counts.available).unwrap_or(i64::MAX));
         let rows = txn
             .query_all(stmt(
                 &txn,

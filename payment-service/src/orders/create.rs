@@ -162,7 +162,18 @@ impl OrderService {
         let order_id: i64 = row.try_get("", "id")?;
 
         let wanted = cmd.package.codes();
-        let reserved = reserve(&txn, order_id, wanted, now).await?;
+        let mut reserved = reserve(&txn, order_id, wanted, now).await?;
+        // SKIP LOCKED passes over codes other orders hold right now; some of those orders roll
+        // back (out of stock, insufficient codes). While the codes others hold would cover what is
+        // missing, wait briefly for them instead of refusing a sale that can be served.
+        for pause_ms in [5u64, 20, 50] {
+            let missing = wanted as usize - reserved.len().min(wanted as usize);
+            if missing == 0 || store::available(&txn).await? < missing as u64 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            reserved.extend(reserve(&txn, order_id, missing as u32, now).await?);
+        }
         if reserved.len() < wanted as usize {
             // What others left plus what this order had taken before it came up short.
             let available = store::available(&txn).await? + reserved.len() as u64;
@@ -308,11 +319,15 @@ impl OrderService {
         txn: &impl ConnectionTrait,
         correlation_id: Uuid,
     ) -> anyhow::Result<()> {
-        let available = store::available(txn).await?;
-        self.metrics
-            .stock_available
-            .set(i64::try_from(available).unwrap_or(i64::MAX));
         let threshold = self.config.low_stock_threshold;
+        // Counting every available code on each order would grow with the stock; below the
+        // threshold the bounded count is exact, at or above it the exact number does not matter.
+        let available = store::available_up_to(txn, threshold).await?;
+        if available < threshold {
+            self.metrics
+                .stock_available
+                .set(i64::try_from(available).unwrap_or(i64::MAX));
+        }
         if store::note_available(txn, available, threshold).await?
             && self.config.features.stock_alert_enabled
         {

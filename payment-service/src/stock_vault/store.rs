@@ -168,6 +168,23 @@ pub async fn available(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// Available codes, counted only up to `limit`: cheap on a large table, and exact whenever the
+/// answer is below `limit` (which is all the low-stock check needs).
+pub async fn available_up_to(db: &impl ConnectionTrait, limit: u64) -> Result<u64, DbErr> {
+    let row = db
+        .query_one(stmt(
+            db,
+            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM stock WHERE status = 'available' LIMIT $1) AS t",
+            [i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        ))
+        .await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Records where available stock stands against the threshold. Returns true exactly once per
 /// crossing below it (the caller then publishes `stock.low`); going back to the threshold or
 /// above re-arms the alert. Concurrent callers serialize on the `app_state` row, so only one of

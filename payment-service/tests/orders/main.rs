@@ -4,6 +4,7 @@
 mod admin;
 mod delivery;
 mod helpers;
+mod invariants;
 mod order_create;
 mod relay;
 mod stock;
