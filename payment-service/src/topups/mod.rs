@@ -483,11 +483,13 @@ impl TopupService {
                     &self.inner.db,
                     exchange,
                     row,
-                    user_id,
-                    amount,
-                    &view.transaction_status,
-                    view.transaction_id.as_deref(),
-                    paid_at,
+                    repository::Settlement {
+                        user_id,
+                        amount,
+                        midtrans_status: &view.transaction_status,
+                        transaction_id: view.transaction_id.as_deref(),
+                        paid_at,
+                    },
                 )
                 .await?;
                 match applied {

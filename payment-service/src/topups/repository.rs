@@ -161,18 +161,32 @@ pub enum Applied {
     AlreadyDone,
 }
 
+/// What a credit records.
+#[derive(Debug, Clone, Copy)]
+pub struct Settlement<'a> {
+    pub user_id: DiscordUserId,
+    /// The stored amount (never Midtrans's gross amount, which may include a fee).
+    pub amount: Idr,
+    pub midtrans_status: &'a str,
+    pub transaction_id: Option<&'a str>,
+    pub paid_at: DateTime<Utc>,
+}
+
 /// Credits a pending top-up in ONE transaction: the conditional status change (only one caller
 /// can win it), the balance, the ledger row and the `topup.settled` outbox row.
 pub async fn credit<C: TransactionTrait>(
     db: &C,
     events_exchange: &str,
     row: &TopupRow,
-    user_id: DiscordUserId,
-    amount: Idr,
-    midtrans_status: &str,
-    transaction_id: Option<&str>,
-    paid_at: DateTime<Utc>,
+    settlement: Settlement<'_>,
 ) -> Result<Applied, DbErr> {
+    let Settlement {
+        user_id,
+        amount,
+        midtrans_status,
+        transaction_id,
+        paid_at,
+    } = settlement;
     let txn = db.begin().await?;
     let changed = txn
         .execute(stmt(
