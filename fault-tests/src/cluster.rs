@@ -106,7 +106,8 @@ impl Cluster {
         let server_key = format!("SB-Mid-server-{}", uuid::Uuid::new_v4().simple());
         let mut sim_config = SimulatorConfig::new(server_key.clone());
         // Long enough to outlast every outage the tests cause (Midtrans's own spans hours).
-        sim_config.notification_retry = NotificationRetry::from_millis(&[1000, 2000, 4000, 8000, 15000]);
+        sim_config.notification_retry =
+            NotificationRetry::from_millis(&[1000, 2000, 4000, 8000, 15000]);
         let sim = Arc::new(Simulator::start(sim_config).await?);
 
         let front_port = free_port()?;
@@ -167,7 +168,12 @@ impl Cluster {
     }
 
     /// Decrypts a stored code (as the payment-service does).
-    pub fn open_code(&self, ciphertext: &[u8], nonce: &[u8], key_id: &str) -> anyhow::Result<String> {
+    pub fn open_code(
+        &self,
+        ciphertext: &[u8],
+        nonce: &[u8],
+        key_id: &str,
+    ) -> anyhow::Result<String> {
         StockVault::from_keys(&[(key_id, self.encryption_key)])
             .open(ciphertext, nonce, key_id)
             .map_err(|e| anyhow::anyhow!("opening a stored code: {e}"))
@@ -310,7 +316,10 @@ impl Cluster {
     pub fn assert_alive(&mut self) {
         for (name, replica) in &mut self.replicas {
             if let Some(status) = replica.process.exited() {
-                panic!("{name} exited ({status}):\n{}", replica.process.log_tail(60));
+                panic!(
+                    "{name} exited ({status}):\n{}",
+                    replica.process.log_tail(60)
+                );
             }
         }
     }
@@ -319,7 +328,10 @@ impl Cluster {
     pub fn check_alive(&mut self) -> anyhow::Result<()> {
         for (name, replica) in &mut self.replicas {
             if let Some(status) = replica.process.exited() {
-                bail!("{name} exited ({status}):\n{}", replica.process.log_tail(60));
+                bail!(
+                    "{name} exited ({status}):\n{}",
+                    replica.process.log_tail(60)
+                );
             }
         }
         Ok(())
@@ -350,9 +362,7 @@ impl Cluster {
         Ok(text
             .lines()
             .filter(|l| l.starts_with(metric) && !l.starts_with('#'))
-            .filter(|l| {
-                l[metric.len()..].starts_with('{') || l[metric.len()..].starts_with(' ')
-            })
+            .filter(|l| l[metric.len()..].starts_with('{') || l[metric.len()..].starts_with(' '))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum())
     }
@@ -393,10 +403,7 @@ async fn spawn_front_door(port: u16, backends: Arc<Mutex<Vec<u16>>>) -> anyhow::
             let Ok((mut inbound, _)) = listener.accept().await else {
                 continue;
             };
-            let ports: Vec<u16> = backends
-                .lock()
-                .map(|b| b.clone())
-                .unwrap_or_default();
+            let ports: Vec<u16> = backends.lock().map(|b| b.clone()).unwrap_or_default();
             tokio::spawn(async move {
                 for port in ports.iter().rev() {
                     if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", *port)).await {

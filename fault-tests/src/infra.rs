@@ -167,7 +167,10 @@ impl PrivateRabbit {
             child: None,
         };
         // Our own config file: the machine's rabbitmq.conf pins the shared node's listener.
-        for (name, text) in [("rabbitmq.conf", "log.file.level = warning\n"), ("enabled_plugins", "")] {
+        for (name, text) in [
+            ("rabbitmq.conf", "log.file.level = warning\n"),
+            ("enabled_plugins", ""),
+        ] {
             let path = rabbit.dir.join(name);
             std::fs::write(&path, text)?;
             chown(&path, Some(owner.0), Some(owner.1))?;

@@ -229,7 +229,11 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
     )
     .await?;
     r.orders = int(db, "SELECT COUNT(*) FROM orders").await?;
-    r.charged_orders_sum = int(db, "SELECT COALESCE(SUM(total_price), 0)::BIGINT FROM orders").await?;
+    r.charged_orders_sum = int(
+        db,
+        "SELECT COALESCE(SUM(total_price), 0)::BIGINT FROM orders",
+    )
+    .await?;
     r.refunds = int(db, "SELECT COUNT(*) FROM orders WHERE status = 'refunded'").await?;
     r.refunds_sum = int(
         db,
@@ -241,16 +245,20 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
         "SELECT COALESCE(SUM(delta), 0)::BIGINT FROM balance_ledger WHERE reason = 'adjustment'",
     )
     .await?;
-    r.ledger_sum = int(db, "SELECT COALESCE(SUM(delta), 0)::BIGINT FROM balance_ledger").await?;
+    r.ledger_sum = int(
+        db,
+        "SELECT COALESCE(SUM(delta), 0)::BIGINT FROM balance_ledger",
+    )
+    .await?;
     r.balance_sum = int(
         db,
         &format!("SELECT COALESCE(SUM(balance), 0)::BIGINT FROM users WHERE user_id IN {ours}"),
     )
     .await?;
-    r.orders_by_status = by_status(
-        rows(db, "SELECT status, COUNT(*) FROM orders GROUP BY status").await?,
-    );
-    r.stock_by_status = by_status(rows(db, "SELECT status, COUNT(*) FROM stock GROUP BY status").await?);
+    r.orders_by_status =
+        by_status(rows(db, "SELECT status, COUNT(*) FROM orders GROUP BY status").await?);
+    r.stock_by_status =
+        by_status(rows(db, "SELECT status, COUNT(*) FROM stock GROUP BY status").await?);
     r.sold_codes = r.stock_by_status.get("sold").copied().unwrap_or(0);
     r.completed_quantity = int(
         db,
@@ -258,7 +266,8 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
     )
     .await?;
     r.outbox_rows = int(db, "SELECT COUNT(*) FROM outbox").await?;
-    r.outbox_unpublished = int(db, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await?;
+    r.outbox_unpublished =
+        int(db, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await?;
 
     // ---- 1. money ---------------------------------------------------------------------------
     let expected = r.credited_topups_sum - r.charged_orders_sum + r.refunds_sum + r.adjustments_sum;
@@ -451,7 +460,10 @@ pub struct QueueReport {
 pub async fn check_queues(broker: &Broker) -> anyhow::Result<QueueReport> {
     let mut report = QueueReport::default();
     for spec in broker.topology().all_queues() {
-        for (name, dlq) in [(spec.name.clone(), false), (spec.dead_letter_queue.clone(), true)] {
+        for (name, dlq) in [
+            (spec.name.clone(), false),
+            (spec.dead_letter_queue.clone(), true),
+        ] {
             let n = broker
                 .queue_ready_count(&name)
                 .await

@@ -292,15 +292,29 @@ impl Load {
                             c.first_user + rand::thread_rng().gen_range(0..c.users.max(1))
                         };
                         if is_order {
-                            let five =
-                                rand::thread_rng().gen_bool(shared.config.five_code_share.clamp(0.0, 1.0));
-                            let package = if five { PackageSize::Five } else { PackageSize::One };
-                            order(&shared, &format!("fault-order-{n}-{}", &run[..12]), user, package)
-                                .await;
+                            let five = rand::thread_rng()
+                                .gen_bool(shared.config.five_code_share.clamp(0.0, 1.0));
+                            let package = if five {
+                                PackageSize::Five
+                            } else {
+                                PackageSize::One
+                            };
+                            order(
+                                &shared,
+                                &format!("fault-order-{n}-{}", &run[..12]),
+                                user,
+                                package,
+                            )
+                            .await;
                         } else {
                             let amount = shared.config.topup_amount;
-                            topup(&shared, &format!("fault-topup-{n}-{}", &run[..12]), user, amount)
-                                .await;
+                            topup(
+                                &shared,
+                                &format!("fault-topup-{n}-{}", &run[..12]),
+                                user,
+                                amount,
+                            )
+                            .await;
                         }
                         drop(permit);
                     });

@@ -123,11 +123,7 @@ pub async fn check(
             None => unknown.push(request_id.clone()),
         }
     }
-    push_examples(
-        &mut report.violations,
-        "orders nobody asked for",
-        unknown,
-    );
+    push_examples(&mut report.violations, "orders nobody asked for", unknown);
 
     // ---- payments: settled at Midtrans ⇔ credited ------------------------------------------
     let settled: HashSet<String> = cluster
@@ -158,11 +154,14 @@ pub async fn check(
         credited.difference(&settled).cloned().collect(),
     );
     let mut missing_topups = Vec::new();
-    let stored: HashSet<String> = query(db, "SELECT request_id FROM topups WHERE request_id IS NOT NULL")
-        .await?
-        .iter()
-        .filter_map(|r| r.try_get::<String>("", "request_id").ok())
-        .collect();
+    let stored: HashSet<String> = query(
+        db,
+        "SELECT request_id FROM topups WHERE request_id IS NOT NULL",
+    )
+    .await?
+    .iter()
+    .filter_map(|r| r.try_get::<String>("", "request_id").ok())
+    .collect();
     for (request_id, t) in &tally.topups {
         if matches!(t.outcome, Some(Ok(_))) && !stored.contains(request_id) {
             missing_topups.push(request_id.clone());
@@ -194,7 +193,13 @@ pub async fn check(
         owner_of_code.insert(code.clone(), user);
         order_codes
             .entry(order_id)
-            .or_insert_with(|| (user, row.try_get("", "order_number").unwrap_or_default(), Vec::new()))
+            .or_insert_with(|| {
+                (
+                    user,
+                    row.try_get("", "order_number").unwrap_or_default(),
+                    Vec::new(),
+                )
+            })
             .2
             .push(code);
     }
@@ -235,7 +240,10 @@ pub async fn check(
             .filter(|c| !got.is_some_and(|g| g.contains(*c)))
             .count();
         if missing > 0 {
-            undelivered.push(format!("{number}: {missing} of {} codes not in the buyer's DMs", codes.len()));
+            undelivered.push(format!(
+                "{number}: {missing} of {} codes not in the buyer's DMs",
+                codes.len()
+            ));
         }
     }
     push_examples(

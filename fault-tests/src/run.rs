@@ -90,7 +90,8 @@ impl Run {
             options.load.clone(),
         )
         .await?;
-        load.load_stock(&cluster.claim_secret, options.stock).await?;
+        load.load_stock(&cluster.claim_secret, options.stock)
+            .await?;
         load.open_accounts().await?;
         let funded = options.load.users as i64;
         let db = Database::connect(&db_url).await?;
@@ -180,11 +181,19 @@ impl Run {
         let db = Database::connect(&self.db_url).await?;
         let outside = outcome::check(&db, &self.cluster, &tally).await?;
         if !outside.violations.is_empty() {
-            bail!("[{}] outside view: {outside}\n{}", self.name, self.cluster.log_tails(40));
+            bail!(
+                "[{}] outside view: {outside}\n{}",
+                self.name,
+                self.cluster.log_tails(40)
+            );
         }
         self.note(&format!("outside view: {outside}"));
         if self.strict && outside.duplicate_dms != 0 {
-            bail!("[{}] {} deliveries were repeated in a graceful scenario", self.name, outside.duplicate_dms);
+            bail!(
+                "[{}] {} deliveries were repeated in a graceful scenario",
+                self.name,
+                outside.duplicate_dms
+            );
         }
 
         self.queues_drained(env).await?;

@@ -16,7 +16,8 @@ use fault_tests::run::{Env, RunOptions};
 use fault_tests::{Kind, Run};
 use sea_orm::{ConnectionTrait, Database};
 
-type Scenario = for<'a> fn(&'a mut Env) -> Pin<Box<dyn Future<Output = anyhow::Result<String>> + 'a>>;
+type Scenario =
+    for<'a> fn(&'a mut Env) -> Pin<Box<dyn Future<Output = anyhow::Result<String>> + 'a>>;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
@@ -30,8 +31,12 @@ async fn faults_and_graceful_shutdown() {
         ("payment_sigkill", |e| Box::pin(payment_sigkill(e))),
         ("postgres_restart", |e| Box::pin(postgres_restart(e))),
         ("bot_sigkill", |e| Box::pin(bot_sigkill(e))),
-        ("two_payment_replicas", |e| Box::pin(two_payment_replicas(e))),
-        ("sigterm_each_service", |e| Box::pin(sigterm_each_service(e))),
+        ("two_payment_replicas", |e| {
+            Box::pin(two_payment_replicas(e))
+        }),
+        ("sigterm_each_service", |e| {
+            Box::pin(sigterm_each_service(e))
+        }),
         ("rolling_restart", |e| Box::pin(rolling_restart(e))),
     ];
     let selected: Option<Vec<String>> = std::env::var("FAULT_SCENARIOS")
@@ -39,12 +44,20 @@ async fn faults_and_graceful_shutdown() {
         .filter(|s| !s.trim().is_empty())
         .map(|s| s.split(',').map(|n| n.trim().to_string()).collect());
     let started = Instant::now();
-    let mut env = Env::start().await.expect("private RabbitMQ and PostgreSQL start");
-    eprintln!("private servers up in {:.1}s", started.elapsed().as_secs_f64());
+    let mut env = Env::start()
+        .await
+        .expect("private RabbitMQ and PostgreSQL start");
+    eprintln!(
+        "private servers up in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 
     let mut results = Vec::new();
     for (name, scenario) in all {
-        if selected.as_ref().is_some_and(|s| !s.iter().any(|n| n == name)) {
+        if selected
+            .as_ref()
+            .is_some_and(|s| !s.iter().any(|n| n == name))
+        {
             continue;
         }
         let t = Instant::now();
@@ -59,7 +72,10 @@ async fn faults_and_graceful_shutdown() {
         }
         results.push((name, secs, result));
     }
-    eprintln!("\n---- fault scenarios ({:.1}s in all) ----", started.elapsed().as_secs_f64());
+    eprintln!(
+        "\n---- fault scenarios ({:.1}s in all) ----",
+        started.elapsed().as_secs_f64()
+    );
     for (name, secs, result) in &results {
         eprintln!(
             "{:<24} {:>6.1}s  {}",
@@ -72,7 +88,12 @@ async fn faults_and_graceful_shutdown() {
         .into_iter()
         .filter_map(|(name, _, r)| r.err().map(|e| format!("{name}: {e:#}")))
         .collect();
-    assert!(failed.is_empty(), "{} scenario(s) failed:\n{}", failed.len(), failed.join("\n\n"));
+    assert!(
+        failed.is_empty(),
+        "{} scenario(s) failed:\n{}",
+        failed.len(),
+        failed.join("\n\n")
+    );
 }
 
 /// `rabbitmqctl stop_app` for 5 s mid-load, then `start_app`.
@@ -121,6 +142,18 @@ async fn bot_sigkill(env: &mut Env) -> anyhow::Result<String> {
     run.note("SIGKILL bot-a");
     run.cluster.kill("bot-a").await?;
     run.under_load(SECS(5)).await?;
+    let waiting = env
+        .rabbit
+        .queues()
+        .await?
+        .into_iter()
+        .find(|q| q.0 == format!("{}.bot.deliveries", run.cluster.infra.namespace))
+        .map_or(0, |q| q.1 + q.2);
+    run.note(&format!("{waiting} deliveries waiting for a bot"));
+    ensure!(
+        waiting > 0,
+        "the scenario needs deliveries pending while the bot is down"
+    );
     run.cluster.start("bot-a2", Kind::Bot).await?;
     run.note("bot-a2 ready");
     run.under_load(SECS(6)).await?;
@@ -135,51 +168,98 @@ async fn two_payment_replicas(env: &mut Env) -> anyhow::Result<String> {
     };
     let mut run = Run::start("two_payment_replicas", env, options).await?;
     run.under_load(SECS(12)).await?;
-    let a = run.cluster.metric_sum("payment-a", "orders_total").await?;
-    let b = run.cluster.metric_sum("payment-b", "orders_total").await?;
+    let a = run
+        .cluster
+        .metric_sum("payment-a", "payment_orders_total")
+        .await?;
+    let b = run
+        .cluster
+        .metric_sum("payment-b", "payment_orders_total")
+        .await?;
     run.note(&format!("orders handled: payment-a {a}, payment-b {b}"));
-    ensure!(a > 0.0 && b > 0.0, "both replicas must consume (a {a}, b {b})");
+    ensure!(
+        a > 0.0 && b > 0.0,
+        "both replicas must consume (a {a}, b {b})"
+    );
     let summary = run.finish(env).await?;
     Ok(format!("replica a {a} / b {b} orders; {summary}"))
 }
 
 /// SIGTERM to each service while work is in flight: it stops taking messages, finishes what it
-/// holds, flushes the outbox and exits 0; a new replica takes over.
+/// holds, flushes the outbox and exits 0; a new replica takes over. Three rounds per service, so
+/// the signal lands with work in flight more than once.
 async fn sigterm_each_service(env: &mut Env) -> anyhow::Result<String> {
     let mut run = Run::start("sigterm_each_service", env, RunOptions::default()).await?;
-    run.under_load(SECS(5)).await?;
-    run.note("SIGTERM payment-a");
-    let ended = run.cluster.terminate("payment-a", SECS(30)).await?;
-    ensure!(ended.status.success(), "payment-a exited with {} after SIGTERM:\n{}", ended.status, ended.log);
-    // It was the only replica: whatever it committed must have been published before it left.
+    run.under_load(SECS(4)).await?;
     let db = Database::connect(&run.db_url).await?;
-    let left = db
-        .query_one(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT COUNT(*) AS n, string_agg(message_type, ',') AS types FROM outbox WHERE published_at IS NULL",
-        ))
-        .await?
-        .context("no row")?;
-    let unpublished: i64 = left.try_get("", "n")?;
+    // Recorded, not returned at once, so the rest of the scenario still runs and reports.
+    let mut not_flushed = Vec::new();
+    for round in 1..=3 {
+        let (old, new) = (format!("payment-{round}"), format!("payment-{}", round + 1));
+        let old = if round == 1 {
+            "payment-a".to_string()
+        } else {
+            old
+        };
+        run.note(&format!("SIGTERM {old}"));
+        let ended = run.cluster.terminate(&old, SECS(30)).await?;
+        ensure!(
+            ended.status.success(),
+            "{old} exited with {} after SIGTERM:\n{}",
+            ended.status,
+            tail(&ended.log, 40)
+        );
+        // It was the only replica: whatever it committed must have been published before it left.
+        let left = db
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT COUNT(*) AS n, string_agg(message_type, ',') AS types FROM outbox \
+                 WHERE published_at IS NULL AND (locked_until IS NULL OR locked_until <= now())",
+            ))
+            .await?
+            .context("no row")?;
+        let unpublished: i64 = left.try_get("", "n")?;
+        if unpublished != 0 {
+            let types: Option<String> = left.try_get("", "types")?;
+            let failure = format!(
+                "{old} exited 0 after SIGTERM but left {unpublished} committed outbox rows unpublished ({}): the outbox was not flushed",
+                types.unwrap_or_default()
+            );
+            run.note(&failure);
+            not_flushed.push(format!("{failure}\n{}", tail(&ended.log, 12)));
+        } else {
+            run.note(&format!("{old} exited 0, outbox flushed"));
+        }
+        run.cluster.start(&new, Kind::Payment).await?;
+        run.under_load(SECS(2)).await?;
+    }
     db.close().await.ok();
-    if unpublished != 0 {
-        let types: Option<String> = left.try_get("", "types")?;
+    for round in 1..=2 {
+        let (old, new) = if round == 1 {
+            ("bot-a".to_string(), "bot-2".to_string())
+        } else {
+            ("bot-2".to_string(), "bot-3".to_string())
+        };
+        run.note(&format!("SIGTERM {old}"));
+        let ended = run.cluster.terminate(&old, SECS(30)).await?;
+        ensure!(
+            ended.status.success(),
+            "{old} exited with {} after SIGTERM:\n{}",
+            ended.status,
+            tail(&ended.log, 40)
+        );
+        run.cluster.start(&new, Kind::Bot).await?;
+        run.note(&format!("{old} exited 0; {new} ready"));
+        run.under_load(SECS(2)).await?;
+    }
+    let summary = run.finish(env).await?;
+    if !not_flushed.is_empty() {
         bail!(
-            "payment-a exited 0 after SIGTERM but left {unpublished} committed outbox rows unpublished ({}): the outbox was not flushed\n{}",
-            types.unwrap_or_default(),
-            tail(&ended.log, 30)
+            "{}\n(the rest of the scenario passed: {summary})",
+            not_flushed.join("\n")
         );
     }
-    run.note("payment-a exited 0, outbox flushed");
-    run.cluster.start("payment-a2", Kind::Payment).await?;
-    run.under_load(SECS(4)).await?;
-    run.note("SIGTERM bot-a");
-    let ended = run.cluster.terminate("bot-a", SECS(30)).await?;
-    ensure!(ended.status.success(), "bot-a exited with {} after SIGTERM:\n{}", ended.status, ended.log);
-    run.cluster.start("bot-a2", Kind::Bot).await?;
-    run.note("bot-a exited 0; bot-a2 ready");
-    run.under_load(SECS(4)).await?;
-    run.finish(env).await
+    Ok(summary)
 }
 
 /// Rolling restart under load: B started, A SIGTERMed, then C replaces B, for both services.
@@ -194,7 +274,12 @@ async fn rolling_restart(env: &mut Env) -> anyhow::Result<String> {
             run.cluster.start(&new, kind).await?;
             run.note(&format!("{new} ready; SIGTERM {old}"));
             let ended = run.cluster.terminate(&old, SECS(30)).await?;
-            ensure!(ended.status.success(), "{old} exited with {} after SIGTERM:\n{}", ended.status, tail(&ended.log, 40));
+            ensure!(
+                ended.status.success(),
+                "{old} exited with {} after SIGTERM:\n{}",
+                ended.status,
+                tail(&ended.log, 40)
+            );
             run.under_load(SECS(2)).await?;
         }
     }
