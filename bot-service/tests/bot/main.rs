@@ -3,4 +3,5 @@
 
 mod delivery;
 mod gateway;
+mod notifications;
 mod support;

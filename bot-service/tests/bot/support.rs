@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 pub const PUBLIC_CHANNEL: u64 = 1_100_000_000_000_000_300;
 pub const ADMIN_ROLE: u64 = 1_100_000_000_000_000_400;
+pub const STOCK_ADMIN: u64 = 1_100_000_000_000_000_500;
 
 pub struct TestBot {
     pub fake: RunningFake,
@@ -50,6 +51,8 @@ pub async fn spawn_bot(options: Options) -> TestBot {
         ("DISCORD_API_BASE_URL", fake.base_url()),
         ("DISCORD_GUILD_ID", fake.config().guild_id.to_string()),
         ("PUBLIC_CHANNEL_ID", PUBLIC_CHANNEL.to_string()),
+        ("ALERT_CHANNEL_ID", fake.config().channel_id.to_string()),
+        ("STOCK_ADMIN_USER_IDS", STOCK_ADMIN.to_string()),
         ("BOT_HEALTH_PORT", "0".to_string()),
         ("BOT_GATEWAY", options.gateway.to_string()),
         ("BOT_REQUEST_TIMEOUT_SECS", "2".to_string()),
@@ -59,7 +62,9 @@ pub async fn spawn_bot(options: Options) -> TestBot {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let settings = bot_service::config::Settings::from_env_map(vars).expect("settings");
-    bot_service::telemetry::init("bot_service=debug,warn", settings.log_format);
+    if let Ok(level) = std::env::var("BOT_TEST_LOG") {
+        bot_service::telemetry::init(&level, settings.log_format);
+    }
 
     let broker = Broker::connect(BrokerConfig::new(
         test_support::amqp_url(),
@@ -97,13 +102,14 @@ pub async fn spawn_bot(options: Options) -> TestBot {
 
 impl TestBot {
     pub async fn publish_delivery(&self, d: DeliveryRequested) {
-        let env = Envelope::new(Event::DeliveryRequested(d));
+        self.publish_event(Event::DeliveryRequested(d)).await;
+    }
+
+    pub async fn publish_event(&self, event: Event) {
+        let key = shared_proto::MessageFamily::message_type(&event);
+        let env = Envelope::new(event);
         self.broker
-            .publish(
-                &self.broker.topology().events_exchange(),
-                "delivery.requested",
-                &env,
-            )
+            .publish(&self.broker.topology().events_exchange(), key, &env)
             .await
             .expect("published");
     }
