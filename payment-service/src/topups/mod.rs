@@ -74,6 +74,13 @@ struct Inner {
     events_exchange: String,
 }
 
+/// Whether a charge is the request's first attempt or a repeat of a request already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    First,
+    Repeat,
+}
+
 /// How many order-id suffixes to try when several top-ups of one user start in one second.
 const ORDER_ID_ATTEMPTS: u32 = 50;
 
@@ -177,8 +184,13 @@ impl TopupService {
         let order_id = order_id.ok_or_else(|| ServiceError::Internal {
             message: "Could not allocate an order id; please try again.".into(),
         })?;
-        self.charge(&cmd.request_id, &order_id, cmd.amount.rupiah())
-            .await
+        self.charge(
+            &cmd.request_id,
+            &order_id,
+            cmd.amount.rupiah(),
+            Attempt::First,
+        )
+        .await
     }
 
     /// Charges the row's order id and stores the QR. On a definite refusal the row becomes
@@ -188,6 +200,7 @@ impl TopupService {
         request_id: &str,
         order_id: &str,
         amount: i64,
+        attempt: Attempt,
     ) -> Result<TopupCreated, ServiceError> {
         let amount = shared_proto::Idr::new(amount);
         let key = idempotency_key(request_id);
@@ -213,6 +226,15 @@ impl TopupService {
                     amount,
                     qr_string: charge.qr_string,
                     expires_at: charge.expires_at,
+                })
+            }
+            Err(e) if attempt == Attempt::Repeat => {
+                // The first attempt owns the row's fate (it may still be charging); a repeat
+                // never fails it.
+                tracing::warn!(%order_id, error = %e, "repeated QRIS charge failed");
+                Err(ServiceError::ProviderUnavailable {
+                    message: "Your top-up is still being created; please try again in a moment."
+                        .into(),
                 })
             }
             Err(e) => {
@@ -260,7 +282,7 @@ impl TopupService {
             // The first attempt is still charging (or died mid-way): charging again with the
             // same Idempotency-Key and order id cannot create a second transaction.
             _ => {
-                self.charge(&cmd.request_id, &row.order_id, row.amount)
+                self.charge(&cmd.request_id, &row.order_id, row.amount, Attempt::Repeat)
                     .await
             }
         }

@@ -47,6 +47,8 @@ pub struct TestApp {
     pub topups: TopupService,
     pub http: reqwest::Client,
     pub database_name: Option<String>,
+    /// The broker namespace of this app (prefix of its exchanges and queues).
+    pub namespace: String,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _pg: Option<TestDatabase>,
@@ -78,6 +80,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("local addr").port();
     let address = format!("http://127.0.0.1:{port}");
+    let namespace = test_support::unique_namespace();
     let mut pairs: Vec<(&str, String)> = vec![
         (
             "ENCRYPTION_KEY",
@@ -88,7 +91,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("DATABASE_URL", url.clone()),
         ("DB_MAX_CONNECTIONS", "20".into()),
         ("AMQP_URL", test_support::amqp_url()),
-        ("AMQP_NAMESPACE", test_support::unique_namespace()),
+        ("AMQP_NAMESPACE", namespace.clone()),
         ("MIDTRANS_API_BASE_URL", sim.base_url().to_string()),
         ("MIDTRANS_VERIFY_STATUS", options.verify_status.to_string()),
         ("MIDTRANS_TIMEOUT_SECS", "5".into()),
@@ -126,6 +129,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             .build()
             .expect("client"),
         database_name,
+        namespace,
         shutdown,
         task: Some(task),
         _pg: pg,

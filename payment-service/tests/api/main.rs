@@ -1,6 +1,7 @@
 //! Black-box tests of the payment-service's top-up flow: the real `Application` on port 0, a
 //! fresh PostgreSQL database per test, a unique broker namespace and the Midtrans simulator.
 
+mod broker_flow;
 mod helpers;
 mod sweeper;
 mod topups;
