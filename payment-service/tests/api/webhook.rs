@@ -370,3 +370,53 @@ async fn the_flow_works_on_sqlite_too() {
     assert_eq!(app.post_notification(&again).await, 200);
     assert_eq!(app.balance(1013).await, (15_000, 15_000));
 }
+
+#[tokio::test]
+async fn the_source_allowlist_and_rate_limit_apply() {
+    let app = spawn_app_with(Options {
+        webhook: false,
+        extra: vec![
+            (
+                "WEBHOOK_ALLOWED_SOURCES",
+                "103.208.23.0/24,103.58.103.177".into(),
+            ),
+            ("TRUSTED_PROXIES", "127.0.0.1".into()),
+            ("WEBHOOK_RATE_LIMIT_PER_SEC", "3".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let body = notification_body(
+        &NotificationSpec::new("ORDER-9-9", "settlement", 10_000),
+        SERVER_KEY,
+    );
+    let post = |forwarded: &'static str| {
+        app.http
+            .post(format!("{}/webhook/midtrans", app.address))
+            .header("X-Forwarded-For", forwarded)
+            .json(&body)
+            .send()
+    };
+    // Through the trusted proxy from outside the allowlist.
+    assert_eq!(post("10.0.0.1").await.unwrap().status().as_u16(), 403);
+    // From Midtrans's range (the proxy's entry is the right-most one).
+    assert_eq!(
+        post("1.2.3.4, 103.58.103.177")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(post("103.208.23.7").await.unwrap().status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    // Without a trusted proxy in between, the header is not believed.
+    assert_eq!(app.post_notification(&body).await, 403);
+}
