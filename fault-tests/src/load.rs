@@ -323,6 +323,57 @@ impl Load {
         }
     }
 
+    /// Sends `n` one-code orders at once (on top of the steady load), e.g. right before a kill,
+    /// so the victim holds a full prefetch of work.
+    pub fn burst_orders(&self, n: usize) {
+        let c = &self.shared.config;
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        for i in 0..n {
+            let shared = self.shared.clone();
+            let user = c.first_user + (i as u64 % c.users.max(1));
+            let request_id = format!("fault-burst-{i}-{}", &run[..12]);
+            tokio::spawn(async move {
+                order(&shared, &request_id, user, PackageSize::One).await;
+            });
+        }
+    }
+
+    /// Creates `n` top-ups (QR shown) that the customers have not paid yet; answers their
+    /// order ids, for [`Load::pay_later`].
+    pub async fn unpaid_topups(&self, n: usize) -> anyhow::Result<Vec<String>> {
+        let c = &self.shared.config;
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let request_id = format!("fault-later-{i}-{}", &run[..12]);
+            let user = c.first_user + (i as u64 % c.users.max(1));
+            create_topup(&self.shared, &request_id, user, c.topup_amount, false).await;
+            match lock(&self.shared.tally)
+                .topups
+                .get(&request_id)
+                .and_then(|t| t.outcome.clone())
+            {
+                Some(Ok(created)) => ids.push(created.order_id),
+                other => bail!("an unpaid top-up could not be created: {other:?}"),
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The customers pay these top-ups now (the simulator notifies, retrying as Midtrans does).
+    pub fn pay_later(&self, order_ids: &[String]) {
+        for order_id in order_ids {
+            let request_id = lock(&self.shared.tally)
+                .topups
+                .iter()
+                .find(|(_, t)| matches!(&t.outcome, Some(Ok(c)) if &c.order_id == order_id))
+                .map(|(id, _)| id.clone());
+            if let Some(request_id) = request_id {
+                pay(&self.shared, request_id, order_id.clone());
+            }
+        }
+    }
+
     /// Stops the generators and waits for the requests in flight to end.
     pub async fn stop(&mut self) {
         self.stop.cancel();
@@ -447,6 +498,10 @@ async fn order(shared: &Shared, request_id: &str, user: u64, package: PackageSiz
 }
 
 async fn topup(shared: &Shared, request_id: &str, user: u64, amount: i64) {
+    create_topup(shared, request_id, user, amount, true).await;
+}
+
+async fn create_topup(shared: &Shared, request_id: &str, user: u64, amount: i64, pay_now: bool) {
     {
         let mut t = lock(&shared.tally);
         let track = t
@@ -497,18 +552,21 @@ async fn topup(shared: &Shared, request_id: &str, user: u64, amount: i64) {
         }
     };
     // The customer pays every QR they were shown.
-    if let Some(order_id) = pay {
-        let sim = shared.sim.clone();
-        let tally = shared.tally.clone();
-        let request_id = request_id.to_string();
-        let handle = tokio::spawn(async move {
-            // `pay` returns once the notification was answered (or its retries ran out).
-            if sim.pay(&order_id).await.is_ok() {
-                if let Some(track) = lock(&tally).topups.get_mut(&request_id) {
-                    track.paid = true;
-                }
-            }
-        });
-        lock(&shared.payments).push(handle);
+    if let (Some(order_id), true) = (pay, pay_now) {
+        self::pay(shared, request_id.to_string(), order_id);
     }
+}
+
+fn pay(shared: &Shared, request_id: String, order_id: String) {
+    let sim = shared.sim.clone();
+    let tally = shared.tally.clone();
+    let handle = tokio::spawn(async move {
+        // `pay` returns once the notification was answered (or its retries ran out).
+        if sim.pay(&order_id).await.is_ok() {
+            if let Some(track) = lock(&tally).topups.get_mut(&request_id) {
+                track.paid = true;
+            }
+        }
+    });
+    lock(&shared.payments).push(handle);
 }

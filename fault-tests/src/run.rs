@@ -143,6 +143,18 @@ impl Run {
         Ok(())
     }
 
+    /// Webhook answers the simulator got so far, by HTTP status (`None`: no answer).
+    pub fn webhook_answers(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut answers = std::collections::BTreeMap::new();
+        for n in self.cluster.sim.notifications() {
+            let key = n
+                .http_status
+                .map_or_else(|| "none".to_string(), |s| s.to_string());
+            *answers.entry(key).or_insert(0) += 1;
+        }
+        answers
+    }
+
     pub fn note(&self, what: &str) {
         eprintln!(
             "[{}] {:>5.1}s {what}",

@@ -114,7 +114,9 @@ async fn rabbitmq_restart(env: &mut Env) -> anyhow::Result<String> {
 async fn payment_sigkill(env: &mut Env) -> anyhow::Result<String> {
     let mut run = Run::start("payment_sigkill", env, RunOptions::default()).await?;
     run.under_load(SECS(5)).await?;
-    run.note("SIGKILL payment-a");
+    run.load.burst_orders(60);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    run.note("60 orders burst; SIGKILL payment-a");
     run.cluster.kill("payment-a").await?;
     run.cluster.start("payment-a2", Kind::Payment).await?;
     run.note("payment-a2 ready");
@@ -122,16 +124,24 @@ async fn payment_sigkill(env: &mut Env) -> anyhow::Result<String> {
     run.finish(env).await
 }
 
-/// PostgreSQL stopped like a crash (`-m immediate`) for 3 s mid-load, then started again.
+/// PostgreSQL stopped like a crash (`-m immediate`) for 12 s mid-load, then started again.
 async fn postgres_restart(env: &mut Env) -> anyhow::Result<String> {
     let mut run = Run::start("postgres_restart", env, RunOptions::default()).await?;
+    let unpaid = run.load.unpaid_topups(6).await?;
     run.under_load(SECS(5)).await?;
-    run.note("PostgreSQL stop -m immediate");
+    run.note("PostgreSQL stop -m immediate; 6 customers pay now");
     env.pg.stop(false).await?;
-    run.under_load(SECS(3)).await?;
+    run.load.pay_later(&unpaid);
+    // Longer than the services' pool acquire timeout (10 s): handlers fail and retry, the
+    // webhook answers 503 and Midtrans retries.
+    run.under_load(SECS(12)).await?;
     env.pg.start_again().await?;
     run.note("PostgreSQL back");
     run.under_load(SECS(8)).await?;
+    run.note(&format!(
+        "webhook answers so far: {:?}",
+        run.webhook_answers()
+    ));
     run.finish(env).await
 }
 
@@ -139,7 +149,9 @@ async fn postgres_restart(env: &mut Env) -> anyhow::Result<String> {
 async fn bot_sigkill(env: &mut Env) -> anyhow::Result<String> {
     let mut run = Run::start("bot_sigkill", env, RunOptions::default()).await?;
     run.under_load(SECS(5)).await?;
-    run.note("SIGKILL bot-a");
+    run.load.burst_orders(60);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    run.note("60 orders burst; SIGKILL bot-a");
     run.cluster.kill("bot-a").await?;
     run.under_load(SECS(5)).await?;
     let waiting = env
