@@ -21,6 +21,7 @@ mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -151,11 +152,40 @@ async fn run_stages(settings: &Settings, report: &mut Report) {
     }
     if settings.runs("rabbitmq") {
         eprintln!("[bench] stage 2: RabbitMQ ceiling");
-        for row in rabbit::run(settings).await {
-            report.push(row);
+        let limit = Duration::from_secs(settings.stage_seconds * 3 + 180);
+        match tokio::time::timeout(limit, rabbit::run(settings)).await {
+            Ok(rows) => {
+                for row in rows {
+                    report.push(row);
+                }
+            }
+            Err(_) => report.push(report::Row::new(
+                "2",
+                "RabbitMQ ceiling",
+                report::Outcome::NotRun(format!(
+                    "timed out after {} s (is RabbitMQ answering?)",
+                    limit.as_secs()
+                )),
+            )),
         }
     }
     system::run(settings, report).await;
+}
+
+/// Ctrl-C or SIGTERM: the stages' futures are then dropped, which stops their processes and
+/// removes their scratch databases and namespaces.
+async fn interrupt() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 #[tokio::main]
@@ -172,7 +202,7 @@ async fn main() -> ExitCode {
     let started = std::time::Instant::now();
     let interrupted = tokio::select! {
         () = run_stages(&settings, &mut report) => false,
-        _ = tokio::signal::ctrl_c() => true,
+        () = interrupt() => true,
     };
     if interrupted {
         eprintln!("[bench] interrupted: processes stopped, scratch databases and queues removed");

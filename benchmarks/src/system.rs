@@ -13,7 +13,10 @@ use crate::orders::{self, Observer};
 use crate::race;
 use crate::report::{Outcome, Report, Row};
 use crate::scratch::{ScratchDb, ScratchNamespace};
-use crate::services::{PaymentEnv, PaymentService, RssSampler, RunSecrets};
+use crate::services::{
+    free_port, wait_ready, PaymentEnv, PaymentService, RssSampler, RunSecrets, ServiceProcess,
+    SERVER_KEY,
+};
 use crate::stats::Rss;
 use crate::webhook::{self, TopupBlock};
 use crate::Settings;
@@ -45,17 +48,62 @@ pub async fn run(settings: &Settings, report: &mut Report) {
     let mut memory = Vec::new();
     let mut bot_memory = None;
     if runs_webhook || runs_orders || runs_bot {
-        let (rows, mem, bot_mem) =
-            main_instance(settings, &secrets, runs_webhook, runs_orders, runs_bot).await;
+        let limit =
+            Duration::from_secs(settings.stage_seconds * 4 + settings.latency_seconds * 2 + 600);
+        let (rows, mem, bot_mem) = tokio::time::timeout(
+            limit,
+            main_instance(settings, &secrets, runs_webhook, runs_orders, runs_bot),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            let reason = format!("timed out after {} s", limit.as_secs());
+            (
+                vec![
+                    not_run("3a", M_WEBHOOK_RATE, &reason),
+                    not_run("3b", M_WEBHOOK_P99, &reason),
+                    not_run("4a", M_ORDER_RATE, &reason),
+                    not_run("4b", M_ORDER_P99, &reason),
+                ],
+                None,
+                None,
+            )
+        });
         for row in rows {
             report.push(row);
         }
         memory.extend(mem);
         bot_memory = bot_mem;
     }
+    if runs_webhook {
+        eprintln!("[bench] stage 3: webhook with status verification against the simulator");
+        let limit = Duration::from_secs(settings.latency_seconds * 3 + 300);
+        report.push(
+            tokio::time::timeout(limit, verified_instance(settings, &secrets))
+                .await
+                .unwrap_or_else(|_| {
+                    not_run(
+                        "3c",
+                        M_WEBHOOK_VERIFIED,
+                        &format!("timed out after {} s", limit.as_secs()),
+                    )
+                }),
+        );
+    }
     if settings.runs("race") {
         eprintln!("[bench] stage 5: 1,000 orders for 500 codes");
-        let (row, mem) = race_instance(settings, &secrets).await;
+        let limit = Duration::from_secs(400);
+        let (row, mem) = tokio::time::timeout(limit, race_instance(settings, &secrets))
+            .await
+            .unwrap_or_else(|_| {
+                (
+                    not_run(
+                        "5",
+                        M_RACE,
+                        &format!("timed out after {} s", limit.as_secs()),
+                    ),
+                    None,
+                )
+            });
         report.push(row);
         memory.extend(mem);
     }
@@ -474,4 +522,82 @@ fn push_bot_rows(report: &mut Report, memory: Option<BotMemory>) {
             Outcome::NotRun(reason),
         )),
     }
+}
+
+const M_WEBHOOK_VERIFIED: &str = "Webhook: settlements credited/s with MIDTRANS_VERIFY_STATUS=true (status API = midtrans-simulator binary)";
+
+/// A third payment-service, confirming every notification with `GET /v2/{order_id}/status`
+/// against the Midtrans simulator (as production does against Midtrans).
+async fn verified_instance(settings: &Settings, secrets: &RunSecrets) -> Row {
+    let outcome = async {
+        let port = free_port()?;
+        let mut simulator = ServiceProcess::spawn(
+            "midtrans-simulator",
+            &settings.bin_dir.join("midtrans-simulator"),
+            &[
+                ("MIDTRANS_SERVER_KEY", SERVER_KEY.to_string()),
+                ("SIMULATOR_BIND", format!("127.0.0.1:{port}")),
+                ("RUST_LOG", "warn".into()),
+            ],
+            &settings.log_dir,
+        )?;
+        let simulator_url = format!("http://127.0.0.1:{port}");
+        wait_ready(
+            &mut simulator,
+            &format!("{simulator_url}/_sim/health"),
+            Duration::from_secs(30),
+        )
+        .await?;
+        let db = ScratchDb::create(&settings.pg_admin_url, "bench_verify").await?;
+        let ns = ScratchNamespace::new(&settings.amqp_url, "bench_verify");
+        let env = PaymentEnv {
+            database_url: db.url(),
+            namespace: ns.namespace(),
+            verify_status: true,
+            midtrans_base_url: simulator_url.clone(),
+        };
+        let service = PaymentService::start(settings, secrets, &env, "verify").await?;
+        let result = async {
+            let conn = db.connect().await?;
+            let block = TopupBlock {
+                first_user: 500_000_000,
+                count: (settings.latency_seconds * 1_500) as i64,
+            };
+            block.seed(&conn).await?;
+            webhook::prepare_in_simulator(&simulator_url, &block).await?;
+            let outcome = webhook::throughput(
+                &service.base_url,
+                &conn,
+                &block,
+                settings.concurrency,
+                settings.latency_seconds,
+            )
+            .await;
+            let _ = conn.close().await;
+            outcome
+        }
+        .await;
+        service.process.stop().await;
+        simulator.stop().await;
+        drop(ns);
+        drop(db);
+        result
+    }
+    .await;
+    let outcome = match outcome {
+        Ok(Outcome::Rate {
+            per_sec,
+            unit,
+            detail,
+            ..
+        }) => Outcome::Rate {
+            per_sec,
+            unit,
+            min_ratio: None,
+            detail,
+        },
+        Ok(other) => other,
+        Err(e) => Outcome::NotRun(format!("{e:#}")),
+    };
+    Row::new("3c", M_WEBHOOK_VERIFIED, outcome)
 }

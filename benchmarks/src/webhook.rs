@@ -274,3 +274,53 @@ fn append_errors(detail: &mut String, errors: &Mutex<Vec<String>>) {
         ));
     }
 }
+
+/// Creates each top-up of `block` as a QRIS charge in the Midtrans simulator and marks it paid
+/// there (no notification URL: the benchmark sends the notifications itself), so the
+/// payment-service's status check finds `settlement`.
+pub async fn prepare_in_simulator(simulator_url: &str, block: &TopupBlock) -> anyhow::Result<()> {
+    let client = client()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..32 {
+        let (client, next) = (client.clone(), next.clone());
+        let base = simulator_url.to_string();
+        let block = TopupBlock {
+            first_user: block.first_user,
+            count: block.count,
+        };
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as i64;
+                if i >= block.count {
+                    return anyhow::Ok(());
+                }
+                let order_id = block.order_id(i);
+                let charge = client
+                    .post(format!("{base}/v2/charge"))
+                    .basic_auth(SERVER_KEY, Some(""))
+                    .json(&serde_json::json!({
+                        "payment_type": "qris",
+                        "transaction_details": {"order_id": order_id, "gross_amount": TOPUP_AMOUNT},
+                        "qris": {"acquirer": "gopay"},
+                    }))
+                    .send()
+                    .await?;
+                if !charge.status().is_success() {
+                    bail!("simulator charge answered HTTP {}", charge.status());
+                }
+                let paid = client
+                    .post(format!("{base}/_sim/transactions/{order_id}/pay"))
+                    .send()
+                    .await?;
+                if !paid.status().is_success() {
+                    bail!("simulator pay answered HTTP {}", paid.status());
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    Ok(())
+}
