@@ -118,6 +118,14 @@ impl Settings {
             Ok(d) if !d.is_empty() => PathBuf::from(d),
             _ => root.join("target").join("release"),
         };
+        // Services run in the log directory, so a relative path would point elsewhere.
+        let bin_dir = if bin_dir.is_absolute() {
+            bin_dir
+        } else {
+            std::env::current_dir()
+                .context("reading the current directory")?
+                .join(bin_dir)
+        };
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
         let log_dir = root.join("target").join("bench-logs").join(stamp);
         Ok(Settings {
