@@ -24,8 +24,12 @@ impl Env {
     pub async fn start() -> anyhow::Result<Self> {
         let (rabbit, pg) = tokio::join!(PrivateRabbit::start(), PrivatePostgres::start());
         Ok(Env {
-            rabbit: rabbit.context("starting the private RabbitMQ")?,
-            pg: pg.context("starting the private PostgreSQL")?,
+            rabbit: rabbit.context(
+                "starting the private RabbitMQ (the fault tests run as root with rabbitmq-server installed)",
+            )?,
+            pg: pg.context(
+                "starting the private PostgreSQL (the fault tests run as root with PostgreSQL 15 in /usr/lib/postgresql/15)",
+            )?,
         })
     }
 }
