@@ -142,3 +142,75 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A broker namespace used by one test; its exchanges and queues (with their dead-letter queues)
+/// are deleted when this value is dropped, so the shared RabbitMQ does not fill up with quorum
+/// queues of finished tests.
+pub struct BrokerNamespace {
+    name: String,
+}
+
+impl BrokerNamespace {
+    pub fn new() -> Self {
+        BrokerNamespace {
+            name: unique_namespace(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Default for BrokerNamespace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for BrokerNamespace {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let handle = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(10), delete_namespace(&name)).await;
+            });
+        });
+        let _ = handle.join();
+    }
+}
+
+/// Deletes every exchange and queue of `namespace` on the test broker (missing ones are fine).
+pub async fn delete_namespace(namespace: &str) -> anyhow::Result<()> {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    let topology = shared_proto::Topology::new(namespace);
+    let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+        .await
+        .context("connecting to RabbitMQ")?;
+    for queue in topology.all_queues() {
+        for name in [&queue.name, &queue.dead_letter_queue] {
+            // A failed delete closes the channel, so each gets its own.
+            if let Ok(ch) = conn.create_channel().await {
+                let _ = ch.queue_delete(name, QueueDeleteOptions::default()).await;
+                let _ = ch.close(200, "bye").await;
+            }
+        }
+    }
+    for exchange in topology.exchanges() {
+        if let Ok(ch) = conn.create_channel().await {
+            let _ = ch
+                .exchange_delete(&exchange.name, ExchangeDeleteOptions::default())
+                .await;
+            let _ = ch.close(200, "bye").await;
+        }
+    }
+    let _ = conn.close(200, "bye").await;
+    Ok(())
+}

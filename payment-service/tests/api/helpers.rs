@@ -53,6 +53,8 @@ pub struct TestApp {
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _pg: Option<TestDatabase>,
     _sqlite: Option<TestSqlite>,
+    /// Deletes this test's exchanges and queues when the app is dropped.
+    _broker_namespace: test_support::BrokerNamespace,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -80,7 +82,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("local addr").port();
     let address = format!("http://127.0.0.1:{port}");
-    let namespace = test_support::unique_namespace();
+    let broker_namespace = test_support::BrokerNamespace::new();
+    let namespace = broker_namespace.name().to_string();
     let mut pairs: Vec<(&str, String)> = vec![
         (
             "ENCRYPTION_KEY",
@@ -134,6 +137,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         task: Some(task),
         _pg: pg,
         _sqlite: sqlite,
+        _broker_namespace: broker_namespace,
     }
 }
 
