@@ -75,7 +75,7 @@ impl RawClient {
             .with_delivery_mode(2)
             .with_message_id(uuid::Uuid::new_v4().to_string().into())
             .with_correlation_id(uuid::Uuid::new_v4().to_string().into())
-            .with_kind(key.into());
+            .with_type(key.into());
         if reply {
             props = props.with_reply_to("amq.rabbitmq.reply-to".into());
         }
@@ -159,7 +159,7 @@ fn any_payload() -> impl Strategy<Value = Value> {
 #[test]
 fn undecodable_commands_get_an_error_reply_are_dead_lettered_and_change_nothing() {
     let rt = block_on_runtime();
-    let (app, broker, mut client) = rt.block_on(async {
+    let (app, broker, client) = rt.block_on(async {
         let app = PaymentApp::start().await.expect("app starts");
         let broker = app.broker().await;
         let client = RawClient::connect().await;
@@ -169,7 +169,8 @@ fn undecodable_commands_get_an_error_reply_are_dead_lettered_and_change_nothing(
     let exchange = topology.commands_exchange();
     let dlq = format!("{}.dlq", topology.payment_commands_queue());
     let baseline = rt.block_on(snapshot(&app.db));
-    let mut dead = 0u32;
+    let client = std::cell::RefCell::new(client);
+    let dead = std::cell::Cell::new(0u32);
     let mut runner = TestRunner::new(Config {
         cases: cases(48),
         failure_persistence: None,
@@ -180,6 +181,7 @@ fn undecodable_commands_get_an_error_reply_are_dead_lettered_and_change_nothing(
         |(body, key)| {
             prop_assume!(Envelope::<Command>::from_bytes(&body).is_err());
             rt.block_on(async {
+                let mut client = client.borrow_mut();
                 client.publish(&exchange, key, &body, true).await;
                 let reply = client.reply(Duration::from_secs(10)).await;
                 let reply = reply.ok_or_else(|| TestCaseError::fail("no reply to an undecodable command"))?;
@@ -193,9 +195,9 @@ fn undecodable_commands_get_an_error_reply_are_dead_lettered_and_change_nothing(
                     ),
                     other => return Err(TestCaseError::fail(format!("not reply.error: {other:?}"))),
                 }
-                dead += 1;
-                let c = wait_count(&broker, &dlq, dead).await;
-                prop_assert_eq!(c, dead, "dead-lettered");
+                dead.set(dead.get() + 1);
+                let c = wait_count(&broker, &dlq, dead.get()).await;
+                prop_assert_eq!(c, dead.get(), "dead-lettered");
                 prop_assert_eq!(&snapshot(&app.db).await, &baseline);
                 Ok(())
             })
@@ -226,7 +228,7 @@ fn undecodable_delivery_results_are_dead_lettered_and_change_nothing() {
     let exchange = topology.events_exchange();
     let dlq = format!("{}.dlq", topology.payment_delivery_results_queue());
     let baseline = rt.block_on(snapshot(&app.db));
-    let mut dead = 0u32;
+    let dead = std::cell::Cell::new(0u32);
     const KEYS: &[&str] = &["delivery.confirmed", "delivery.failed"];
     const TYPES: &[&str] = &[
         "delivery.confirmed",
@@ -251,9 +253,9 @@ fn undecodable_delivery_results_are_dead_lettered_and_change_nothing() {
         ));
         rt.block_on(async {
             client.publish(&exchange, key, &body, false).await;
-            dead += 1;
-            let c = wait_count(&broker, &dlq, dead).await;
-            prop_assert_eq!(c, dead, "dead-lettered");
+            dead.set(dead.get() + 1);
+            let c = wait_count(&broker, &dlq, dead.get()).await;
+            prop_assert_eq!(c, dead.get(), "dead-lettered");
             prop_assert_eq!(&snapshot(&app.db).await, &baseline);
             Ok(())
         })
@@ -307,7 +309,7 @@ fn undecodable_bot_events_are_dead_lettered_and_nothing_reaches_discord() {
     let deliveries_dlq = format!("{}.dlq", topology.bot_deliveries_queue());
     let notifications_dlq = format!("{}.dlq", topology.bot_notifications_queue());
     let results = topology.payment_delivery_results_queue();
-    let (mut dead_d, mut dead_n) = (0u32, 0u32);
+    let (dead_d, dead_n) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     const KEYS: &[&str] = &["delivery.requested", "topup.settled", "stock.low", "order.refunded"];
     const TYPES: &[&str] = &[
         "delivery.requested",
@@ -334,13 +336,13 @@ fn undecodable_bot_events_are_dead_lettered_and_nothing_reaches_discord() {
         });
         rt.block_on(async {
             client.publish(&exchange, key, &body, false).await;
-            let (queue, n) = if to_deliveries {
-                dead_d += 1;
-                (&deliveries_dlq, dead_d)
+            let (queue, counter) = if to_deliveries {
+                (&deliveries_dlq, &dead_d)
             } else {
-                dead_n += 1;
-                (&notifications_dlq, dead_n)
+                (&notifications_dlq, &dead_n)
             };
+            counter.set(counter.get() + 1);
+            let n = counter.get();
             let c = wait_count(&broker, queue, n).await;
             prop_assert_eq!(c, n, "dead-lettered");
             prop_assert!(fake.messages().is_empty(), "something was sent to Discord");

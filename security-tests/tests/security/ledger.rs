@@ -380,7 +380,7 @@ fn balances_and_ledger_follow_the_model() {
         assert!(matches!(reply, Reply::StockAdded(ref r) if r.outcome.is_ok()), "{reply:?}");
         (app, broker)
     });
-    let mut case = 0u64;
+    let case = std::cell::Cell::new(0u64);
     let mut runner = TestRunner::new(Config {
         cases: cases(16),
         failure_persistence: None,
@@ -388,11 +388,11 @@ fn balances_and_ledger_follow_the_model() {
         ..Config::default()
     });
     let result = runner.run(&proptest::collection::vec(op(), 1..14), |ops| {
-        case += 1;
+        case.set(case.get() + 1);
         let w = World {
             app: &app,
             broker: &broker,
-            base: 5_000_000 + case * 100,
+            base: 5_000_000 + case.get() * 100,
         };
         rt.block_on(async {
             let mut m = Model::default();
