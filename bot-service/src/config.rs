@@ -30,11 +30,7 @@ pub enum GatewayMode {
     Shards { first: u32, last: u32, total: u32 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Pretty,
-    Json,
-}
+pub use service_runtime::LogFormat;
 
 #[derive(Debug, Clone)]
 pub struct Settings {

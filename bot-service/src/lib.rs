@@ -13,7 +13,6 @@ pub mod messaging;
 pub mod metrics;
 pub mod payment_client;
 pub mod state;
-pub mod telemetry;
 
 use std::net::TcpListener;
 use std::sync::atomic::AtomicBool;

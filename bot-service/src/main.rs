@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    bot_service::telemetry::init(&settings.log_level, settings.log_format);
+    service_runtime::init_tracing(&settings.log_level, settings.log_format);
     let shutdown = CancellationToken::new();
     let trigger = shutdown.clone();
     tokio::spawn(async move {

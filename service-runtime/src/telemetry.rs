@@ -24,7 +24,11 @@ pub fn init_tracing(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(level.to_ascii_lowercase())
         .unwrap_or_else(|_| EnvFilter::new("info"))
         // sqlx logs every statement at info; that is noise for operators.
-        .add_directive("sqlx=warn".parse().unwrap_or_default());
+        .add_directive("sqlx=warn".parse().unwrap_or_default())
+        // serenity logs every gateway frame, lapin every channel event: operators need only
+        // their warnings.
+        .add_directive("serenity=warn".parse().unwrap_or_default())
+        .add_directive("lapin=warn".parse().unwrap_or_default());
     let builder = fmt().with_env_filter(filter).with_target(true);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

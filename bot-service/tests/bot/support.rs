@@ -63,7 +63,7 @@ pub async fn spawn_bot(options: Options) -> TestBot {
     .collect();
     let settings = bot_service::config::Settings::from_env_map(vars).expect("settings");
     if let Ok(level) = std::env::var("BOT_TEST_LOG") {
-        bot_service::telemetry::init(&level, settings.log_format);
+        service_runtime::init_tracing(&level, settings.log_format);
     }
 
     let broker = Broker::connect(BrokerConfig::new(
