@@ -12,8 +12,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::config::FakeDiscordConfig;
 use crate::ids;
 use crate::model::{
-    FakeAttachment, FakeUser, InteractionRecord, RecordedMessage, RecordedRequest, SessionInfo,
-    UploadedFile,
+    FakeAttachment, FakeUser, InteractionKind, InteractionRecord, RecordedMessage, RecordedRequest,
+    SessionInfo, UploadedFile,
 };
 use crate::payloads;
 
@@ -211,12 +211,43 @@ impl Shared {
                 } else {
                     0
                 });
-                message["interaction_metadata"] = json!({
-                    "id": interaction_id.to_string(),
-                    "type": if command_name.is_some() { 2 } else { 3 },
-                    "user": user,
-                    "authorizing_integration_owners": {"0": guild_id.map(|g| g.to_string()).unwrap_or_else(|| "0".to_string())},
-                });
+                let owners = json!({"0": guild_id.map(|g| g.to_string()).unwrap_or_else(|| "0".to_string())});
+                let dispatched = inner
+                    .interactions
+                    .iter()
+                    .find(|i| i.id == *interaction_id)
+                    .map(|i| (i.kind, i.payload["message"]["id"].clone()));
+                message["interaction_metadata"] = match dispatched {
+                    // Discord names the message a component sat on; serenity requires it.
+                    Some((InteractionKind::Component, clicked)) if !clicked.is_null() => json!({
+                        "id": interaction_id.to_string(),
+                        "type": 3,
+                        "user": user,
+                        "authorizing_integration_owners": owners,
+                        "interacted_message_id": clicked,
+                    }),
+                    // A modal submit carries the metadata of the interaction that opened it.
+                    Some((InteractionKind::ModalSubmit, clicked)) => {
+                        let triggering = if clicked.is_null() {
+                            json!({"id": ids::snowflake().to_string(), "type": 2, "user": user, "authorizing_integration_owners": owners})
+                        } else {
+                            json!({"id": ids::snowflake().to_string(), "type": 3, "user": user, "authorizing_integration_owners": owners, "interacted_message_id": clicked})
+                        };
+                        json!({
+                            "id": interaction_id.to_string(),
+                            "type": 5,
+                            "user": user,
+                            "authorizing_integration_owners": owners,
+                            "triggering_interaction_metadata": triggering,
+                        })
+                    }
+                    _ => json!({
+                        "id": interaction_id.to_string(),
+                        "type": if command_name.is_some() { 2 } else { 3 },
+                        "user": user,
+                        "authorizing_integration_owners": owners,
+                    }),
+                };
                 if let Some(name) = command_name {
                     message["interaction"] = json!({
                         "id": interaction_id.to_string(),
