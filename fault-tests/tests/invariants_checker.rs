@@ -1,0 +1,79 @@
+//! The invariant checker itself: it must pass a consistent database and name each kind of
+//! breakage. Runs on the shared PostgreSQL (a fresh database, migrated, dropped at the end).
+
+use fault_tests::invariants;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use test_support::TestDatabase;
+
+async fn migrated() -> (TestDatabase, DatabaseConnection) {
+    let database = TestDatabase::create().await.expect("test database");
+    let db = Database::connect(database.url()).await.expect("connect");
+    migrations::apply_pending(&db, None).await.expect("migrate");
+    (database, db)
+}
+
+async fn exec(db: &DatabaseConnection, sql: &str) {
+    db.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// One user: a credited top-up of 50 000, a completed 1-code order of 15 000 (with its sold
+/// code), a refunded order of 15 000; all rows as the payment-service writes them.
+async fn consistent(db: &DatabaseConnection) {
+    exec(db, "INSERT INTO users (user_id, balance, total_topup, total_spent) VALUES (7, 35000, 50000, 15000)").await;
+    exec(db, "INSERT INTO topups (user_id, amount, order_id, status, bot_source) VALUES (7, 50000, 'ORDER-7-1', 'success', 'order')").await;
+    exec(db, "INSERT INTO orders (order_number, request_id, user_id, package_size, code_quantity, total_price, status) VALUES \
+              ('ORD-1', 'r1', 7, 1, 1, 15000, 'completed'), ('ORD-2', 'r2', 7, 1, 1, 15000, 'refunded')").await;
+    exec(db, "INSERT INTO stock (ciphertext, nonce, key_id, code_hash, status, order_id) \
+              SELECT '\\x00', '\\x00', 'k', 'h1', 'sold', id FROM orders WHERE order_number = 'ORD-1'").await;
+    exec(
+        db,
+        "INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES \
+              (7, 50000, 'topup', 'ORDER-7-1', 50000), (7, -15000, 'order', 'ORD-1', 35000), \
+              (7, -15000, 'order', 'ORD-2', 20000), (7, 15000, 'refund', 'ORD-2', 35000)",
+    )
+    .await;
+    exec(db, "INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id, payload, published_at) \
+              VALUES ('m1', 'x', 'k', 'topup.settled', 'c', '{}', now())").await;
+}
+
+#[tokio::test]
+async fn a_consistent_database_passes() {
+    let (database, db) = migrated().await;
+    consistent(&db).await;
+    let report = invariants::check_all(database.url())
+        .await
+        .expect("consistent");
+    assert_eq!(report.ledger_sum, 35_000);
+    assert_eq!(report.balance_sum, 35_000);
+    assert_eq!(report.sold_codes, 1);
+    db.close().await.ok();
+}
+
+#[tokio::test]
+async fn each_kind_of_breakage_is_named() {
+    let cases: &[(&str, &str)] = &[
+        ("UPDATE users SET balance = balance + 1000", "balance differs from the sum of its ledger rows"),
+        ("DELETE FROM balance_ledger WHERE reason = 'refund'", "without exactly one refund row"),
+        ("INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES (7, 50000, 'topup', 'ORDER-7-9', 85000)", "a top-up ledger row without a credited top-up"),
+        ("UPDATE orders SET status = 'delivering' WHERE order_number = 'ORD-1'", "left pending or delivering"),
+        ("UPDATE stock SET status = 'reserved'", "codes sold but completed orders hold"),
+        ("UPDATE outbox SET published_at = NULL", "never published"),
+        ("UPDATE users SET total_topup = 0", "total_topup differs"),
+    ];
+    for (breakage, named) in cases {
+        let (database, db) = migrated().await;
+        consistent(&db).await;
+        exec(&db, breakage).await;
+        let error = invariants::check_all(database.url())
+            .await
+            .expect_err(breakage);
+        let text = format!("{error:#}");
+        assert!(
+            text.contains(named),
+            "after `{breakage}` expected «{named}» in:\n{text}"
+        );
+        db.close().await.ok();
+    }
+}
