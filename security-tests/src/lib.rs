@@ -16,7 +16,7 @@ use payment_service::config::PaymentConfig;
 use payment_service::topups::TopupService;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value};
 use service_runtime::Settings;
-use shared_proto::{DiscordUserId, Idr, TopupCreate, Topology, UserRef};
+use shared_proto::{DiscordUserId, Idr, Topology, TopupCreate, UserRef};
 use test_support::TestDatabase;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -53,13 +53,34 @@ pub async fn snapshot(db: &DatabaseConnection) -> Snapshot {
         ));
     }
     for (name, sql) in [
-        ("sum(balance)", "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM users"),
-        ("sum(total_topup)", "SELECT CAST(COALESCE(SUM(total_topup), 0) AS BIGINT) FROM users"),
-        ("sum(delta)", "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM balance_ledger"),
-        ("topups success", "SELECT COUNT(*) FROM topups WHERE status = 'success'"),
-        ("topups failed", "SELECT COUNT(*) FROM topups WHERE status = 'failed'"),
-        ("stock available", "SELECT COUNT(*) FROM stock WHERE status = 'available'"),
-        ("orders refunded", "SELECT COUNT(*) FROM orders WHERE status = 'refunded'"),
+        (
+            "sum(balance)",
+            "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM users",
+        ),
+        (
+            "sum(total_topup)",
+            "SELECT CAST(COALESCE(SUM(total_topup), 0) AS BIGINT) FROM users",
+        ),
+        (
+            "sum(delta)",
+            "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM balance_ledger",
+        ),
+        (
+            "topups success",
+            "SELECT COUNT(*) FROM topups WHERE status = 'success'",
+        ),
+        (
+            "topups failed",
+            "SELECT COUNT(*) FROM topups WHERE status = 'failed'",
+        ),
+        (
+            "stock available",
+            "SELECT COUNT(*) FROM stock WHERE status = 'available'",
+        ),
+        (
+            "orders refunded",
+            "SELECT COUNT(*) FROM orders WHERE status = 'refunded'",
+        ),
     ] {
         out.push((name.to_string(), scalar(db, sql, vec![]).await));
     }
@@ -83,9 +104,13 @@ pub async fn scalar(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> i
 }
 
 pub async fn execute(db: &DatabaseConnection, sql: &str, values: Vec<Value>) {
-    db.execute(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db.execute(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// The settings every in-process app of this suite starts from.

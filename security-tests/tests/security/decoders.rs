@@ -113,7 +113,13 @@ fn hostile(types: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
     let envelope = (
         prop::sample::select(types),
         any_payload(),
-        prop_oneof![Just(json!(1)), Just(json!(0)), Just(json!(99)), Just(json!("1")), Just(Value::Null)],
+        prop_oneof![
+            Just(json!(1)),
+            Just(json!(0)),
+            Just(json!(99)),
+            Just(json!("1")),
+            Just(Value::Null)
+        ],
         prop_oneof![
             Just(json!("01937a1e-0000-7000-8000-000000000002")),
             Just(json!("not-a-uuid")),
@@ -148,9 +154,27 @@ fn any_payload() -> impl Strategy<Value = Value> {
         Just(json!(-1)),
     ];
     let field = prop::sample::select(vec![
-        "request_id", "user", "user_id", "package", "amount", "claim", "text", "order_number",
-        "codes", "attempt", "method", "error", "retryable", "filter", "page", "page_size",
-        "action", "interaction", "order_id", "available", "threshold",
+        "request_id",
+        "user",
+        "user_id",
+        "package",
+        "amount",
+        "claim",
+        "text",
+        "order_number",
+        "codes",
+        "attempt",
+        "method",
+        "error",
+        "retryable",
+        "filter",
+        "page",
+        "page_size",
+        "action",
+        "interaction",
+        "order_id",
+        "available",
+        "threshold",
     ]);
     proptest::collection::btree_map(field, leaf, 0..6)
         .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
@@ -169,7 +193,7 @@ fn undecodable_commands_get_an_error_reply_are_dead_lettered_and_change_nothing(
     let exchange = topology.commands_exchange();
     let dlq = format!("{}.dlq", topology.payment_commands_queue());
     let baseline = rt.block_on(snapshot(&app.db));
-    let client = std::cell::RefCell::new(client);
+    let client = tokio::sync::Mutex::new(client);
     let dead = std::cell::Cell::new(0u32);
     let mut runner = TestRunner::new(Config {
         cases: cases(48),
@@ -181,10 +205,11 @@ fn undecodable_commands_get_an_error_reply_are_dead_lettered_and_change_nothing(
         |(body, key)| {
             prop_assume!(Envelope::<Command>::from_bytes(&body).is_err());
             rt.block_on(async {
-                let mut client = client.borrow_mut();
+                let mut client = client.lock().await;
                 client.publish(&exchange, key, &body, true).await;
                 let reply = client.reply(Duration::from_secs(10)).await;
-                let reply = reply.ok_or_else(|| TestCaseError::fail("no reply to an undecodable command"))?;
+                let reply = reply
+                    .ok_or_else(|| TestCaseError::fail("no reply to an undecodable command"))?;
                 let reply = Envelope::<Reply>::from_bytes(&reply)
                     .map_err(|e| TestCaseError::fail(format!("reply not decodable: {e}")))?;
                 match reply.payload {
@@ -193,7 +218,9 @@ fn undecodable_commands_get_an_error_reply_are_dead_lettered_and_change_nothing(
                         "{:?}",
                         q.outcome
                     ),
-                    other => return Err(TestCaseError::fail(format!("not reply.error: {other:?}"))),
+                    other => {
+                        return Err(TestCaseError::fail(format!("not reply.error: {other:?}")))
+                    }
                 }
                 dead.set(dead.get() + 1);
                 let c = wait_count(&broker, &dlq, dead.get()).await;
@@ -209,7 +236,10 @@ fn undecodable_commands_get_an_error_reply_are_dead_lettered_and_change_nothing(
         }
         // Still serving: a real query is answered.
         let env = Envelope::new(Command::CatalogGet(shared_proto::CatalogQuery {}));
-        let reply = broker.request(&env, Duration::from_secs(10)).await.expect("answered");
+        let reply = broker
+            .request(&env, Duration::from_secs(10))
+            .await
+            .expect("answered");
         assert!(matches!(reply.payload, Reply::Catalog(_)));
         broker.close().await;
         app.stop().await;
@@ -241,25 +271,28 @@ fn undecodable_delivery_results_are_dead_lettered_and_change_nothing() {
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&(hostile(TYPES), prop::sample::select(KEYS)), |(body, key)| {
-        let decodes = Envelope::<Event>::from_bytes(&body);
-        // Decodable delivery results are legitimate input; everything else must be rejected.
-        prop_assume!(!matches!(
-            decodes,
-            Ok(Envelope {
-                payload: Event::DeliveryConfirmed(_) | Event::DeliveryFailed(_),
-                ..
+    let result = runner.run(
+        &(hostile(TYPES), prop::sample::select(KEYS)),
+        |(body, key)| {
+            let decodes = Envelope::<Event>::from_bytes(&body);
+            // Decodable delivery results are legitimate input; everything else must be rejected.
+            prop_assume!(!matches!(
+                decodes,
+                Ok(Envelope {
+                    payload: Event::DeliveryConfirmed(_) | Event::DeliveryFailed(_),
+                    ..
+                })
+            ));
+            rt.block_on(async {
+                client.publish(&exchange, key, &body, false).await;
+                dead.set(dead.get() + 1);
+                let c = wait_count(&broker, &dlq, dead.get()).await;
+                prop_assert_eq!(c, dead.get(), "dead-lettered");
+                prop_assert_eq!(&snapshot(&app.db).await, &baseline);
+                Ok(())
             })
-        ));
-        rt.block_on(async {
-            client.publish(&exchange, key, &body, false).await;
-            dead.set(dead.get() + 1);
-            let c = wait_count(&broker, &dlq, dead.get()).await;
-            prop_assert_eq!(c, dead.get(), "dead-lettered");
-            prop_assert_eq!(&snapshot(&app.db).await, &baseline);
-            Ok(())
-        })
-    });
+        },
+    );
     rt.block_on(async {
         if let Err(e) = result {
             panic!("{e}");
@@ -310,7 +343,12 @@ fn undecodable_bot_events_are_dead_lettered_and_nothing_reaches_discord() {
     let notifications_dlq = format!("{}.dlq", topology.bot_notifications_queue());
     let results = topology.payment_delivery_results_queue();
     let (dead_d, dead_n) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
-    const KEYS: &[&str] = &["delivery.requested", "topup.settled", "stock.low", "order.refunded"];
+    const KEYS: &[&str] = &[
+        "delivery.requested",
+        "topup.settled",
+        "stock.low",
+        "order.refunded",
+    ];
     const TYPES: &[&str] = &[
         "delivery.requested",
         "topup.settled",
@@ -325,31 +363,41 @@ fn undecodable_bot_events_are_dead_lettered_and_nothing_reaches_discord() {
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&(hostile(TYPES), prop::sample::select(KEYS)), |(body, key)| {
-        let to_deliveries = key == "delivery.requested";
-        let decodes = Envelope::<Event>::from_bytes(&body);
-        // Only what the consumer must refuse: undecodable, or the wrong event for the queue.
-        prop_assume!(match &decodes {
-            Err(_) => true,
-            Ok(e) if to_deliveries => !matches!(e.payload, Event::DeliveryRequested(_)),
-            Ok(e) => matches!(e.payload, Event::DeliveryRequested(_) | Event::DeliveryConfirmed(_)),
-        });
-        rt.block_on(async {
-            client.publish(&exchange, key, &body, false).await;
-            let (queue, counter) = if to_deliveries {
-                (&deliveries_dlq, &dead_d)
-            } else {
-                (&notifications_dlq, &dead_n)
-            };
-            counter.set(counter.get() + 1);
-            let n = counter.get();
-            let c = wait_count(&broker, queue, n).await;
-            prop_assert_eq!(c, n, "dead-lettered");
-            prop_assert!(fake.messages().is_empty(), "something was sent to Discord");
-            prop_assert_eq!(broker.queue_ready_count(&results).await.unwrap_or(99), 0, "a delivery result was published");
-            Ok(())
-        })
-    });
+    let result = runner.run(
+        &(hostile(TYPES), prop::sample::select(KEYS)),
+        |(body, key)| {
+            let to_deliveries = key == "delivery.requested";
+            let decodes = Envelope::<Event>::from_bytes(&body);
+            // Only what the consumer must refuse: undecodable, or the wrong event for the queue.
+            prop_assume!(match &decodes {
+                Err(_) => true,
+                Ok(e) if to_deliveries => !matches!(e.payload, Event::DeliveryRequested(_)),
+                Ok(e) => matches!(
+                    e.payload,
+                    Event::DeliveryRequested(_) | Event::DeliveryConfirmed(_)
+                ),
+            });
+            rt.block_on(async {
+                client.publish(&exchange, key, &body, false).await;
+                let (queue, counter) = if to_deliveries {
+                    (&deliveries_dlq, &dead_d)
+                } else {
+                    (&notifications_dlq, &dead_n)
+                };
+                counter.set(counter.get() + 1);
+                let n = counter.get();
+                let c = wait_count(&broker, queue, n).await;
+                prop_assert_eq!(c, n, "dead-lettered");
+                prop_assert!(fake.messages().is_empty(), "something was sent to Discord");
+                prop_assert_eq!(
+                    broker.queue_ready_count(&results).await.unwrap_or(99),
+                    0,
+                    "a delivery result was published"
+                );
+                Ok(())
+            })
+        },
+    );
     rt.block_on(async {
         if let Err(e) = result {
             panic!("{e}");

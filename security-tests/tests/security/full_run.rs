@@ -21,7 +21,9 @@ fn admin() -> FakeUser {
 
 fn fresh_codes(n: usize) -> Vec<String> {
     let run = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-    (0..n).map(|i| format!("RFSEC{}{i:03}", &run[..12])).collect()
+    (0..n)
+        .map(|i| format!("RFSEC{}{i:03}", &run[..12]))
+        .collect()
 }
 
 /// The environment a child was started with (Linux), read back as the operator set it.
@@ -30,7 +32,8 @@ fn environ(pid: u32) -> Vec<(String, String)> {
     raw.split(|b| *b == 0)
         .filter_map(|kv| {
             let kv = String::from_utf8_lossy(kv);
-            kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect()
 }
@@ -41,9 +44,15 @@ fn secret_forms(name: &str, value: &str) -> Vec<(String, String)> {
         if let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(value) {
             out.push(("ENCRYPTION_KEY (hex)".into(), hex::encode(&raw)));
             out.push(("ENCRYPTION_KEY (HEX)".into(), hex::encode_upper(&raw)));
-            out.push(("ENCRYPTION_KEY (url-safe base64)".into(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw)));
+            out.push((
+                "ENCRYPTION_KEY (url-safe base64)".into(),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw),
+            ));
             // A Debug print of the bytes would show them as a list.
-            out.push(("ENCRYPTION_KEY (bytes)".into(), format!("{:?}", &raw[..8]).trim_end_matches(']').to_string()));
+            out.push((
+                "ENCRYPTION_KEY (bytes)".into(),
+                format!("{:?}", &raw[..8]).trim_end_matches(']').to_string(),
+            ));
         }
     }
     if name == "MIDTRANS_SERVER_KEY" {
@@ -80,7 +89,11 @@ async fn a_full_run_at_debug_level_logs_no_secret_and_no_code() {
     sys.top_up(&user, "Rp 50.000").await;
     let codes = fresh_codes(12);
     let added = sys.add_stock(&admin(), &codes).await;
-    assert!(added.visible_text().contains("12"), "{}", added.visible_text());
+    assert!(
+        added.visible_text().contains("12"),
+        "{}",
+        added.visible_text()
+    );
     let step = sys.order_step(&user, "1 code").await;
     let confirm = sys.confirm(&user, &step);
     sys.order_outcome(confirm).await;
@@ -95,15 +108,31 @@ async fn a_full_run_at_debug_level_logs_no_secret_and_no_code() {
     let mut secrets: Vec<(String, String)> = Vec::new();
     for (name, env) in [("payment", &payment_env), ("bot", &bot_env)] {
         for (k, v) in env.iter() {
-            if ["MIDTRANS_SERVER_KEY", "DISCORD_TOKEN", "ENCRYPTION_KEY", "ADMIN_CLAIM_SECRET"].contains(&k.as_str()) {
+            if [
+                "MIDTRANS_SERVER_KEY",
+                "DISCORD_TOKEN",
+                "ENCRYPTION_KEY",
+                "ADMIN_CLAIM_SECRET",
+            ]
+            .contains(&k.as_str())
+            {
                 assert!(v.len() >= 16, "{name}: {k} is too short to search for");
                 secrets.extend(secret_forms(k, v));
             }
         }
     }
     let names: HashSet<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
-    for wanted in ["MIDTRANS_SERVER_KEY", "DISCORD_TOKEN", "ENCRYPTION_KEY", "ADMIN_CLAIM_SECRET", "ENCRYPTION_KEY (hex)"] {
-        assert!(names.contains(wanted), "{wanted} not found in the children's environment");
+    for wanted in [
+        "MIDTRANS_SERVER_KEY",
+        "DISCORD_TOKEN",
+        "ENCRYPTION_KEY",
+        "ADMIN_CLAIM_SECRET",
+        "ENCRYPTION_KEY (hex)",
+    ] {
+        assert!(
+            names.contains(wanted),
+            "{wanted} not found in the children's environment"
+        );
     }
     for code in &codes {
         secrets.push(("a stock code".into(), code.clone()));
@@ -111,10 +140,19 @@ async fn a_full_run_at_debug_level_logs_no_secret_and_no_code() {
     for interaction in sys.fake.interactions() {
         secrets.push(("an interaction token".into(), interaction.token.clone()));
     }
-    let logs = [("payment-service", sys.payment.log()), ("bot-service", sys.bot.log())];
+    let logs = [
+        ("payment-service", sys.payment.log()),
+        ("bot-service", sys.bot.log()),
+    ];
     for (service, log) in &logs {
-        assert!(log.lines().count() > 20, "{service} logged almost nothing at debug level:\n{log}");
-        assert!(log.contains("DEBUG") || log.contains("debug"), "{service} is not at debug level");
+        assert!(
+            log.lines().count() > 20,
+            "{service} logged almost nothing at debug level:\n{log}"
+        );
+        assert!(
+            log.contains("DEBUG") || log.contains("debug"),
+            "{service} is not at debug level"
+        );
     }
     let mut leaks = Vec::new();
     for (service, log) in &logs {
@@ -125,7 +163,11 @@ async fn a_full_run_at_debug_level_logs_no_secret_and_no_code() {
             }
         }
     }
-    assert!(leaks.is_empty(), "secrets in the logs (logs kept with E2E_KEEP_LOGS=1):\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "secrets in the logs (logs kept with E2E_KEEP_LOGS=1):\n{}",
+        leaks.join("\n")
+    );
     sys.assert_services_alive();
 }
 
@@ -150,18 +192,33 @@ async fn codes_at_rest_are_not_in_a_database_dump() {
         .and_then(|r| r.try_get::<String>("", "name").ok())
         .expect("database name");
     let mut dumps = Vec::new();
-    for format in [["--format=plain", "--inserts"], ["--format=plain", "--column-inserts"]] {
+    for format in [
+        ["--format=plain", "--inserts"],
+        ["--format=plain", "--column-inserts"],
+    ] {
         let out = std::process::Command::new("pg_dump")
             .args(["-h", "127.0.0.1", "-U", "postgres", "--no-password"])
             .args(format)
             .arg(&name)
             .output()
             .expect("pg_dump runs");
-        assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         dumps.push(out.stdout);
     }
     let out = std::process::Command::new("pg_dump")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "--no-password", "--format=custom", "--compress=0"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "--no-password",
+            "--format=custom",
+            "--compress=0",
+        ])
         .arg(&name)
         .output()
         .expect("pg_dump runs");
@@ -171,9 +228,15 @@ async fn codes_at_rest_are_not_in_a_database_dump() {
         let text = String::from_utf8_lossy(dump);
         assert!(text.contains("stock"), "the dump has the stock table");
         for code in &codes {
-            assert!(!text.contains(code.as_str()), "plaintext code {code} in the dump");
+            assert!(
+                !text.contains(code.as_str()),
+                "plaintext code {code} in the dump"
+            );
             // Nor any long fragment of it (e.g. a prefix kept for display).
-            assert!(!text.contains(&code[..12]), "a fragment of {code} in the dump");
+            assert!(
+                !text.contains(&code[..12]),
+                "a fragment of {code} in the dump"
+            );
         }
     }
     // And the rows are really there, sealed: ciphertext, nonce and key id.
@@ -194,37 +257,82 @@ async fn members_without_the_role_are_refused_at_the_bot() {
     let audit_before = sys.count("SELECT COUNT(*) FROM admin_audit", vec![]).await;
     let stock_before = sys.count("SELECT COUNT(*) FROM stock", vec![]).await;
     // A member with some other role, and one with a role named like the admin role's id.
-    let mallory = FakeUser::new(1_300_000_000_000_000_666, "mallory").with_roles([ADMIN_ROLE_ID + 1]);
-    let file = sys.fake.add_attachment("codes.txt", b"EVIL-1\nEVIL-2\n".to_vec());
+    let mallory =
+        FakeUser::new(1_300_000_000_000_000_666, "mallory").with_roles([ADMIN_ROLE_ID + 1]);
+    let file = sys
+        .fake
+        .add_attachment("codes.txt", b"EVIL-1\nEVIL-2\n".to_vec());
     let commands: Vec<(&str, Vec<SlashOption>)> = vec![
         ("addstock", vec![SlashOption::attachment("file", &file)]),
-        ("addstock", vec![SlashOption::string("text", "EVIL-3 EVIL-4")]),
+        (
+            "addstock",
+            vec![SlashOption::string("text", "EVIL-3 EVIL-4")],
+        ),
         ("viewstock", vec![]),
         ("vieworders", vec![]),
-        ("processorder", vec![SlashOption::string("order_number", "RF-20260101-ABCDEF"), SlashOption::integer("action", 1)]),
+        (
+            "processorder",
+            vec![
+                SlashOption::string("order_number", "RF-20260101-ABCDEF"),
+                SlashOption::integer("action", 1),
+            ],
+        ),
         ("botstats", vec![]),
         ("postpanel", vec![]),
     ];
     for (sub, options) in &commands {
-        let id = sys.slash(&mallory, "admin", vec![SlashOption::sub(sub, options.clone())]);
-        let answer = sys.answer(id, "the refusal", |m| !m.visible_text().is_empty()).await;
+        let id = sys.slash(
+            &mallory,
+            "admin",
+            vec![SlashOption::sub(sub, options.clone())],
+        );
+        let answer = sys
+            .answer(id, "the refusal", |m| !m.visible_text().is_empty())
+            .await;
         let text = answer.visible_text();
-        assert!(text.to_lowercase().contains("admin"), "/admin {sub}: {text}");
-        assert_ne!(answer.flags() & 64, 0, "/admin {sub}: the refusal is ephemeral");
+        assert!(
+            text.to_lowercase().contains("admin"),
+            "/admin {sub}: {text}"
+        );
+        assert_ne!(
+            answer.flags() & 64,
+            0,
+            "/admin {sub}: the refusal is ephemeral"
+        );
     }
     // The admin's orders page: its buttons re-check the role on every click.
     let id = sys.slash(&boss, "admin", vec![SlashOption::sub("vieworders", vec![])]);
-    let page = sys.answer(id, "the orders page", |m| !m.visible_text().is_empty()).await;
+    let page = sys
+        .answer(id, "the orders page", |m| !m.visible_text().is_empty())
+        .await;
     let audit_after_boss = sys.count("SELECT COUNT(*) FROM admin_audit", vec![]).await;
-    assert_eq!(audit_after_boss, audit_before + 1, "the admin's own command is audited");
-    if let Some(label) = ["Next", "Refresh", "Previous"].into_iter().find(|l| has_button(&page, l)) {
+    assert_eq!(
+        audit_after_boss,
+        audit_before + 1,
+        "the admin's own command is audited"
+    );
+    if let Some(label) = ["Next", "Refresh", "Previous"]
+        .into_iter()
+        .find(|l| has_button(&page, l))
+    {
         let _ = sys.click(&mallory, &page, label);
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(sys.count("SELECT COUNT(*) FROM admin_audit", vec![]).await, audit_after_boss, "a refused member reached the payment-service");
-    assert_eq!(sys.count("SELECT COUNT(*) FROM stock", vec![]).await, stock_before);
-    assert_eq!(sys.count("SELECT COUNT(*) FROM stock_batches", vec![]).await, 1);
+    assert_eq!(
+        sys.count("SELECT COUNT(*) FROM admin_audit", vec![]).await,
+        audit_after_boss,
+        "a refused member reached the payment-service"
+    );
+    assert_eq!(
+        sys.count("SELECT COUNT(*) FROM stock", vec![]).await,
+        stock_before
+    );
+    assert_eq!(
+        sys.count("SELECT COUNT(*) FROM stock_batches", vec![])
+            .await,
+        1
+    );
 }
 
 /// ENCRYPTION_KEY of the wrong length (or raw hex, or the old placeholder) stops the binary at
@@ -243,7 +351,10 @@ async fn a_wrong_encryption_key_is_refused_at_start_up() {
         ("33 bytes", b64(33)),
         ("64 bytes", b64(64)),
         ("raw hex of 32 bytes", hex32),
-        ("placeholder", "your-32-byte-encryption-key-here".to_string()),
+        (
+            "placeholder",
+            "your-32-byte-encryption-key-here".to_string(),
+        ),
         ("not base64", "this is not a key at all!".to_string()),
     ];
     let dir = std::env::temp_dir().join(test_support::unique_name("sec-key"));
@@ -267,10 +378,23 @@ async fn a_wrong_encryption_key_is_refused_at_start_up() {
         .await
         .unwrap_or_else(|_| panic!("{what}: the binary did not exit"))
         .expect("runs");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(!out.status.success(), "{what}: started with a bad key: {text}");
-        assert!(text.contains("ENCRYPTION_KEY"), "{what}: the message does not name the setting: {text}");
-        assert!(!text.contains(key.as_str()), "{what}: the message shows the key: {text}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.status.success(),
+            "{what}: started with a bad key: {text}"
+        );
+        assert!(
+            text.contains("ENCRYPTION_KEY"),
+            "{what}: the message does not name the setting: {text}"
+        );
+        assert!(
+            !text.contains(key.as_str()),
+            "{what}: the message shows the key: {text}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

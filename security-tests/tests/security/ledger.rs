@@ -27,19 +27,39 @@ const AMOUNTS: &[i64] = &[10_000, 15_000, 30_000, 70_000, 100_000];
 
 #[derive(Debug, Clone)]
 enum Op {
-    TopUp { user: u64, amount: usize },
+    TopUp {
+        user: u64,
+        amount: usize,
+    },
     /// Pay the k-th top-up at Midtrans and deliver its settlement `copies` times concurrently.
-    Settle { k: usize, copies: usize },
+    Settle {
+        k: usize,
+        copies: usize,
+    },
     /// Midtrans expires the k-th top-up (if still unpaid) and notifies twice.
-    Expire { k: usize },
+    Expire {
+        k: usize,
+    },
     /// Replay an `expire` for the k-th top-up whatever its state.
-    OldExpire { k: usize },
-    Order { user: u64, five: bool },
+    OldExpire {
+        k: usize,
+    },
+    Order {
+        user: u64,
+        five: bool,
+    },
     /// The same order request again (a redelivery).
-    RepeatOrder { k: usize },
+    RepeatOrder {
+        k: usize,
+    },
     /// `n` different orders of one user at once.
-    Burst { user: u64, n: usize },
-    Refund { k: usize },
+    Burst {
+        user: u64,
+        n: usize,
+    },
+    Refund {
+        k: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -90,7 +110,12 @@ impl World<'_> {
         self.base + u
     }
 
-    async fn order(&self, user: u64, package: PackageSize, request_id: &str) -> Result<(String, i64), ServiceError> {
+    async fn order(
+        &self,
+        user: u64,
+        package: PackageSize,
+        request_id: &str,
+    ) -> Result<(String, i64), ServiceError> {
         let reply = request(
             self.broker,
             Command::OrderCreate(OrderCreate {
@@ -142,9 +167,13 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
         Op::TopUp { user, amount } => {
             let uid = w.uid(*user);
             let amount = AMOUNTS[*amount];
-            let order_id = w.app.create_topup(&format!("{}-t{seq}", w.base), uid, amount).await;
+            let order_id = w
+                .app
+                .create_topup(&format!("{}-t{seq}", w.base), uid, amount)
+                .await;
             m.accounts.entry(uid).or_default();
-            m.topups.push((order_id, uid, amount, TopupState::Pending, false));
+            m.topups
+                .push((order_id, uid, amount, TopupState::Pending, false));
         }
         Op::Settle { k, copies } => {
             if m.topups.is_empty() {
@@ -154,12 +183,19 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
             let (order_id, uid, amount, state, paid) = m.topups[i].clone();
             if state == TopupState::Failed {
                 // Midtrans refuses to pay an expired charge; a forged settlement is tried instead.
-                let body = notification_body(&NotificationSpec::new(&order_id, "settlement", amount), SERVER_KEY);
+                let body = notification_body(
+                    &NotificationSpec::new(&order_id, "settlement", amount),
+                    SERVER_KEY,
+                );
                 prop_assert_eq!(w.app.post_json(&body).await, 200);
                 return Ok(());
             }
             if !paid {
-                w.app.sim.pay(&order_id).await.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                w.app
+                    .sim
+                    .pay(&order_id)
+                    .await
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                 m.topups[i].4 = true;
             }
             let body = w.app.signed_notification(&order_id).await;
@@ -168,7 +204,13 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
                     let http = w.app.http.clone();
                     let url = w.app.webhook_url();
                     let body = body.clone();
-                    tokio::spawn(async move { http.post(url).json(&body).send().await.map(|r| r.status().as_u16()) })
+                    tokio::spawn(async move {
+                        http.post(url)
+                            .json(&body)
+                            .send()
+                            .await
+                            .map(|r| r.status().as_u16())
+                    })
                 })
                 .collect();
             for p in posts {
@@ -188,10 +230,17 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
             let i = k % m.topups.len();
             let (order_id, _, amount, state, paid) = m.topups[i].clone();
             if !paid && state == TopupState::Pending {
-                w.app.sim.expire(&order_id).await.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                w.app
+                    .sim
+                    .expire(&order_id)
+                    .await
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                 m.topups[i].3 = TopupState::Failed;
             }
-            let body = notification_body(&NotificationSpec::new(&order_id, "expire", amount), SERVER_KEY);
+            let body = notification_body(
+                &NotificationSpec::new(&order_id, "expire", amount),
+                SERVER_KEY,
+            );
             for _ in 0..2 {
                 prop_assert_eq!(w.app.post_json(&body).await, 200);
             }
@@ -211,7 +260,10 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
             }
             let i = k % m.topups.len();
             let (order_id, uid, amount, state, paid) = m.topups[i].clone();
-            let body = notification_body(&NotificationSpec::new(&order_id, "expire", amount), SERVER_KEY);
+            let body = notification_body(
+                &NotificationSpec::new(&order_id, "expire", amount),
+                SERVER_KEY,
+            );
             prop_assert_eq!(w.app.post_json(&body).await, 200);
             if state == TopupState::Pending && paid {
                 m.topups[i].3 = TopupState::Success;
@@ -224,18 +276,28 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
         Op::Order { user, five } => {
             let uid = w.uid(*user);
             let p = price(*five);
-            let package = if *five { PackageSize::Five } else { PackageSize::One };
+            let package = if *five {
+                PackageSize::Five
+            } else {
+                PackageSize::One
+            };
             let request_id = format!("{}-o{seq}", w.base);
             let got = w.order(uid, package, &request_id).await;
             let a = m.accounts.entry(uid).or_default();
             if a.balance >= p {
-                let (number, charged) = got.map_err(|e| TestCaseError::fail(format!("refused with enough balance: {e:?}")))?;
+                let (number, charged) = got.map_err(|e| {
+                    TestCaseError::fail(format!("refused with enough balance: {e:?}"))
+                })?;
                 prop_assert_eq!(charged, p);
                 a.balance -= p;
                 a.total_spent += p;
                 m.orders.push((request_id, number, uid, p, false));
             } else {
-                prop_assert!(matches!(got, Err(ServiceError::InsufficientBalance { .. })), "{:?}", got);
+                prop_assert!(
+                    matches!(got, Err(ServiceError::InsufficientBalance { .. })),
+                    "{:?}",
+                    got
+                );
             }
         }
         Op::RepeatOrder { k } => {
@@ -243,26 +305,47 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
                 return Ok(());
             }
             let (request_id, number, uid, p, _) = m.orders[k % m.orders.len()].clone();
-            let package = if p == 70_000 { PackageSize::Five } else { PackageSize::One };
+            let package = if p == 70_000 {
+                PackageSize::Five
+            } else {
+                PackageSize::One
+            };
             let got = w.order(uid, package, &request_id).await;
-            prop_assert_eq!(got.map(|g| g.0), Ok(number), "a repeated request answers the first outcome");
+            prop_assert_eq!(
+                got.map(|g| g.0),
+                Ok(number),
+                "a repeated request answers the first outcome"
+            );
         }
         Op::Burst { user, n } => {
             let uid = w.uid(*user);
             let futures: Vec<_> = (0..*n)
                 .map(|j| {
                     let request_id = format!("{}-b{seq}-{j}", w.base);
-                    async move { (request_id.clone(), w.order(uid, PackageSize::One, &request_id).await) }
+                    async move {
+                        (
+                            request_id.clone(),
+                            w.order(uid, PackageSize::One, &request_id).await,
+                        )
+                    }
                 })
                 .collect();
             let results = futures::future::join_all(futures).await;
             let a = m.accounts.entry(uid).or_default();
             let affordable = (a.balance / 15_000) as usize;
             let accepted: Vec<_> = results.iter().filter(|(_, r)| r.is_ok()).collect();
-            prop_assert_eq!(accepted.len(), (*n).min(affordable), "accepted orders of a burst");
+            prop_assert_eq!(
+                accepted.len(),
+                (*n).min(affordable),
+                "accepted orders of a burst"
+            );
             for (_, r) in &results {
                 if let Err(e) = r {
-                    prop_assert!(matches!(e, ServiceError::InsufficientBalance { .. }), "{:?}", e);
+                    prop_assert!(
+                        matches!(e, ServiceError::InsufficientBalance { .. }),
+                        "{:?}",
+                        e
+                    );
                 }
             }
             for (rid, r) in accepted {
@@ -295,7 +378,9 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
             if refunded {
                 prop_assert!(r.outcome.is_err(), "refunded twice: {:?}", r.outcome);
             } else {
-                let done = r.outcome.map_err(|e| TestCaseError::fail(format!("refund refused: {e:?}")))?;
+                let done = r
+                    .outcome
+                    .map_err(|e| TestCaseError::fail(format!("refund refused: {e:?}")))?;
                 prop_assert_eq!(done.refunded.map(|i| i.rupiah()), Some(p));
                 m.orders[i].4 = true;
                 let a = m.accounts.entry(uid).or_default();
@@ -328,7 +413,12 @@ async fn check(w: &World<'_>, m: &Model) -> Result<(), TestCaseError> {
             vec![(*uid as i64).into()],
         )
         .await;
-        prop_assert_eq!(last, want.balance, "balance_after of the last ledger row of {}", uid);
+        prop_assert_eq!(
+            last,
+            want.balance,
+            "balance_after of the last ledger row of {}",
+            uid
+        );
     }
     for (order_id, _, _, state, _) in &m.topups {
         let (status, _) = w.app.topup_status(order_id).await;
@@ -338,8 +428,18 @@ async fn check(w: &World<'_>, m: &Model) -> Result<(), TestCaseError> {
             TopupState::Failed => "failed",
         };
         prop_assert_eq!(status.as_str(), want, "top-up {}", order_id);
-        let rows = scalar(&w.app.db, "SELECT COUNT(*) FROM balance_ledger WHERE reference = $1", vec![order_id.clone().into()]).await;
-        prop_assert_eq!(rows, i64::from(*state == TopupState::Success), "ledger rows of {}", order_id);
+        let rows = scalar(
+            &w.app.db,
+            "SELECT COUNT(*) FROM balance_ledger WHERE reference = $1",
+            vec![order_id.clone().into()],
+        )
+        .await;
+        prop_assert_eq!(
+            rows,
+            i64::from(*state == TopupState::Success),
+            "ledger rows of {}",
+            order_id
+        );
     }
     for (_, number, _, _, refunded) in &m.orders {
         let rows = scalar(
@@ -348,7 +448,12 @@ async fn check(w: &World<'_>, m: &Model) -> Result<(), TestCaseError> {
             vec![number.clone().into()],
         )
         .await;
-        prop_assert_eq!(rows, 1 + i64::from(*refunded), "ledger rows of order {}", number);
+        prop_assert_eq!(
+            rows,
+            1 + i64::from(*refunded),
+            "ledger rows of order {}",
+            number
+        );
     }
     Ok(())
 }
@@ -358,7 +463,11 @@ fn balances_and_ledger_follow_the_model() {
     let rt = block_on_runtime();
     let (app, broker) = rt.block_on(async {
         let app = PaymentApp::start_with(security_tests::AppOptions {
-            extra: opts(&[("PRICE_1_CODE", "15000"), ("PRICE_5_CODES", "70000"), ("LOW_STOCK_THRESHOLD", "0")]),
+            extra: opts(&[
+                ("PRICE_1_CODE", "15000"),
+                ("PRICE_5_CODES", "70000"),
+                ("LOW_STOCK_THRESHOLD", "0"),
+            ]),
             ..Default::default()
         })
         .await
@@ -377,7 +486,10 @@ fn balances_and_ledger_follow_the_model() {
             }),
         )
         .await;
-        assert!(matches!(reply, Reply::StockAdded(ref r) if r.outcome.is_ok()), "{reply:?}");
+        assert!(
+            matches!(reply, Reply::StockAdded(ref r) if r.outcome.is_ok()),
+            "{reply:?}"
+        );
         (app, broker)
     });
     let case = std::cell::Cell::new(0u64);
@@ -398,7 +510,9 @@ fn balances_and_ledger_follow_the_model() {
             let mut m = Model::default();
             for (seq, op) in ops.iter().enumerate() {
                 step(&w, &mut m, op, seq).await?;
-                check(&w, &m).await.map_err(|e| TestCaseError::fail(format!("after {op:?} (step {seq}): {e}")))?;
+                check(&w, &m)
+                    .await
+                    .map_err(|e| TestCaseError::fail(format!("after {op:?} (step {seq}): {e}")))?;
             }
             Ok(())
         })
@@ -408,10 +522,22 @@ fn balances_and_ledger_follow_the_model() {
             panic!("{e}");
         }
         // Invariant 1 over the whole database.
-        let sums = scalar(&app.db, "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM users", vec![]).await;
-        let ledger = scalar(&app.db, "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM balance_ledger", vec![]).await;
+        let sums = scalar(
+            &app.db,
+            "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM users",
+            vec![],
+        )
+        .await;
+        let ledger = scalar(
+            &app.db,
+            "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM balance_ledger",
+            vec![],
+        )
+        .await;
         assert_eq!(sums, ledger);
         broker.close().await;
-        tokio::time::timeout(Duration::from_secs(30), app.stop()).await.ok();
+        tokio::time::timeout(Duration::from_secs(30), app.stop())
+            .await
+            .ok();
     });
 }

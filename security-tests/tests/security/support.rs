@@ -39,7 +39,9 @@ pub async fn post_chunked(base: &str, path: &str, chunks: usize, chunk: usize) -
     let data = vec![b'a'; chunk];
     for _ in 0..chunks {
         // The server may answer 413 and close before everything was sent.
-        if s.write_all(format!("{chunk:x}\r\n").as_bytes()).await.is_err()
+        if s.write_all(format!("{chunk:x}\r\n").as_bytes())
+            .await
+            .is_err()
             || s.write_all(&data).await.is_err()
             || s.write_all(b"\r\n").await.is_err()
         {
@@ -48,7 +50,11 @@ pub async fn post_chunked(base: &str, path: &str, chunks: usize, chunk: usize) -
     }
     let _ = s.write_all(b"0\r\n\r\n").await;
     let mut answer = Vec::new();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut answer)).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        s.read_to_end(&mut answer),
+    )
+    .await;
     let text = String::from_utf8_lossy(&answer);
     text.split_whitespace()
         .nth(1)

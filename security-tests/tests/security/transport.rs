@@ -51,7 +51,9 @@ async fn postgres_sslmode_require_is_encrypted_through_the_service_db_layer() {
         eprintln!("SKIPPED: the local PostgreSQL has ssl = off; see README_SECURITY.md");
         return;
     }
-    let database = test_support::TestDatabase::create().await.expect("test database");
+    let database = test_support::TestDatabase::create()
+        .await
+        .expect("test database");
     for (mode, want) in [("require", true), ("disable", false)] {
         let url = format!("{}?sslmode={mode}", database.url());
         let pairs = base_settings(&url, "unused", "http://127.0.0.1:9");
@@ -72,12 +74,20 @@ async fn postgres_sslmode_require_is_encrypted_through_the_service_db_layer() {
     }
     // The whole application over TLS: /readyz checks the database through the pool.
     let app = PaymentApp::start_with(AppOptions {
-        extra: opts(&[("DATABASE_URL", &format!("{}?sslmode=require", database.url()))]),
+        extra: opts(&[(
+            "DATABASE_URL",
+            &format!("{}?sslmode=require", database.url()),
+        )]),
         ..Default::default()
     })
     .await
     .expect("app starts over sslmode=require");
-    let ready = app.http.get(format!("{}/readyz", app.address)).send().await.expect("readyz");
+    let ready = app
+        .http
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status().as_u16(), 200);
     app.stop().await;
 }
@@ -108,17 +118,66 @@ impl PrivateRabbit {
         let dir = std::env::temp_dir().join(test_support::unique_name("sec-tls"));
         std::fs::create_dir_all(dir.join("home")).expect("temp dir");
         let run = |args: &[&str]| {
-            let out = Command::new("openssl").args(args).current_dir(&dir).output().expect("openssl");
-            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
-        run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=security-tests CA"]);
-        run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=security-tests CA",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
         std::fs::write(
             dir.join("ext.cnf"),
             "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
         )
         .expect("ext");
-        run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
         let tls_port = free_port();
         let dist_port = free_port();
         let d = dir.display();
@@ -166,7 +225,11 @@ impl PrivateRabbit {
             }
         }
         let child = command.spawn().expect("rabbitmq-server starts");
-        let rabbit = PrivateRabbit { dir, child, tls_port };
+        let rabbit = PrivateRabbit {
+            dir,
+            child,
+            tls_port,
+        };
         let deadline = std::time::Instant::now() + Duration::from_secs(40);
         while std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
             if std::time::Instant::now() > deadline {
@@ -198,7 +261,8 @@ impl Drop for PrivateRabbit {
             libc::kill(-pgid, libc::SIGTERM);
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        while self.child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline {
+        while self.child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(100));
         }
         // SAFETY: as above.
@@ -218,13 +282,18 @@ async fn amqps_urls_parse_and_fail_in_tls_not_in_parsing() {
     let plain = url::Url::parse(&test_support::amqp_url()).expect("AMQP URL");
     let port = plain.port().unwrap_or(5672);
     let url = format!("amqps://guest:guest@127.0.0.1:{port}/%2f");
-    let error = tokio::time::timeout(Duration::from_secs(15), lapin::Connection::connect(&url, props.clone()))
-        .await
-        .expect("fails quickly")
-        .err()
-        .expect("a TLS client cannot talk to a plain AMQP port");
+    let error = tokio::time::timeout(
+        Duration::from_secs(15),
+        lapin::Connection::connect(&url, props.clone()),
+    )
+    .await
+    .expect("fails quickly")
+    .expect_err("a TLS client cannot talk to a plain AMQP port");
     let text = format!("{error:?}");
-    assert!(!text.to_lowercase().contains("parse") && !text.contains("InvalidUri"), "{text}");
+    assert!(
+        !text.to_lowercase().contains("parse") && !text.contains("InvalidUri"),
+        "{text}"
+    );
     // A malformed URL fails differently (as a parse error), which is what the above is not.
     let malformed = lapin::Connection::connect("amqps://guest:guest@:notaport/%2f", props).await;
     assert!(malformed.is_err());
@@ -232,7 +301,10 @@ async fn amqps_urls_parse_and_fail_in_tls_not_in_parsing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbitmq_over_tls_with_a_private_node() {
-    let Some(rabbit) = tokio::task::spawn_blocking(PrivateRabbit::start).await.expect("start") else {
+    let Some(rabbit) = tokio::task::spawn_blocking(PrivateRabbit::start)
+        .await
+        .expect("start")
+    else {
         return;
     };
     // 1. Without trusting our CA the handshake is refused: certificates are verified.
@@ -242,10 +314,14 @@ async fn rabbitmq_over_tls_with_a_private_node() {
     )
     .await
     .expect("fails quickly")
-    .err()
-    .expect("an unknown CA is refused");
+    .expect_err("an unknown CA is refused");
     let text = format!("{error:?}");
-    assert!(text.contains("Certificate") || text.contains("certificate") || text.contains("UnknownIssuer"), "{text}");
+    assert!(
+        text.contains("Certificate")
+            || text.contains("certificate")
+            || text.contains("UnknownIssuer"),
+        "{text}"
+    );
 
     // 2. The real payment-service binary with AMQP_URL=amqps://… and the CA in SSL_CERT_FILE
     //    (how an operator trusts a private CA) connects, declares its topology and is ready.
@@ -253,12 +329,19 @@ async fn rabbitmq_over_tls_with_a_private_node() {
         .await
         .expect("join")
         .expect("service binaries");
-    let database = test_support::TestDatabase::create().await.expect("database");
-    let port = free_port();
-    let sim = midtrans_simulator::Simulator::start(midtrans_simulator::SimulatorConfig::new(SERVER_KEY))
+    let database = test_support::TestDatabase::create()
         .await
-        .expect("simulator");
-    let mut env = base_settings(database.url(), &test_support::unique_namespace(), sim.base_url());
+        .expect("database");
+    let port = free_port();
+    let sim =
+        midtrans_simulator::Simulator::start(midtrans_simulator::SimulatorConfig::new(SERVER_KEY))
+            .await
+            .expect("simulator");
+    let mut env = base_settings(
+        database.url(),
+        &test_support::unique_namespace(),
+        sim.base_url(),
+    );
     env.retain(|(k, _)| k != "AMQP_URL");
     env.extend(opts(&[
         ("AMQP_URL", &rabbit.url()),
@@ -267,8 +350,13 @@ async fn rabbitmq_over_tls_with_a_private_node() {
         ("LOG_LEVEL", "info"),
     ]));
     let dir = rabbit.dir.clone();
-    let service = e2e_tests::ServiceProcess::spawn("payment-service-tls", &binaries.payment_service, &env, &dir)
-        .expect("payment-service starts");
+    let service = e2e_tests::ServiceProcess::spawn(
+        "payment-service-tls",
+        &binaries.payment_service,
+        &env,
+        &dir,
+    )
+    .expect("payment-service starts");
     let http = reqwest::Client::new();
     let ready_url = format!("http://127.0.0.1:{port}/readyz");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -299,7 +387,12 @@ fn client_from(ip: &str) -> reqwest::Client {
         .expect("client")
 }
 
-async fn post_from(app: &PaymentApp, from: &str, xff: Option<&str>, body: &serde_json::Value) -> u16 {
+async fn post_from(
+    app: &PaymentApp,
+    from: &str,
+    xff: Option<&str>,
+    body: &serde_json::Value,
+) -> u16 {
     let mut r = client_from(from).post(app.webhook_url()).json(body);
     if let Some(x) = xff {
         r = r.header("X-Forwarded-For", x);
@@ -311,7 +404,10 @@ async fn post_from(app: &PaymentApp, from: &str, xff: Option<&str>, body: &serde
 async fn allowlist_admits_listed_sources_and_ignores_spoofed_forwarded_for() {
     let app = PaymentApp::start_with(AppOptions {
         extra: opts(&[
-            ("WEBHOOK_ALLOWED_SOURCES", "127.0.0.2/32, 103.208.23.0/24, 103.127.16.0/23"),
+            (
+                "WEBHOOK_ALLOWED_SOURCES",
+                "127.0.0.2/32, 103.208.23.0/24, 103.127.16.0/23",
+            ),
             ("TRUSTED_PROXIES", "127.0.0.5"),
             ("MIDTRANS_VERIFY_STATUS", "false"),
         ]),
@@ -320,22 +416,64 @@ async fn allowlist_admits_listed_sources_and_ignores_spoofed_forwarded_for() {
     .await
     .expect("app starts");
     let order_id = app.create_topup("allow", 4_501, 10_000).await;
-    let settle = notification_body(&NotificationSpec::new(&order_id, "settlement", 10_000), SERVER_KEY);
+    let settle = notification_body(
+        &NotificationSpec::new(&order_id, "settlement", 10_000),
+        SERVER_KEY,
+    );
     let junk = serde_json::json!({"hello": "world"});
     // Direct peers.
-    assert_eq!(post_from(&app, "127.0.0.3", None, &settle).await, 403, "unlisted peer");
-    assert_eq!(post_from(&app, "127.0.0.3", Some("127.0.0.2"), &settle).await, 403, "spoofed XFF from an untrusted peer");
-    assert_eq!(post_from(&app, "127.0.0.3", Some("103.208.23.7"), &settle).await, 403);
-    assert_eq!(post_from(&app, "127.0.0.6", Some("103.208.23.7"), &junk).await, 403);
-    assert_eq!(app.balance(4_501).await, 0, "a refused source changed nothing");
-    assert_eq!(post_from(&app, "127.0.0.2", None, &junk).await, 400, "listed peer reaches the handler");
+    assert_eq!(
+        post_from(&app, "127.0.0.3", None, &settle).await,
+        403,
+        "unlisted peer"
+    );
+    assert_eq!(
+        post_from(&app, "127.0.0.3", Some("127.0.0.2"), &settle).await,
+        403,
+        "spoofed XFF from an untrusted peer"
+    );
+    assert_eq!(
+        post_from(&app, "127.0.0.3", Some("103.208.23.7"), &settle).await,
+        403
+    );
+    assert_eq!(
+        post_from(&app, "127.0.0.6", Some("103.208.23.7"), &junk).await,
+        403
+    );
+    assert_eq!(
+        app.balance(4_501).await,
+        0,
+        "a refused source changed nothing"
+    );
+    assert_eq!(
+        post_from(&app, "127.0.0.2", None, &junk).await,
+        400,
+        "listed peer reaches the handler"
+    );
     // Through the trusted proxy: the right-most XFF entry (the one the proxy added) counts.
-    assert_eq!(post_from(&app, "127.0.0.5", Some("1.2.3.4"), &junk).await, 403);
-    assert_eq!(post_from(&app, "127.0.0.5", Some("103.208.23.7, 9.9.9.9"), &junk).await, 403, "client-written left part is not trusted");
-    assert_eq!(post_from(&app, "127.0.0.5", Some("9.9.9.9, 103.127.17.200"), &junk).await, 400);
-    assert_eq!(post_from(&app, "127.0.0.5", Some("not-an-ip"), &junk).await, 403, "garbage XFF falls back to the proxy's own address");
+    assert_eq!(
+        post_from(&app, "127.0.0.5", Some("1.2.3.4"), &junk).await,
+        403
+    );
+    assert_eq!(
+        post_from(&app, "127.0.0.5", Some("103.208.23.7, 9.9.9.9"), &junk).await,
+        403,
+        "client-written left part is not trusted"
+    );
+    assert_eq!(
+        post_from(&app, "127.0.0.5", Some("9.9.9.9, 103.127.17.200"), &junk).await,
+        400
+    );
+    assert_eq!(
+        post_from(&app, "127.0.0.5", Some("not-an-ip"), &junk).await,
+        403,
+        "garbage XFF falls back to the proxy's own address"
+    );
     assert_eq!(post_from(&app, "127.0.0.5", None, &junk).await, 403);
-    assert_eq!(post_from(&app, "127.0.0.5", Some("103.208.23.7"), &settle).await, 200);
+    assert_eq!(
+        post_from(&app, "127.0.0.5", Some("103.208.23.7"), &settle).await,
+        200
+    );
     assert_eq!(app.balance(4_501).await, 10_000);
     app.stop().await;
 }
@@ -343,7 +481,10 @@ async fn allowlist_admits_listed_sources_and_ignores_spoofed_forwarded_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_from_one_address_gets_429_while_others_get_through() {
     let app = PaymentApp::start_with(AppOptions {
-        extra: opts(&[("WEBHOOK_RATE_LIMIT_PER_SEC", "5"), ("TRUSTED_PROXIES", "127.0.0.5")]),
+        extra: opts(&[
+            ("WEBHOOK_RATE_LIMIT_PER_SEC", "5"),
+            ("TRUSTED_PROXIES", "127.0.0.5"),
+        ]),
         ..Default::default()
     })
     .await
@@ -365,8 +506,13 @@ async fn a_flood_from_one_address_gets_429_while_others_get_through() {
         }
     };
     // Start at the beginning of a second so the window is not split.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time");
-    tokio::time::sleep(Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()))).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time");
+    tokio::time::sleep(Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()),
+    ))
+    .await;
     let (a, b, c, d) = tokio::join!(
         flood("127.0.0.2", None, 80),
         flood("127.0.0.3", None, 3),
@@ -377,8 +523,15 @@ async fn a_flood_from_one_address_gets_429_while_others_get_through() {
     assert!(limited(&a) >= 60, "the flooding address was limited: {a:?}");
     assert!(a.iter().all(|s| *s == 429 || *s == 400), "{a:?}");
     assert_eq!(limited(&b), 0, "another address still gets through: {b:?}");
-    assert!(limited(&c) >= 60, "a flooding client behind the trusted proxy: {c:?}");
-    assert_eq!(limited(&d), 0, "another client behind the same proxy is not starved: {d:?}");
+    assert!(
+        limited(&c) >= 60,
+        "a flooding client behind the trusted proxy: {c:?}"
+    );
+    assert_eq!(
+        limited(&d),
+        0,
+        "another client behind the same proxy is not starved: {d:?}"
+    );
     // The next second the flooder is served again.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(post_from(&app, "127.0.0.2", None, &junk).await, 400);

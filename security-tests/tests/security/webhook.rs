@@ -39,7 +39,9 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         "\\PC{0,40}".prop_map(Value::String),
         prop_oneof![
             Just("10000.00"),
@@ -137,7 +139,10 @@ enum Input {
     Bytes(Vec<u8>),
     Json(Value),
     /// A mutation of a real notification for `target`; `paid` picks the paid or the pending one.
-    Mutated { paid: bool, mutations: Vec<Mutation> },
+    Mutated {
+        paid: bool,
+        mutations: Vec<Mutation>,
+    },
 }
 
 fn input() -> impl Strategy<Value = Input> {
@@ -189,7 +194,11 @@ fn webhook_bodies(verify_status: bool, cases: u32) {
                 Input::Bytes(b) => (b.clone(), None),
                 Input::Json(v) => (v.to_string().into_bytes(), Some(v.clone())),
                 Input::Mutated { paid, mutations } => {
-                    let base = if *paid { paid_body.clone() } else { pending_body.clone() };
+                    let base = if *paid {
+                        paid_body.clone()
+                    } else {
+                        pending_body.clone()
+                    };
                     let v = apply(base, mutations);
                     (v.to_string().into_bytes(), Some(v))
                 }
@@ -205,7 +214,12 @@ fn webhook_bodies(verify_status: bool, cases: u32) {
             let after = snapshot(&app.db).await;
             let signed = body.as_ref().is_some_and(correctly_signed);
             if !signed {
-                prop_assert_eq!(&before, &after, "changed without a valid signature: {:?}", inp);
+                prop_assert_eq!(
+                    &before,
+                    &after,
+                    "changed without a valid signature: {:?}",
+                    inp
+                );
             }
             // Never more than the stored amounts, never twice, ledger = balances.
             let paid_balance = app.balance(4_001).await;
@@ -307,7 +321,11 @@ async fn a_pending_notification_relabelled_settlement_is_not_credited() {
         capture["fraud_status"] = json!("accept");
         assert_eq!(capture["signature_key"], sig);
         assert_eq!(app.post_json(&capture).await, 200);
-        assert_eq!(app.balance(4_101).await, 0, "verify={verify}: flipped fraud_status credited");
+        assert_eq!(
+            app.balance(4_101).await,
+            0,
+            "verify={verify}: flipped fraud_status credited"
+        );
         app.stop().await;
     }
 }
@@ -336,20 +354,38 @@ async fn replayed_settlement_credits_once_even_after_the_balance_changed() {
                 let url = app.webhook_url();
                 let body = body.clone();
                 tokio::spawn(async move {
-                    http.post(url).json(&body).send().await.map(|r| r.status().as_u16())
+                    http.post(url)
+                        .json(&body)
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
                 })
             })
             .collect();
         for r in replays {
             assert_eq!(r.await.expect("task").expect("answer"), 200);
         }
-        assert_eq!(app.balance(4_201).await, 0, "verify={verify}: replay credited again");
         assert_eq!(
-            scalar(&app.db, "SELECT COUNT(*) FROM balance_ledger WHERE reference = $1", vec![order_id.clone().into()]).await,
+            app.balance(4_201).await,
+            0,
+            "verify={verify}: replay credited again"
+        );
+        assert_eq!(
+            scalar(
+                &app.db,
+                "SELECT COUNT(*) FROM balance_ledger WHERE reference = $1",
+                vec![order_id.clone().into()]
+            )
+            .await,
             1
         );
         assert_eq!(
-            scalar(&app.db, "SELECT COUNT(*) FROM outbox WHERE message_type = 'topup.settled'", vec![]).await,
+            scalar(
+                &app.db,
+                "SELECT COUNT(*) FROM outbox WHERE message_type = 'topup.settled'",
+                vec![]
+            )
+            .await,
             1
         );
         // The same body pointed at another pending top-up of the same amount: the signature
@@ -402,12 +438,23 @@ async fn tampered_amounts_are_never_credited() {
     let app = app(false).await;
     let order_id = app.create_topup("amount", 4_401, 100_000).await;
     // original_amount claims the stored amount while the customer paid 1 rupiah.
-    let mut fee = notification_body(&NotificationSpec::new(&order_id, "settlement", 1), SERVER_KEY);
-    fee["metadata"] = json!({"extra_info": {"gross_amount_info": {"original_amount": "100000.00"}}});
+    let mut fee = notification_body(
+        &NotificationSpec::new(&order_id, "settlement", 1),
+        SERVER_KEY,
+    );
+    fee["metadata"] =
+        json!({"extra_info": {"gross_amount_info": {"original_amount": "100000.00"}}});
     assert_eq!(app.post_json(&fee).await, 200);
-    assert_eq!(app.balance(4_401).await, 0, "original_amount above what was paid was credited");
+    assert_eq!(
+        app.balance(4_401).await,
+        0,
+        "original_amount above what was paid was credited"
+    );
     // A wrong key guessed by the forger.
-    let mut guessed = notification_body(&NotificationSpec::new(&order_id, "settlement", 100_000), "SB-Mid-server-guess");
+    let mut guessed = notification_body(
+        &NotificationSpec::new(&order_id, "settlement", 100_000),
+        "SB-Mid-server-guess",
+    );
     assert_eq!(app.post_json(&guessed).await, 401);
     // Same fields as numbers, signed over their text with the wrong key: still 401.
     guessed["gross_amount"] = json!(100000);
@@ -415,15 +462,36 @@ async fn tampered_amounts_are_never_credited() {
     assert_eq!(app.post_json(&guessed).await, 401);
     // A signature that is a prefix or an extension of the right one, or empty. (Upper-case hex
     // of the right digest is the same signature and is accepted, so it is not tried here.)
-    let mut right = notification_body(&NotificationSpec::new(&order_id, "settlement", 100_000), SERVER_KEY);
-    let sig = right["signature_key"].as_str().unwrap_or_default().to_string();
-    for forged in [sig[..64].to_string(), format!("{sig}00"), format!("{}{}", if sig.starts_with('0') { '1' } else { '0' }, &sig[1..]), String::new()] {
+    let mut right = notification_body(
+        &NotificationSpec::new(&order_id, "settlement", 100_000),
+        SERVER_KEY,
+    );
+    let sig = right["signature_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    for forged in [
+        sig[..64].to_string(),
+        format!("{sig}00"),
+        format!(
+            "{}{}",
+            if sig.starts_with('0') { '1' } else { '0' },
+            &sig[1..]
+        ),
+        String::new(),
+    ] {
         right["signature_key"] = json!(forged);
         let status = app.post_json(&right).await;
-        assert!(status == 401 || status == 400, "{status} for signature {forged:?}");
+        assert!(
+            status == 401 || status == 400,
+            "{status} for signature {forged:?}"
+        );
     }
     assert_eq!(app.balance(4_401).await, 0);
-    assert_eq!(scalar(&app.db, "SELECT COUNT(*) FROM balance_ledger", vec![]).await, 0);
+    assert_eq!(
+        scalar(&app.db, "SELECT COUNT(*) FROM balance_ledger", vec![]).await,
+        0
+    );
     app.stop().await;
 }
 
@@ -442,12 +510,21 @@ async fn bodies_over_the_limit_get_413() {
         let fill = "a".repeat(n - base.len());
         format!(r#"{{"order_id":"x","pad":"{fill}"}}"#)
     };
-    assert_eq!(app.post(pad(2048)).await.0, 400, "at the limit: read, then malformed");
+    assert_eq!(
+        app.post(pad(2048)).await.0,
+        400,
+        "at the limit: read, then malformed"
+    );
     assert_eq!(app.post(pad(2049)).await.0, 413);
     assert_eq!(app.post(pad(1024 * 1024)).await.0, 413);
     // Chunked, no Content-Length: the limit holds while streaming.
-    assert_eq!(crate::support::post_chunked(&app.address, "/webhook/midtrans", 64, 1024).await, 413);
-    assert_eq!(scalar(&app.db, "SELECT COUNT(*) FROM topups", vec![]).await, 0);
+    assert_eq!(
+        crate::support::post_chunked(&app.address, "/webhook/midtrans", 64, 1024).await,
+        413
+    );
+    assert_eq!(
+        scalar(&app.db, "SELECT COUNT(*) FROM topups", vec![]).await,
+        0
+    );
     app.stop().await;
 }
-
