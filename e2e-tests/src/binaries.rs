@@ -48,7 +48,10 @@ fn next_to(profile_dir: &Path) -> anyhow::Result<ServiceBinaries> {
     };
     for path in [&found.payment_service, &found.bot_service] {
         if !path.is_file() {
-            bail!("{} does not exist; build it with `cargo build -p payment-service -p bot-service`", path.display());
+            bail!(
+                "{} does not exist; build it with `cargo build -p payment-service -p bot-service`",
+                path.display()
+            );
         }
     }
     Ok(found)
@@ -76,6 +79,28 @@ fn build(profile_dir: &Path) -> anyhow::Result<ServiceBinaries> {
             "--message-format=json-render-diagnostics",
         ])
         .stderr(std::process::Stdio::inherit());
+    // Cargo gives a test the variables of its own package; passed on, they would change the
+    // fingerprints of build scripts that watch them (ring watches CARGO_MANIFEST_DIR) and make
+    // this build and the outer one rebuild each other's dependencies every time.
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let package_specific = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || name.starts_with("CARGO_BIN_")
+            || matches!(
+                name,
+                "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+                    | "OUT_DIR"
+            );
+        if package_specific {
+            command.env_remove(name);
+        }
+    }
     if profile_dir.file_name().and_then(|n| n.to_str()) == Some("release") {
         command.arg("--release");
     }

@@ -85,6 +85,8 @@ impl System {
         let health_port = free_port()?;
         let webhook_base_url = format!("http://127.0.0.1:{webhook_port}");
         let amqp = test_support::amqp_url();
+        // `E2E_LOG_LEVEL` (e.g. `debug,serenity=trace`) raises the services' logging.
+        let log_level = std::env::var("E2E_LOG_LEVEL").unwrap_or_else(|_| "info".into());
 
         let mut payment_env = vars(&[
             ("DATABASE_URL", database.url()),
@@ -102,7 +104,8 @@ impl System {
             ("ADMIN_CLAIM_SECRET", &claim_secret),
             ("DB_MAX_CONNECTIONS", "8"),
             ("OUTBOX_POLL_INTERVAL_MS", "50"),
-            ("LOG_LEVEL", "info"),
+            ("LOG_LEVEL", &log_level),
+            ("LOG_FORMAT", "json"),
             ("RUST_BACKTRACE", "1"),
         ]);
         override_with(&mut payment_env, options.payment_env);
@@ -116,7 +119,8 @@ impl System {
             ("BOT_HEALTH_PORT", &health_port.to_string()),
             ("PUBLIC_CHANNEL_ID", &PUBLIC_CHANNEL_ID.to_string()),
             ("ALERT_CHANNEL_ID", &ALERT_CHANNEL_ID.to_string()),
-            ("LOG_LEVEL", "info"),
+            ("LOG_LEVEL", &log_level),
+            ("LOG_FORMAT", "json"),
             ("RUST_BACKTRACE", "1"),
         ]);
         override_with(&mut bot_env, options.bot_env);
@@ -127,7 +131,8 @@ impl System {
             &payment_env,
             dir.path(),
         )?;
-        let bot = ServiceProcess::spawn("bot-service", &binaries.bot_service, &bot_env, dir.path())?;
+        let bot =
+            ServiceProcess::spawn("bot-service", &binaries.bot_service, &bot_env, dir.path())?;
         let db = Database::connect(database.url())
             .await
             .context("connecting to the test database")?;
@@ -205,7 +210,11 @@ impl System {
 
     pub async fn query(&self, sql: &str, values: Vec<Value>) -> Vec<sea_orm::QueryResult> {
         self.db
-            .query_all(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+            .query_all(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                values,
+            ))
             .await
             .unwrap_or_else(|e| panic!("query failed: {sql}: {e}"))
     }

@@ -28,9 +28,9 @@ fn labels(m: &RecordedMessage) -> Vec<String> {
 
 /// Whether the message shows an enabled button labelled `label`.
 pub fn has_button(m: &RecordedMessage, label: &str) -> bool {
-    components(m).iter().any(|c| {
-        c["type"] == 2 && c["label"] == label && c["disabled"].as_bool() != Some(true)
-    })
+    components(m)
+        .iter()
+        .any(|c| c["type"] == 2 && c["label"] == label && c["disabled"].as_bool() != Some(true))
 }
 
 /// The custom_id of the button labelled `label`, as the bot sent it.
@@ -181,7 +181,9 @@ impl System {
             .await;
         let click = self.click(user, &picker, preset_label);
         let qr = self
-            .answer(click, "the QR code", |m| m.visible_text().contains("Scan to pay"))
+            .answer(click, "the QR code", |m| {
+                m.visible_text().contains("Scan to pay")
+            })
             .await;
         let order_id = qr
             .visible_text()
@@ -210,8 +212,7 @@ impl System {
         let (_, order_id) = self.start_top_up(user, preset_label).await;
         self.pay(&order_id).await;
         self.wait_dm(user, "the top-up DM", |m| {
-            m.visible_text().contains("Top-up received")
-                && m.visible_text().contains(&order_id)
+            m.visible_text().contains("Top-up received") && m.visible_text().contains(&order_id)
         })
         .await
     }
@@ -245,9 +246,11 @@ impl System {
     /// `/balance`: the answer's text.
     pub async fn balance_text(&self, user: &FakeUser) -> String {
         let id = self.slash(user, "balance", vec![]);
-        self.answer(id, "the balance", |m| m.visible_text().contains("Your balance"))
-            .await
-            .visible_text()
+        self.answer(id, "the balance", |m| {
+            m.visible_text().contains("Your balance")
+        })
+        .await
+        .visible_text()
     }
 
     /// `/admin addstock file:<codes.txt>`: the answer.
@@ -321,13 +324,17 @@ impl System {
             "interactions that failed Discord's deadline: {:?}",
             failed
                 .iter()
-                .map(|i| (i.kind, i.payload["data"]["name"].clone(), i.payload["data"]["custom_id"].clone()))
+                .map(|i| (
+                    i.kind,
+                    i.payload["data"]["name"].clone(),
+                    i.payload["data"]["custom_id"].clone()
+                ))
                 .collect::<Vec<_>>()
         );
         for i in &interactions {
-            let latency = i
-                .latency()
-                .unwrap_or_else(|| panic!("interaction {} ({:?}) was never answered", i.id, i.kind));
+            let latency = i.latency().unwrap_or_else(|| {
+                panic!("interaction {} ({:?}) was never answered", i.id, i.kind)
+            });
             assert!(
                 latency < Duration::from_secs(3),
                 "interaction {} ({:?}) took {latency:?}",

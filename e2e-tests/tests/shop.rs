@@ -35,10 +35,20 @@ async fn top_up_50000_is_paid_dmed_and_shown_as_balance() {
     let user = buyer(1);
 
     let (qr, order_id) = sys.start_top_up(&user, "Rp 50.000").await;
-    assert_ne!(qr.flags() & EPHEMERAL, 0, "the QR is shown only to the payer");
-    assert!(qr.visible_text().contains("Rp 50.000"), "{}", qr.visible_text());
+    assert_ne!(
+        qr.flags() & EPHEMERAL,
+        0,
+        "the QR is shown only to the payer"
+    );
     assert!(
-        qr.files.iter().any(|f| f.filename.ends_with(".png") && !f.bytes.is_empty()),
+        qr.visible_text().contains("Rp 50.000"),
+        "{}",
+        qr.visible_text()
+    );
+    assert!(
+        qr.files
+            .iter()
+            .any(|f| f.filename.ends_with(".png") && !f.bytes.is_empty()),
         "the QR is an image the bot rendered"
     );
     assert!(has_button(&qr, "Check status"));
@@ -49,7 +59,11 @@ async fn top_up_50000_is_paid_dmed_and_shown_as_balance() {
         .unwrap_or_else(|| panic!("Midtrans never saw {order_id}: {charged:?}"));
     assert_eq!(charge["gross_amount"], "50000.00");
     assert_eq!(charge["transaction_status"], "pending");
-    assert_eq!(sys.db_balance(user.id).await, 0, "nothing credited before payment");
+    assert_eq!(
+        sys.db_balance(user.id).await,
+        0,
+        "nothing credited before payment"
+    );
 
     sys.pay(&order_id).await;
     let dm = sys
@@ -57,7 +71,11 @@ async fn top_up_50000_is_paid_dmed_and_shown_as_balance() {
             m.visible_text().contains("Top-up received")
         })
         .await;
-    assert!(dm.visible_text().contains("Rp 50.000"), "{}", dm.visible_text());
+    assert!(
+        dm.visible_text().contains("Rp 50.000"),
+        "{}",
+        dm.visible_text()
+    );
     assert!(dm.visible_text().contains(&order_id));
 
     let balance = sys.balance_text(&user).await;
@@ -70,8 +88,14 @@ async fn top_up_50000_is_paid_dmed_and_shown_as_balance() {
         )
         .await;
     assert_eq!(status.len(), 1);
-    assert_eq!(status[0].try_get::<String>("", "status").unwrap(), "success");
-    assert_eq!(status[0].try_get::<String>("", "bot_source").unwrap(), "order");
+    assert_eq!(
+        status[0].try_get::<String>("", "status").unwrap(),
+        "success"
+    );
+    assert_eq!(
+        status[0].try_get::<String>("", "bot_source").unwrap(),
+        "order"
+    );
     assert_eq!(
         sys.count(
             "SELECT SUM(delta)::BIGINT FROM balance_ledger WHERE user_id = $1",
@@ -80,6 +104,436 @@ async fn top_up_50000_is_paid_dmed_and_shown_as_balance() {
         .await,
         50_000
     );
+
+    sys.assert_every_interaction_answered_in_time().await;
+    sys.assert_services_alive();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_uploads_codes_and_a_non_admin_is_refused() {
+    let mut sys = start().await;
+    let codes = fresh_codes(20);
+
+    let refused = sys.add_stock(&buyer(2), &codes).await;
+    assert_ne!(refused.flags() & EPHEMERAL, 0);
+    assert!(
+        refused.visible_text().contains("You need the"),
+        "{}",
+        refused.visible_text()
+    );
+    assert_eq!(sys.count("SELECT COUNT(*) FROM stock", vec![]).await, 0);
+
+    let added = sys.add_stock(&admin(), &codes).await;
+    let text = added.visible_text();
+    assert!(text.contains("Stock added"), "{text}");
+    assert!(text.contains("\n20\n"), "20 codes added: {text}");
+    assert_eq!(
+        sys.count(
+            "SELECT COUNT(*) FROM stock WHERE status = 'available'",
+            vec![]
+        )
+        .await,
+        20
+    );
+    // Stored encrypted: no row holds a code in clear, and each code's keyed hash is there.
+    for code in &codes {
+        let hash = sys.vault.hash(code);
+        assert_eq!(
+            sys.count(
+                "SELECT COUNT(*) FROM stock WHERE code_hash = $1",
+                vec![hash.into()]
+            )
+            .await,
+            1,
+            "{code} is in stock exactly once"
+        );
+    }
+
+    // Uploading the same file again adds nothing.
+    let again = sys.add_stock(&admin(), &codes).await;
+    assert!(
+        again.visible_text().contains("Stock added"),
+        "{}",
+        again.visible_text()
+    );
+    assert_eq!(sys.count("SELECT COUNT(*) FROM stock", vec![]).await, 20);
+
+    // The non-admin is still refused after stock exists, and changes nothing.
+    let refused = sys.add_stock(&buyer(2), &fresh_codes(3)).await;
+    assert!(refused.visible_text().contains("You need the"));
+    assert_eq!(sys.count("SELECT COUNT(*) FROM stock", vec![]).await, 20);
+
+    sys.assert_every_interaction_answered_in_time().await;
+    sys.assert_services_alive();
+}
+
+/// The stock rows an order took: their hashes must be exactly the delivered codes' hashes.
+async fn assert_codes_sold_for(sys: &System, order_number: &str, codes: &[String]) {
+    let rows = sys
+        .query(
+            "SELECT s.code_hash, s.status FROM stock s JOIN orders o ON s.order_id = o.id \
+             WHERE o.order_number = $1",
+            vec![order_number.into()],
+        )
+        .await;
+    let sold: HashSet<String> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r.try_get::<String>("", "status").unwrap(), "sold");
+            r.try_get::<String>("", "code_hash").unwrap()
+        })
+        .collect();
+    let delivered: HashSet<String> = codes.iter().map(|c| sys.vault.hash(c)).collect();
+    assert_eq!(
+        sold, delivered,
+        "the codes delivered are the stock rows the order took"
+    );
+}
+
+async fn order_row(sys: &System, order_number: &str) -> (String, i64, i64) {
+    let rows = sys
+        .query(
+            "SELECT status, total_price, code_quantity::BIGINT AS q FROM orders WHERE order_number = $1",
+            vec![order_number.into()],
+        )
+        .await;
+    assert_eq!(rows.len(), 1, "order {order_number} exists once");
+    (
+        rows[0].try_get("", "status").unwrap(),
+        rows[0].try_get("", "total_price").unwrap(),
+        rows[0].try_get("", "q").unwrap(),
+    )
+}
+
+/// The order number in a codes message ("Your Redfinger codes — ORD-…").
+fn order_number_in(text: &str) -> String {
+    text.split("Your Redfinger codes — ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no order number in {text}"))
+        .to_string()
+}
+
+async fn wait_order_status(sys: &System, order_number: &str, status: &str) {
+    for _ in 0..300 {
+        if order_row(sys, order_number).await.0 == status {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "order {order_number} is {:?}, not {status}",
+        order_row(sys, order_number).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordering_5_codes_delivers_them_by_dm_and_charges_the_price() {
+    let mut sys = start().await;
+    let user = buyer(3);
+    let stock = fresh_codes(12);
+    sys.add_stock(&admin(), &stock).await;
+    sys.top_up(&user, "Rp 100.000").await;
+    assert_eq!(sys.db_balance(user.id).await, 100_000);
+
+    let step = sys.order_step(&user, "5 codes").await;
+    let text = step.visible_text();
+    assert!(text.contains("Confirm your order"), "{text}");
+    assert!(text.contains("Rp 70.000"), "the price is shown: {text}");
+    assert!(
+        text.contains("Rp 30.000"),
+        "the balance after is shown: {text}"
+    );
+    let confirm = sys.confirm(&user, &step);
+    let outcome = sys.order_outcome(confirm).await;
+    assert!(
+        outcome.visible_text().contains("Order placed"),
+        "{}",
+        outcome.visible_text()
+    );
+
+    let dm = sys.codes_dm(&user).await;
+    let codes = codes_in(&dm);
+    assert_eq!(codes.len(), 5, "{}", dm.visible_text());
+    let distinct: HashSet<&String> = codes.iter().collect();
+    assert_eq!(distinct.len(), 5, "the codes are distinct");
+    assert!(
+        codes.iter().all(|c| stock.contains(c)),
+        "every code came from the stock"
+    );
+    let order_number = order_number_in(&dm.visible_text());
+
+    wait_order_status(&sys, &order_number, "completed").await;
+    let (_, total, quantity) = order_row(&sys, &order_number).await;
+    assert_eq!((total, quantity), (70_000, 5));
+    assert_codes_sold_for(&sys, &order_number, &codes).await;
+    assert_eq!(sys.db_balance(user.id).await, 30_000);
+    let balance = sys.balance_text(&user).await;
+    assert!(balance.contains("**Rp 30.000**"), "{balance}");
+    assert_eq!(
+        sys.count(
+            "SELECT COUNT(*) FROM stock WHERE status = 'available'",
+            vec![]
+        )
+        .await,
+        7
+    );
+    // Codes never appear outside the DM.
+    for m in sys.fake.messages() {
+        if Some(m.channel_id) != sys.fake.dm_channel_of(user.id) {
+            assert!(
+                codes.iter().all(|c| !m.visible_text().contains(c.as_str())),
+                "a code leaked into message {}: {}",
+                m.id,
+                m.visible_text()
+            );
+        }
+    }
+
+    sys.assert_every_interaction_answered_in_time().await;
+    sys.assert_services_alive();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_dms_get_the_codes_privately_never_in_public() {
+    let mut sys = start().await;
+    let user = buyer(4);
+    let stock = fresh_codes(6);
+    sys.add_stock(&admin(), &stock).await;
+    sys.top_up(&user, "Rp 100.000").await;
+    sys.fake.close_dms_for(user.id);
+
+    let step = sys.order_step(&user, "5 codes").await;
+    let confirm = sys.confirm(&user, &step);
+    let outcome = sys.order_outcome(confirm).await;
+    assert!(
+        outcome.visible_text().contains("Order placed"),
+        "{}",
+        outcome.visible_text()
+    );
+
+    // The DM was tried and refused; the codes come as an ephemeral follow-up to the click, or
+    // in a private thread with only the user.
+    let private = sys
+        .fake
+        .wait_for(e2e_tests::STEP_TIMEOUT, |f| {
+            let followup = f
+                .followups(confirm)
+                .into_iter()
+                .find(|m| codes_in(m).len() == 5);
+            let threaded = f.threads().into_iter().find_map(|t| {
+                let id: u64 = t["id"].as_str()?.parse().ok()?;
+                f.channel_messages(id)
+                    .into_iter()
+                    .find(|m| codes_in(m).len() == 5)
+            });
+            followup.or(threaded)
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "the codes never reached the user privately; messages: {:?}",
+                sys.fake
+                    .messages()
+                    .iter()
+                    .map(|m| (m.channel_id, m.flags(), m.visible_text()))
+                    .collect::<Vec<_>>()
+            )
+        });
+    let codes = codes_in(&private);
+    if sys
+        .fake
+        .channel(private.channel_id)
+        .and_then(|c| c["type"].as_u64())
+        == Some(12)
+    {
+        assert_eq!(
+            sys.fake
+                .thread_members(private.channel_id)
+                .iter()
+                .filter(|u| **u != sys.fake.config().bot_user_id)
+                .collect::<Vec<_>>(),
+            vec![&user.id]
+        );
+    } else {
+        assert_ne!(private.flags() & EPHEMERAL, 0, "the follow-up is ephemeral");
+    }
+    assert!(codes.iter().all(|c| stock.contains(c)));
+    assert_eq!(codes.iter().collect::<HashSet<_>>().len(), 5);
+    assert!(
+        sys.fake
+            .dm_messages_to(user.id)
+            .iter()
+            .all(|m| codes_in(m).is_empty()),
+        "no codes landed in the closed DM (only the earlier top-up DM is there)"
+    );
+    assert!(
+        !sys.fake
+            .requests_to("POST", "/channels/*/messages")
+            .iter()
+            .all(|r| r.status != 403),
+        "the DM was attempted and refused with 403"
+    );
+    // No public message carries a code.
+    for m in sys.fake.messages() {
+        let public = m.flags() & EPHEMERAL == 0
+            && sys
+                .fake
+                .channel(m.channel_id)
+                .and_then(|c| c["type"].as_u64())
+                != Some(12);
+        if public {
+            assert!(
+                codes.iter().all(|c| !m.visible_text().contains(c.as_str())),
+                "a code is in public message {}: {}",
+                m.id,
+                m.visible_text()
+            );
+        }
+    }
+    let order_number = order_number_in(&private.visible_text());
+    wait_order_status(&sys, &order_number, "completed").await;
+    assert_codes_sold_for(&sys, &order_number, &codes).await;
+    assert_eq!(sys.db_balance(user.id).await, 30_000);
+
+    sys.assert_every_interaction_answered_in_time().await;
+    sys.assert_services_alive();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_balance_offers_a_top_up_and_short_stock_charges_nothing() {
+    let mut sys = start().await;
+    let poor = buyer(5);
+    let rich = buyer(6);
+    sys.add_stock(&admin(), &fresh_codes(3)).await;
+    sys.top_up(&poor, "Rp 10.000").await;
+    sys.top_up(&rich, "Rp 100.000").await;
+
+    // 1 code costs Rp 15.000; Rp 10.000 is Rp 5.000 short.
+    let step = sys.order_step(&poor, "1 code").await;
+    let text = step.visible_text();
+    assert!(text.contains("Not enough balance"), "{text}");
+    assert!(text.contains("Rp 5.000"), "the shortfall is shown: {text}");
+    assert!(!has_button(&step, "Confirm"));
+    let click = sys.click(&poor, &step, "Top up");
+    let picker = sys
+        .answer(click, "the top-up picker", |m| has_button(m, "Rp 50.000"))
+        .await;
+    assert_ne!(picker.flags() & EPHEMERAL, 0);
+    assert_eq!(sys.db_balance(poor.id).await, 10_000);
+
+    // 5 codes with 3 in stock: out of stock, nothing to confirm, nothing charged.
+    let step = sys.order_step(&rich, "5 codes").await;
+    let text = step.visible_text();
+    assert!(text.contains("Out of stock"), "{text}");
+    assert!(!has_button(&step, "Confirm"));
+    assert_eq!(sys.db_balance(rich.id).await, 100_000);
+    assert_eq!(sys.count("SELECT COUNT(*) FROM orders", vec![]).await, 0);
+    assert_eq!(
+        sys.count(
+            "SELECT COUNT(*) FROM stock WHERE status = 'available'",
+            vec![]
+        )
+        .await,
+        3
+    );
+
+    sys.assert_every_interaction_answered_in_time().await;
+    sys.assert_services_alive();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_race_for_the_last_codes_and_each_code_reaches_one_user() {
+    let mut sys = start().await;
+    let (a, b) = (buyer(7), buyer(8));
+    let stock = fresh_codes(5);
+    sys.add_stock(&admin(), &stock).await;
+    sys.top_up(&a, "Rp 100.000").await;
+    sys.top_up(&b, "Rp 100.000").await;
+
+    // Both see 5 codes in stock and get to Confirm; then both click at once.
+    let step_a = sys.order_step(&a, "5 codes").await;
+    let step_b = sys.order_step(&b, "5 codes").await;
+    assert!(has_button(&step_a, "Confirm") && has_button(&step_b, "Confirm"));
+    let click_a = sys.confirm(&a, &step_a);
+    let click_b = sys.confirm(&b, &step_b);
+    let (out_a, out_b) = tokio::join!(sys.order_outcome(click_a), sys.order_outcome(click_b));
+    let placed: Vec<bool> = [&out_a, &out_b]
+        .iter()
+        .map(|o| o.visible_text().contains("Order placed"))
+        .collect();
+    assert_eq!(
+        placed.iter().filter(|p| **p).count(),
+        1,
+        "exactly one wins: {:?} / {:?}",
+        out_a.visible_text(),
+        out_b.visible_text()
+    );
+    let (winner, loser, lost) = if placed[0] {
+        (&a, &b, &out_b)
+    } else {
+        (&b, &a, &out_a)
+    };
+    assert!(
+        lost.visible_text().contains("Out of stock")
+            && lost.visible_text().contains("Nothing was charged"),
+        "{}",
+        lost.visible_text()
+    );
+
+    let dm = sys.codes_dm(winner).await;
+    let codes = codes_in(&dm);
+    let mut sorted = codes.clone();
+    sorted.sort();
+    let mut all = stock.clone();
+    all.sort();
+    assert_eq!(sorted, all, "the winner got exactly the 5 codes");
+    // Give a wrong second delivery time to show up before asserting there is none.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let loser_codes: Vec<String> = sys
+        .fake
+        .messages()
+        .iter()
+        .filter(|m| {
+            m.json["interaction_metadata"]["user"]["id"].as_str()
+                == Some(loser.id.to_string().as_str())
+                || Some(m.channel_id) == sys.fake.dm_channel_of(loser.id)
+        })
+        .flat_map(codes_in)
+        .collect();
+    assert!(
+        loser_codes.is_empty(),
+        "the loser got codes: {loser_codes:?}"
+    );
+
+    let order_number = order_number_in(&dm.visible_text());
+    wait_order_status(&sys, &order_number, "completed").await;
+    assert_codes_sold_for(&sys, &order_number, &codes).await;
+    assert_eq!(sys.db_balance(winner.id).await, 30_000);
+    assert_eq!(
+        sys.db_balance(loser.id).await,
+        100_000,
+        "the loser was not charged"
+    );
+    assert_eq!(
+        sys.count(
+            "SELECT COUNT(*) FROM orders WHERE user_id = $1 AND status IN ('pending','delivering','completed')",
+            vec![(loser.id as i64).into()]
+        )
+        .await,
+        0
+    );
+    // Invariant 1 for both users: balance = Σ ledger deltas.
+    for user in [&a, &b] {
+        assert_eq!(
+            sys.count(
+                "SELECT SUM(delta)::BIGINT FROM balance_ledger WHERE user_id = $1",
+                vec![(user.id as i64).into()]
+            )
+            .await,
+            sys.db_balance(user.id).await
+        );
+    }
 
     sys.assert_every_interaction_answered_in_time().await;
     sys.assert_services_alive();
