@@ -138,6 +138,16 @@ impl Application {
             metrics.clone(),
             events_exchange,
         );
+        // The relay stops last (its own token): rows committed by requests and messages still in
+        // flight when the shutdown starts must be published before the connection closes.
+        let relay_stop = CancellationToken::new();
+        let relay = spawn_outbox_relay(
+            db.clone(),
+            broker.clone(),
+            metrics.clone(),
+            Duration::from_millis(config.outbox_poll_interval_ms),
+            relay_stop.clone(),
+        );
         let mut tasks = vec![
             broker.spawn_consumer(
                 topology.payment_commands_queue(),
@@ -147,13 +157,6 @@ impl Application {
             broker.spawn_consumer(
                 topology.payment_delivery_results_queue(),
                 Arc::new(delivery_results),
-                shutdown.clone(),
-            ),
-            spawn_outbox_relay(
-                db.clone(),
-                broker.clone(),
-                metrics.clone(),
-                Duration::from_millis(config.outbox_poll_interval_ms),
                 shutdown.clone(),
             ),
             sweeper::spawn_sweeper(
@@ -189,6 +192,22 @@ impl Application {
         let _ = server_task.await;
         for task in tasks.drain(..) {
             let _ = task.await;
+        }
+        relay_stop.cancel();
+        let _ = relay.await;
+        // The relay's last round may have ended before the last commits: flush what is left.
+        for _ in 0..10 {
+            match crate::messaging::outbox_relay::relay_once(&db, &broker).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "flushing the outbox at shutdown failed; the next start publishes the rest"
+                    );
+                    break;
+                }
+            }
         }
         broker.close().await;
         db.close().await.ok();
