@@ -405,10 +405,18 @@ impl TopupService {
             }
             return Ok(Outcome::Duplicate);
         }
+        let claims_paid = domain::payment(&seen.transaction_status, seen.fraud_status.as_deref())
+            == domain::Payment::Paid;
+        // The signature covers status_code but not transaction_status or fraud_status: a signed
+        // `pending` (201) relabelled `settlement` keeps a valid signature. Midtrans reports a
+        // payment with 200 only, so anything else claiming one is not acted on.
+        if claims_paid && seen.status_code.trim() != "200" {
+            tracing::warn!(order_id = %row.order_id, status_code = %seen.status_code, "notification claims a payment with a non-200 status_code; not acted on");
+            return Ok(Outcome::Unverified);
+        }
         // The notification's own amount must already fit: a tampered copy is refused even
         // when the status check is off.
-        if domain::payment(&seen.transaction_status, seen.fraud_status.as_deref())
-            == domain::Payment::Paid
+        if claims_paid
             && !domain::amount_matches(
                 shared_proto::Idr::new(row.amount),
                 seen.gross_amount,
