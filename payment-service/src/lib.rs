@@ -4,16 +4,16 @@
 //! Layout: `domain/` holds pure rules and state machines (no actix, SeaORM, lapin imports);
 //! the other modules are adapters around it.
 
-pub mod config;
-pub mod metrics;
-pub mod persistence;
-pub mod midtrans;
-pub mod topups;
 pub mod admin;
-pub mod messaging;
-pub mod orders;
-pub mod queries;
-pub mod stock_vault;
 pub mod app;
+pub mod config;
+pub mod messaging;
+pub mod metrics;
+pub mod midtrans;
+pub mod orders;
+pub mod persistence;
+pub mod queries;
 pub mod routes;
+pub mod stock_vault;
 pub mod sweeper;
+pub mod topups;
