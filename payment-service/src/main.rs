@@ -1,7 +1,11 @@
 //! The payment-service binary: configuration, logging, then the library's [`Application`].
+//!
+//! `payment-service` runs the service. `payment-service rotate-keys` re-encrypts the stock under
+//! `ENCRYPTION_KEY` (the old key in `PREVIOUS_ENCRYPTION_KEYS`) while the service keeps running.
 
 use payment_service::app::Application;
 use payment_service::config::PaymentConfig;
+use payment_service::stock_vault::{rotation, StockVault};
 use service_runtime::Settings;
 
 #[tokio::main]
@@ -19,12 +23,42 @@ async fn main() {
     if !legacy.is_empty() {
         tracing::warn!(settings = ?legacy, "settings of the earlier version are set but no longer used; they are ignored");
     }
+    match std::env::args().nth(1).as_deref() {
+        None | Some("run") => {}
+        Some("rotate-keys") => return rotate_keys(config).await,
+        Some(other) => exit_with(&format!(
+            "unknown command {other:?}; use `payment-service` (run) or `payment-service rotate-keys`"
+        )),
+    }
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => exit_with(&format!("payment-service failed to start: {e:#}")),
     };
     if let Err(e) = app.run(service_runtime::shutdown_on_signal()).await {
         exit_with(&format!("payment-service stopped with an error: {e:#}"));
+    }
+}
+
+/// Re-encrypts every stock row not under the current key, in small online batches.
+async fn rotate_keys(config: PaymentConfig) {
+    let vault = StockVault::from_config(&config);
+    let db = match payment_service::persistence::connect(&config).await {
+        Ok(db) => db,
+        Err(e) => exit_with(&format!("rotate-keys: {e:#}")),
+    };
+    match rotation::rotate(&db, &vault, 200).await {
+        Ok(report) if report.failed == 0 => {
+            println!(
+                "re-encrypted {} stock codes under key {}; the previous keys can now be removed",
+                report.rotated,
+                vault.current_key_id()
+            );
+        }
+        Ok(report) => exit_with(&format!(
+            "re-encrypted {} stock codes; {} could not be decrypted with the configured keys (see the log); keep PREVIOUS_ENCRYPTION_KEYS",
+            report.rotated, report.failed
+        )),
+        Err(e) => exit_with(&format!("rotate-keys: {e:#}")),
     }
 }
 
