@@ -191,7 +191,32 @@ async fn publish_rows(
         ))
         .await?;
     }
+    // A delivery request carries decrypted codes; once the broker has it, the row keeps no
+    // plaintext code at rest (a dump or backup of the database must not reveal sold codes).
+    for row in rows
+        .iter()
+        .filter(|r| r.message_type == DELIVERY_REQUESTED && ok.contains(&r.id))
+    {
+        if let Some(redacted) = without_codes(&row.payload) {
+            db.execute(stmt(
+                db,
+                "UPDATE outbox SET payload = $1 WHERE id = $2",
+                [redacted.into(), row.id.into()],
+            ))
+            .await?;
+        }
+    }
     Ok(ok.len())
+}
+
+const DELIVERY_REQUESTED: &str = shared_proto::topology::events::DELIVERY_REQUESTED;
+
+/// The envelope JSON with `payload.codes` emptied (still a decodable envelope).
+fn without_codes(payload: &str) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    let codes = value.get_mut("payload")?.get_mut("codes")?;
+    *codes = serde_json::Value::Array(Vec::new());
+    serde_json::to_string(&value).ok()
 }
 
 async fn backlog(db: &DatabaseConnection) -> anyhow::Result<i64> {
