@@ -54,6 +54,7 @@ stop_all() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "logs and the SQLite database are in $demo_dir"
+  exit 0
 }
 trap stop_all EXIT INT TERM
 
