@@ -12,7 +12,7 @@ use midtrans_simulator::{RunningSimulator, Simulator, SimulatorConfig};
 use payment_service::stock_vault::StockVault;
 use rand::RngCore;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value};
-use test_support::TestDatabase;
+use test_support::{BrokerNamespace, TestDatabase};
 
 use crate::binaries::service_binaries;
 use crate::process::ServiceProcess;
@@ -47,6 +47,7 @@ pub struct System {
     pub webhook_base_url: String,
     pub bot_health_url: String,
     pub http: reqwest::Client,
+    _namespace: BrokerNamespace,
     _database: TestDatabase,
     _dir: TempDir,
 }
@@ -62,7 +63,9 @@ impl System {
             .context("building the service binaries")??;
         let dir = TempDir::create()?;
         let database = TestDatabase::create().await?;
-        let namespace = test_support::unique_namespace();
+        // Its queues and exchanges are deleted when the system is dropped, after the services.
+        let broker_namespace = BrokerNamespace::new();
+        let namespace = broker_namespace.name().to_string();
 
         let fake = FakeDiscord::start(FakeDiscordConfig {
             roles: vec![FakeRole {
@@ -148,6 +151,7 @@ impl System {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
+            _namespace: broker_namespace,
             _database: database,
             _dir: dir,
         };
