@@ -29,4 +29,11 @@ if ! amqp_up; then
   # The port opens before the broker accepts logins; wait until it is fully booted.
   command -v rabbitmqctl >/dev/null 2>&1 && rabbitmqctl await_startup >/dev/null 2>&1 || true
 fi
+# RabbitMQ 3.10 reserves file handles per quorum queue and per connection from a budget derived
+# from its ulimit (~900 handles at `ulimit -n 1024`); when the budget is spent it keeps accepting
+# TCP but never answers the AMQP handshake. Tests create and delete many quorum queues in
+# parallel, so raise the budget (it is bookkeeping; the process's real descriptors stay few).
+if command -v rabbitmqctl >/dev/null 2>&1; then
+  timeout 60 rabbitmqctl -q eval 'file_handle_cache:set_limit(60000).' >/dev/null 2>&1 || true
+fi
 echo "PostgreSQL and RabbitMQ are up"
