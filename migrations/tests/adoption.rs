@@ -1,26 +1,12 @@
 //! Adopting a database of the earlier Python version in place: every old row survives, the
 //! sibling redeem bot's `redeems` is untouched, and its plain inserts keep working.
 
+#[macro_use]
 mod common;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use common::{create_python_schema, Db, ALL_TABLES_AND_VIEWS};
 use migrations::{apply_pending, roll_back};
-
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                super::$scenario(super::Db::pg().await?).await
-            }
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                super::$scenario(super::Db::sqlite().await?).await
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     adopts_python_schema_without_touching_old_rows,

@@ -2,6 +2,7 @@
 //! back and re-applies, enforces its constraints, keeps `updated_at` current, decodes as the
 //! documented entity types, and its views report.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -12,22 +13,6 @@ use common::{Db, ALL_TABLES_AND_VIEWS};
 use migrations::{apply_pending, migration_status, roll_back};
 use sea_orm::prelude::DateTimeUtc;
 use sea_orm::{ConnectionTrait, Statement};
-
-/// Runs one scenario against a fresh PostgreSQL database and a fresh SQLite file.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                super::$scenario(super::Db::pg().await?).await
-            }
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                super::$scenario(super::Db::sqlite().await?).await
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     applies_to_empty_database_and_second_up_is_a_no_op,

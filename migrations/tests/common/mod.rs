@@ -279,3 +279,21 @@ pub async fn create_python_schema(db: &Db) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Runs each named scenario (an `async fn(Db) -> anyhow::Result<()>` of the calling test file)
+/// against a fresh PostgreSQL database and a fresh SQLite file.
+#[allow(unused_macros)] // cli.rs shares this module but runs per backend itself
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn postgres() -> anyhow::Result<()> {
+                super::$scenario(super::Db::pg().await?).await
+            }
+            #[tokio::test]
+            async fn sqlite() -> anyhow::Result<()> {
+                super::$scenario(super::Db::sqlite().await?).await
+            }
+        }
+    )*};
+}
