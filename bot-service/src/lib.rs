@@ -35,6 +35,9 @@ use crate::state::{AppState, RecentDeliveries};
 
 pub use config::Settings as BotSettings;
 
+/// How often the depth of the consumed queues is sampled for `bot_consumer_lag_messages`.
+const BACKLOG_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Builds the Discord REST client; with `DISCORD_API_BASE_URL` every call goes to that
 /// stand-in instead (serenity ignores the proxy while its own rate limiter is on).
 fn discord_http(settings: &Settings) -> Http {
@@ -118,7 +121,18 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
 
     let consumers_stop = CancellationToken::new();
     let topology = broker.topology().clone();
+    let lag = state.metrics.consumer_lag.clone();
     let consumers = vec![
+        broker.spawn_backlog_probe(
+            topology
+                .bot_queues()
+                .into_iter()
+                .flat_map(|q| [q.name, q.dead_letter_queue])
+                .collect(),
+            BACKLOG_PROBE_EVERY,
+            consumers_stop.clone(),
+            move |queue, ready| lag.with_label_values(&[queue]).set(i64::from(ready)),
+        ),
         broker.spawn_consumer(
             topology.bot_deliveries_queue(),
             Arc::new(DeliveryConsumer::new(state.clone())),

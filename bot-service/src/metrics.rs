@@ -1,8 +1,8 @@
 //! Prometheus metrics of the bot, served at `/metrics`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric the bot records. Cheap to share behind an `Arc`.
@@ -21,6 +21,9 @@ pub struct Metrics {
     pub handler_seconds: HistogramVec,
     /// Seconds from an interaction's arrival to its first answer (deferral); Discord allows 3.
     pub deferral_seconds: Histogram,
+    /// Messages waiting in each queue the bot consumes and in its dead-letter queue (`….dlq`),
+    /// sampled every few seconds: the consumer lag.
+    pub consumer_lag: IntGaugeVec,
 }
 
 impl Metrics {
@@ -57,12 +60,20 @@ impl Metrics {
             )
             .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 3.0]),
         )?;
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "consumer_lag_messages",
+                "Messages waiting in a consumed queue (or its dead-letter queue)",
+            ),
+            &["queue"],
+        )?;
         registry.register(Box::new(interactions.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
         registry.register(Box::new(discord_errors.clone()))?;
         registry.register(Box::new(rate_limit_waits.clone()))?;
         registry.register(Box::new(handler_seconds.clone()))?;
         registry.register(Box::new(deferral_seconds.clone()))?;
+        registry.register(Box::new(consumer_lag.clone()))?;
         Ok(Metrics {
             registry,
             interactions,
@@ -71,6 +82,7 @@ impl Metrics {
             rate_limit_waits,
             handler_seconds,
             deferral_seconds,
+            consumer_lag,
         })
     }
 

@@ -94,6 +94,44 @@ impl Broker {
             .map_err(BrokerError::from_lapin)
     }
 
+    /// Samples the ready messages of each of `queues` every `every` until `stop` is cancelled,
+    /// handing each figure to `record` (the services' consumer-lag gauges). A sample that fails
+    /// (broker unreachable) is skipped; the next tick tries again.
+    pub fn spawn_backlog_probe<F>(
+        &self,
+        queues: Vec<String>,
+        every: Duration,
+        stop: CancellationToken,
+        record: F,
+    ) -> JoinHandle<()>
+    where
+        F: Fn(&str, u32) + Send + Sync + 'static,
+    {
+        let broker = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                for queue in &queues {
+                    let sample = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        sample = broker.queue_ready_count(queue) => sample,
+                    };
+                    match sample {
+                        Ok(ready) => record(queue, ready),
+                        Err(error) => {
+                            tracing::debug!(%error, queue = %queue, "queue depth sample skipped");
+                        }
+                    }
+                }
+            }
+        })
+    }
+
     pub fn topology(&self) -> &Topology {
         &self.inner.config.topology
     }

@@ -660,3 +660,61 @@ async fn pending_request_fails_fast_when_the_connection_drops_and_the_next_one_w
     })
     .await;
 }
+
+#[tokio::test]
+async fn backlog_probe_reports_what_waits_in_a_queue_until_stopped() {
+    with_broker(config(5), |broker| async move {
+        let queue = broker.topology().bot_notifications_queue();
+        for available in 0..3 {
+            broker
+                .publish(
+                    &broker.topology().events_exchange(),
+                    "stock.low",
+                    &stock_low(available),
+                )
+                .await
+                .expect("publish");
+        }
+        let samples: Arc<std::sync::Mutex<Vec<(String, u32)>>> = Arc::default();
+        let sink = samples.clone();
+        let stop = CancellationToken::new();
+        let probe = broker.spawn_backlog_probe(
+            vec![queue.clone()],
+            Duration::from_millis(50),
+            stop.clone(),
+            move |q, ready| sink.lock().expect("samples").push((q.to_string(), ready)),
+        );
+        eventually(WAIT, "a sample of 3 ready messages", || async {
+            samples
+                .lock()
+                .expect("samples")
+                .iter()
+                .any(|(q, ready)| q == &queue && *ready == 3)
+                .then_some(())
+        })
+        .await
+        .expect("the probe samples the queue");
+
+        // Consumed: the next samples say 0.
+        let (handler, mut seen) = Recorder::new(HandlerOutcome::Ack);
+        let consumer_stop = CancellationToken::new();
+        let consumer = broker.spawn_consumer(queue.clone(), handler, consumer_stop.clone());
+        for _ in 0..3 {
+            recv(&mut seen).await;
+        }
+        eventually(WAIT, "a sample of an empty queue", || async {
+            (samples.lock().expect("samples").last() == Some(&(queue.clone(), 0))).then_some(())
+        })
+        .await
+        .expect("the probe follows the queue");
+
+        stop.cancel();
+        tokio::time::timeout(WAIT, probe)
+            .await
+            .expect("the probe stops when told")
+            .expect("probe task");
+        consumer_stop.cancel();
+        consumer.await.expect("consumer ends");
+    })
+    .await;
+}

@@ -24,6 +24,9 @@ use crate::stock_vault::StockVault;
 use crate::sweeper;
 use crate::topups::TopupService;
 
+/// How often the depth of the consumed queues is sampled for `payment_consumer_lag_messages`.
+const BACKLOG_PROBE_EVERY: Duration = Duration::from_secs(5);
+
 pub struct Application {
     port: u16,
     listener: TcpListener,
@@ -159,6 +162,21 @@ impl Application {
                 Arc::new(delivery_results),
                 shutdown.clone(),
             ),
+            {
+                let lag = metrics.consumer_lag.clone();
+                broker.spawn_backlog_probe(
+                    topology
+                        .payment_queues()
+                        .into_iter()
+                        .flat_map(|q| [q.name, q.dead_letter_queue])
+                        .collect(),
+                    BACKLOG_PROBE_EVERY,
+                    shutdown.clone(),
+                    move |queue, ready| {
+                        lag.with_label_values(&[queue]).set(i64::from(ready));
+                    },
+                )
+            },
             sweeper::spawn_sweeper(
                 topups.clone(),
                 Duration::from_secs(config.sweeper_interval_secs),

@@ -1,8 +1,8 @@
 //! Prometheus metrics of the payment-service, served on `/metrics` of the webhook server.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Every metric the service exports. Cheap to clone (the collectors are reference counted).
@@ -25,6 +25,9 @@ pub struct Metrics {
     pub outbox_backlog: IntGauge,
     /// Seconds spent handling one broker message, by message type.
     pub handler_latency: HistogramVec,
+    /// Messages waiting in each queue this service consumes and in its dead-letter queue
+    /// (`….dlq`), sampled every few seconds: the consumer lag.
+    pub consumer_lag: IntGaugeVec,
 }
 
 impl Metrics {
@@ -78,6 +81,14 @@ impl Metrics {
             &["message_type"],
         )
         .unwrap_or_else(|_| unreachable_metric());
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "consumer_lag_messages",
+                "Messages waiting in a consumed queue (or its dead-letter queue)",
+            ),
+            &["queue"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
         for c in [
             Box::new(notifications.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(credit_latency.clone()),
@@ -87,6 +98,7 @@ impl Metrics {
             Box::new(stock_available.clone()),
             Box::new(outbox_backlog.clone()),
             Box::new(handler_latency.clone()),
+            Box::new(consumer_lag.clone()),
         ] {
             // Names are distinct constants: registration cannot collide.
             let _ = registry.register(c);
@@ -101,6 +113,7 @@ impl Metrics {
             stock_available,
             outbox_backlog,
             handler_latency,
+            consumer_lag,
         }
     }
 
@@ -136,8 +149,12 @@ mod tests {
         m.handler_latency
             .with_label_values(&["order.create"])
             .observe(0.01);
+        m.consumer_lag
+            .with_label_values(&["shop.payment.commands"])
+            .set(4);
         let text = m.render();
         for name in [
+            "payment_consumer_lag_messages{queue=\"shop.payment.commands\"} 4",
             "payment_webhook_notifications_total{outcome=\"credited\"} 1",
             "payment_orders_total",
             "payment_deliveries_total",
