@@ -27,6 +27,8 @@ use crate::persistence::stmt;
 
 /// Rows per round.
 const BATCH: i64 = 200;
+/// How often the relay counts unpublished rows for the `outbox_backlog` gauge.
+const BACKLOG_COUNT_EVERY: Duration = Duration::from_secs(1);
 /// How long a row whose publish failed waits before the next try.
 const FAILED_PUBLISH_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -48,6 +50,7 @@ pub fn spawn_outbox_relay(
     tokio::spawn(async move {
         let mut woken = WAKE.subscribe();
         let poll_interval = poll_interval.max(Duration::from_millis(10));
+        let mut last_count: Option<tokio::time::Instant> = None;
         loop {
             let mut published_some = false;
             match relay_once(&db, &broker).await {
@@ -56,8 +59,12 @@ pub fn spawn_outbox_relay(
                     tracing::warn!(error = format!("{error:#}"), "outbox relay round failed")
                 }
             }
-            if let Ok(backlog) = backlog(&db).await {
-                metrics.outbox_backlog.set(backlog);
+            // The gauge is scraped every few seconds; counting once a second is plenty.
+            if last_count.is_none_or(|at| at.elapsed() >= BACKLOG_COUNT_EVERY) {
+                last_count = Some(tokio::time::Instant::now());
+                if let Ok(backlog) = backlog(&db).await {
+                    metrics.outbox_backlog.set(backlog);
+                }
             }
             if shutdown.is_cancelled() {
                 break;
@@ -155,11 +162,13 @@ async fn publish_rows(
         })
         .collect();
     let results = broker.publish_batch(&msgs).await;
-    let mut ok = Vec::new();
+    let mut ok = std::collections::HashSet::new();
     let now = Utc::now();
     for (row, result) in rows.iter().zip(results) {
         match result {
-            Ok(()) => ok.push(row.id),
+            Ok(()) => {
+                ok.insert(row.id);
+            }
             Err(error) => {
                 tracing::warn!(outbox_id = row.id, message_type = %row.message_type, %error, "publishing an outbox row failed");
                 let retry_at = now
@@ -174,37 +183,43 @@ async fn publish_rows(
             }
         }
     }
-    for chunk in ok.chunks(500) {
-        let placeholders = (2..chunk.len() + 2)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+    // One statement per chunk marks the confirmed rows published and, since a delivery request
+    // carries decrypted codes, empties their codes: once the broker has the message, the row
+    // keeps no plaintext code at rest (a dump or backup of the database must not reveal sold
+    // codes).
+    let confirmed: Vec<&Row> = rows.iter().filter(|r| ok.contains(&r.id)).collect();
+    for chunk in confirmed.chunks(500) {
         let mut values: Vec<Value> = vec![now.into()];
-        values.extend(chunk.iter().map(|id| Value::from(*id)));
+        let mut ids = Vec::with_capacity(chunk.len());
+        let mut redactions = String::new();
+        for row in chunk {
+            values.push(row.id.into());
+            ids.push(format!("${}", values.len()));
+            if row.message_type != DELIVERY_REQUESTED {
+                continue;
+            }
+            if let Some(redacted) = without_codes(&row.payload) {
+                values.push(row.id.into());
+                values.push(redacted.into());
+                let n = values.len();
+                redactions.push_str(&format!(" WHEN ${} THEN ${n}", n - 1));
+            }
+        }
+        let redact = if redactions.is_empty() {
+            String::new()
+        } else {
+            format!(", payload = CASE id{redactions} ELSE payload END")
+        };
         db.execute(stmt(
             db,
             &format!(
-                "UPDATE outbox SET published_at = $1, locked_until = NULL, attempts = attempts + 1 \
-                 WHERE id IN ({placeholders})"
+                "UPDATE outbox SET published_at = $1, locked_until = NULL, attempts = attempts + 1{redact} \
+                 WHERE id IN ({})",
+                ids.join(", ")
             ),
             values,
         ))
         .await?;
-    }
-    // A delivery request carries decrypted codes; once the broker has it, the row keeps no
-    // plaintext code at rest (a dump or backup of the database must not reveal sold codes).
-    for row in rows
-        .iter()
-        .filter(|r| r.message_type == DELIVERY_REQUESTED && ok.contains(&r.id))
-    {
-        if let Some(redacted) = without_codes(&row.payload) {
-            db.execute(stmt(
-                db,
-                "UPDATE outbox SET payload = $1 WHERE id = $2",
-                [redacted.into(), row.id.into()],
-            ))
-            .await?;
-        }
     }
     Ok(ok.len())
 }

@@ -168,44 +168,54 @@ pub async fn available(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Available codes, counted only up to `limit`: cheap on a large table, and exact whenever the
-/// answer is below `limit` (which is all the low-stock check needs).
-pub async fn available_up_to(db: &impl ConnectionTrait, limit: u64) -> Result<u64, DbErr> {
+/// Where available stock stands against the low-stock threshold, read in one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockLevel {
+    /// Available codes, counted only up to the threshold: cheap on a large table, and exact
+    /// whenever the answer is below the threshold (which is all the low-stock check needs).
+    pub available: u64,
+    /// Whether `stock.low` was already sent for the current crossing.
+    pub alert_raised: bool,
+}
+
+/// Reads [`StockLevel`]. The count walks the partial index `stock_available_idx` in id order
+/// and stops after `threshold` live rows; without the `ORDER BY` PostgreSQL may choose a bitmap
+/// scan, which visits every entry of the index (reserved codes' dead ones included) first.
+pub async fn stock_level(db: &impl ConnectionTrait, threshold: u64) -> Result<StockLevel, DbErr> {
     let row = db
         .query_one(stmt(
             db,
-            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM stock WHERE status = 'available' LIMIT $1) AS t",
-            [i64::try_from(limit).unwrap_or(i64::MAX).into()],
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 AS one FROM stock WHERE status = 'available'              ORDER BY id LIMIT $1) AS t) AS n,              (SELECT \"value\" FROM app_state WHERE \"key\" = $2) AS flag",
+            [
+                i64::try_from(threshold).unwrap_or(i64::MAX).into(),
+                LOW_STOCK_FLAG.into(),
+            ],
         ))
         .await?;
-    let n: i64 = match row {
-        Some(r) => r.try_get("", "n")?,
-        None => 0,
+    let (n, flag) = match row {
+        Some(r) => (
+            r.try_get::<i64>("", "n")?,
+            r.try_get::<Option<String>>("", "flag")?,
+        ),
+        None => (0, None),
     };
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(StockLevel {
+        available: u64::try_from(n).unwrap_or(0),
+        alert_raised: flag.as_deref() == Some("1"),
+    })
 }
 
 /// Records where available stock stands against the threshold. Returns true exactly once per
 /// crossing below it (the caller then publishes `stock.low`); going back to the threshold or
-/// above re-arms the alert. Concurrent callers serialize on the `app_state` row, so only one of
-/// them sees `true`.
+/// above re-arms the alert. Concurrent callers serialize on the `app_state` row (the
+/// conditional upsert), so only one of them sees `true`.
 pub async fn note_available(
     txn: &impl ConnectionTrait,
-    available: u64,
+    level: StockLevel,
     threshold: u64,
 ) -> Result<bool, DbErr> {
-    let flag = txn
-        .query_one(stmt(
-            txn,
-            "SELECT \"value\" FROM app_state WHERE \"key\" = $1",
-            [LOW_STOCK_FLAG.into()],
-        ))
-        .await?
-        .map(|r| r.try_get::<String>("", "value"))
-        .transpose()?;
-    let raised = flag.as_deref() == Some("1");
-    if available < threshold {
-        if raised {
+    if level.available < threshold {
+        if level.alert_raised {
             return Ok(false);
         }
         let r = txn
@@ -218,7 +228,7 @@ pub async fn note_available(
             .await?;
         Ok(r.rows_affected() == 1)
     } else {
-        if raised {
+        if level.alert_raised {
             txn.execute(stmt(
                 txn,
                 "UPDATE app_state SET \"value\" = '0' WHERE \"key\" = $1",

@@ -2,7 +2,7 @@
 //! ours) and the credit transaction. Written once for PostgreSQL and SQLite.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, TransactionTrait};
 use shared_proto::{DiscordUserId, Envelope, Event, Idr, TopupExpired, TopupSettled};
 
 use crate::persistence::{ledger, outbox, stmt};
@@ -188,45 +188,87 @@ pub async fn credit<C: TransactionTrait>(
         paid_at,
     } = settlement;
     let txn = db.begin().await?;
-    let changed = txn
-        .execute(stmt(
+    let balance = if txn.get_database_backend() == DbBackend::Postgres {
+        // One round trip for the three writes (data-modifying CTEs): the top-up leaves `pending`,
+        // and only if it did, the balance grows and the ledger row is booked.
+        let result = txn
+            .query_one(stmt(
+                &txn,
+                "WITH settled AS (UPDATE topups SET status = 'success', midtrans_status = $1, \
+                 paid_at = $2, transaction_id = COALESCE($3, transaction_id) \
+                 WHERE order_id = $4 AND status = 'pending' AND bot_source = $5 RETURNING order_id), \
+                 credited AS (UPDATE users SET balance = balance + $6, total_topup = total_topup + $6 \
+                 WHERE user_id = $7 AND EXISTS (SELECT 1 FROM settled) RETURNING balance), \
+                 booked AS (INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) \
+                 SELECT $7, $6, $8, $4, balance FROM credited RETURNING balance_after) \
+                 SELECT (SELECT COUNT(*) FROM settled) AS settled, \
+                 (SELECT balance_after FROM booked) AS balance",
+                [
+                    midtrans_status.into(),
+                    paid_at.into(),
+                    transaction_id.map(str::to_string).into(),
+                    row.order_id.as_str().into(),
+                    BOT_SOURCE.into(),
+                    amount.rupiah().into(),
+                    user_id.as_i64().into(),
+                    ledger::LedgerReason::Topup.as_str().into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("the settlement statement gave no row".into()))?;
+        if result.try_get::<i64>("", "settled")? != 1 {
+            txn.rollback().await?;
+            return Ok(Applied::AlreadyDone);
+        }
+        result
+            .try_get::<Option<i64>>("", "balance")?
+            .ok_or_else(|| {
+                DbErr::RecordNotFound(format!("user {user_id} of top-up {}", row.order_id))
+            })?
+    } else {
+        let changed = txn
+            .execute(stmt(
+                &txn,
+                "UPDATE topups SET status = 'success', midtrans_status = $1, paid_at = $2, \
+                 transaction_id = COALESCE($3, transaction_id) \
+                 WHERE order_id = $4 AND status = 'pending' AND bot_source = $5",
+                [
+                    midtrans_status.into(),
+                    paid_at.into(),
+                    transaction_id.map(str::to_string).into(),
+                    row.order_id.as_str().into(),
+                    BOT_SOURCE.into(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        if changed != 1 {
+            txn.rollback().await?;
+            return Ok(Applied::AlreadyDone);
+        }
+        let balance = txn
+            .query_one(stmt(
+                &txn,
+                "UPDATE users SET balance = balance + $1, total_topup = total_topup + $1 \
+                 WHERE user_id = $2 RETURNING balance",
+                [amount.rupiah().into(), user_id.as_i64().into()],
+            ))
+            .await?
+            .ok_or_else(|| {
+                DbErr::RecordNotFound(format!("user {user_id} of top-up {}", row.order_id))
+            })?
+            .try_get::<i64>("", "balance")?;
+        ledger::record(
             &txn,
-            "UPDATE topups SET status = 'success', midtrans_status = $1, paid_at = $2, \
-             transaction_id = COALESCE($3, transaction_id) \
-             WHERE order_id = $4 AND status = 'pending' AND bot_source = $5",
-            [
-                midtrans_status.into(),
-                paid_at.into(),
-                transaction_id.map(str::to_string).into(),
-                row.order_id.as_str().into(),
-                BOT_SOURCE.into(),
-            ],
-        ))
-        .await?
-        .rows_affected();
-    if changed != 1 {
-        txn.rollback().await?;
-        return Ok(Applied::AlreadyDone);
-    }
-    let balance = txn
-        .query_one(stmt(
-            &txn,
-            "UPDATE users SET balance = balance + $1, total_topup = total_topup + $1 \
-             WHERE user_id = $2 RETURNING balance",
-            [amount.rupiah().into(), user_id.as_i64().into()],
-        ))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("user {user_id} of top-up {}", row.order_id)))?
-        .try_get::<i64>("", "balance")?;
-    ledger::record(
-        &txn,
-        user_id.as_i64(),
-        amount.rupiah(),
-        ledger::LedgerReason::Topup,
-        &row.order_id,
-        balance,
-    )
-    .await?;
+            user_id.as_i64(),
+            amount.rupiah(),
+            ledger::LedgerReason::Topup,
+            &row.order_id,
+            balance,
+        )
+        .await?;
+        balance
+    };
     let event = Envelope::new(Event::TopupSettled(TopupSettled {
         order_id: row.order_id.clone(),
         user_id,
