@@ -58,7 +58,8 @@ pub struct IncomingMessage {
 pub enum HandlerOutcome {
     /// Done (work committed): acknowledge.
     Ack,
-    /// Transient failure: requeue. Counts toward the delivery limit, after which the message is
+    /// Transient failure: requeue, after a pause that doubles with each delivery of the message
+    /// (see [`retry_pause`]). Counts toward the delivery limit, after which the message is
     /// dead-lettered.
     Retry,
     /// Poison message: dead-letter it now.
@@ -243,9 +244,18 @@ fn log_task_end(done: Result<(), tokio::task::JoinError>) {
     }
 }
 
+/// How long a message whose handler asked for a retry waits before it is requeued: 100 ms after
+/// its first delivery, doubling with each redelivery, at most 2 s. Without it a failure that ends
+/// at once (a database connection that died with its server, say) would spend the whole delivery
+/// limit within milliseconds, long before the outage is over.
+pub fn retry_pause(delivery_count: u32) -> Duration {
+    Duration::from_millis(100u64 << delivery_count.min(5)).min(Duration::from_secs(2))
+}
+
 /// Runs the handler for one delivery and settles it.
 async fn process<H: Handler>(handler: Arc<H>, mut delivery: Delivery) {
     let message = IncomingMessage::from_delivery(&mut delivery);
+    let delivery_count = message.delivery_count;
     let span = tracing::info_span!(
         "handle_message",
         message_id = message.message_id.as_deref().unwrap_or(""),
@@ -268,6 +278,7 @@ async fn process<H: Handler>(handler: Arc<H>, mut delivery: Delivery) {
         let settled = match outcome {
             HandlerOutcome::Ack => delivery.acker.ack(BasicAckOptions::default()).await,
             HandlerOutcome::Retry => {
+                tokio::time::sleep(retry_pause(delivery_count)).await;
                 delivery
                     .acker
                     .nack(BasicNackOptions {
@@ -299,6 +310,15 @@ async fn process<H: Handler>(handler: Arc<H>, mut delivery: Delivery) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_pause_doubles_and_is_capped() {
+        assert_eq!(retry_pause(0), Duration::from_millis(100));
+        assert_eq!(retry_pause(1), Duration::from_millis(200));
+        assert_eq!(retry_pause(3), Duration::from_millis(800));
+        assert_eq!(retry_pause(5), Duration::from_secs(2));
+        assert_eq!(retry_pause(u32::MAX), Duration::from_secs(2));
+    }
 
     #[test]
     fn debug_hides_the_body() {

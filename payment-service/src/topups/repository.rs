@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, TransactionTrait};
-use shared_proto::{DiscordUserId, Envelope, Event, Idr, TopupExpired, TopupSettled};
+use shared_proto::{
+    DiscordUserId, Envelope, Event, Idr, MessageFamily, TopupExpired, TopupSettled,
+};
 
 use crate::persistence::{ledger, outbox, stmt};
 
@@ -172,9 +174,14 @@ pub struct Settlement<'a> {
     pub paid_at: DateTime<Utc>,
 }
 
-/// Credits a pending top-up in ONE transaction: the conditional status change (only one caller
-/// can win it), the balance, the ledger row and the `topup.settled` outbox row.
-pub async fn credit<C: TransactionTrait>(
+/// Credits a pending top-up atomically: the conditional status change (only one caller can win
+/// it), the balance, the ledger row and the `topup.settled` outbox row.
+///
+/// On PostgreSQL this is ONE statement (data-modifying CTEs, atomic like any statement): the
+/// top-up leaves `pending` only if its user exists, and only if it did are the balance, the
+/// ledger row and the outbox row written. The event's `balance_after` is filled in by the
+/// database. Elsewhere the same writes run in one transaction.
+pub async fn credit<C: TransactionTrait + ConnectionTrait>(
     db: &C,
     events_exchange: &str,
     row: &TopupRow,
@@ -187,22 +194,39 @@ pub async fn credit<C: TransactionTrait>(
         transaction_id,
         paid_at,
     } = settlement;
-    let txn = db.begin().await?;
-    let balance = if txn.get_database_backend() == DbBackend::Postgres {
-        // One round trip for the three writes (data-modifying CTEs): the top-up leaves `pending`,
-        // and only if it did, the balance grows and the ledger row is booked.
-        let result = txn
+    let event = |balance: i64| {
+        Envelope::new(Event::TopupSettled(TopupSettled {
+            order_id: row.order_id.clone(),
+            user_id,
+            amount,
+            balance_after: Idr::new(balance),
+            paid_at,
+            interaction: None,
+        }))
+    };
+    let missing_user =
+        || DbErr::RecordNotFound(format!("user {user_id} of top-up {}", row.order_id));
+    if db.get_database_backend() == DbBackend::Postgres {
+        let template = event(0);
+        let result = db
             .query_one(stmt(
-                &txn,
+                db,
                 "WITH settled AS (UPDATE topups SET status = 'success', midtrans_status = $1, \
                  paid_at = $2, transaction_id = COALESCE($3, transaction_id) \
-                 WHERE order_id = $4 AND status = 'pending' AND bot_source = $5 RETURNING order_id), \
+                 WHERE order_id = $4 AND status = 'pending' AND bot_source = $5 \
+                 AND EXISTS (SELECT 1 FROM users WHERE user_id = $7) RETURNING order_id), \
                  credited AS (UPDATE users SET balance = balance + $6, total_topup = total_topup + $6 \
                  WHERE user_id = $7 AND EXISTS (SELECT 1 FROM settled) RETURNING balance), \
                  booked AS (INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) \
-                 SELECT $7, $6, $8, $4, balance FROM credited RETURNING balance_after) \
+                 SELECT $7, $6, $8, $4, balance FROM credited RETURNING balance_after), \
+                 queued AS (INSERT INTO outbox (message_id, exchange, routing_key, message_type, \
+                 correlation_id, payload) SELECT $9, $10, $11, $11, $12, \
+                 jsonb_set($13::jsonb, '{payload,balance_after}', to_jsonb(balance_after))::text \
+                 FROM booked RETURNING id) \
                  SELECT (SELECT COUNT(*) FROM settled) AS settled, \
-                 (SELECT balance_after FROM booked) AS balance",
+                 (SELECT COUNT(*) FROM queued) AS queued, \
+                 (SELECT balance_after FROM booked) AS balance, \
+                 (SELECT COUNT(*) FROM users WHERE user_id = $7) AS user_known",
                 [
                     midtrans_status.into(),
                     paid_at.into(),
@@ -212,72 +236,74 @@ pub async fn credit<C: TransactionTrait>(
                     amount.rupiah().into(),
                     user_id.as_i64().into(),
                     ledger::LedgerReason::Topup.as_str().into(),
+                    template.message_id.to_string().into(),
+                    events_exchange.into(),
+                    template.payload.message_type().into(),
+                    template.correlation_id.to_string().into(),
+                    String::from_utf8(template.to_bytes()).unwrap_or_default().into(),
                 ],
             ))
             .await?
             .ok_or_else(|| DbErr::Custom("the settlement statement gave no row".into()))?;
         if result.try_get::<i64>("", "settled")? != 1 {
-            txn.rollback().await?;
+            if result.try_get::<i64>("", "user_known")? == 0 {
+                return Err(missing_user());
+            }
             return Ok(Applied::AlreadyDone);
         }
-        result
-            .try_get::<Option<i64>>("", "balance")?
-            .ok_or_else(|| {
-                DbErr::RecordNotFound(format!("user {user_id} of top-up {}", row.order_id))
-            })?
-    } else {
-        let changed = txn
-            .execute(stmt(
-                &txn,
-                "UPDATE topups SET status = 'success', midtrans_status = $1, paid_at = $2, \
-                 transaction_id = COALESCE($3, transaction_id) \
-                 WHERE order_id = $4 AND status = 'pending' AND bot_source = $5",
-                [
-                    midtrans_status.into(),
-                    paid_at.into(),
-                    transaction_id.map(str::to_string).into(),
-                    row.order_id.as_str().into(),
-                    BOT_SOURCE.into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
-        if changed != 1 {
-            txn.rollback().await?;
-            return Ok(Applied::AlreadyDone);
-        }
-        let balance = txn
-            .query_one(stmt(
-                &txn,
-                "UPDATE users SET balance = balance + $1, total_topup = total_topup + $1 \
-                 WHERE user_id = $2 RETURNING balance",
-                [amount.rupiah().into(), user_id.as_i64().into()],
-            ))
-            .await?
-            .ok_or_else(|| {
-                DbErr::RecordNotFound(format!("user {user_id} of top-up {}", row.order_id))
-            })?
-            .try_get::<i64>("", "balance")?;
-        ledger::record(
+        let balance: Option<i64> = result.try_get("", "balance")?;
+        return match (balance, result.try_get::<i64>("", "queued")?) {
+            (Some(balance), 1) => Ok(Applied::Credited {
+                balance_after: Idr::new(balance),
+            }),
+            // Unreachable while the CTEs chain (settled → credited → booked → queued).
+            _ => Err(DbErr::Custom(
+                "the settlement statement did not book every row".into(),
+            )),
+        };
+    }
+
+    let txn = db.begin().await?;
+    let changed = txn
+        .execute(stmt(
             &txn,
-            user_id.as_i64(),
-            amount.rupiah(),
-            ledger::LedgerReason::Topup,
-            &row.order_id,
-            balance,
-        )
-        .await?;
-        balance
-    };
-    let event = Envelope::new(Event::TopupSettled(TopupSettled {
-        order_id: row.order_id.clone(),
-        user_id,
-        amount,
-        balance_after: Idr::new(balance),
-        paid_at,
-        interaction: None,
-    }));
-    outbox::enqueue(&txn, events_exchange, &event).await?;
+            "UPDATE topups SET status = 'success', midtrans_status = $1, paid_at = $2, \
+             transaction_id = COALESCE($3, transaction_id) \
+             WHERE order_id = $4 AND status = 'pending' AND bot_source = $5",
+            [
+                midtrans_status.into(),
+                paid_at.into(),
+                transaction_id.map(str::to_string).into(),
+                row.order_id.as_str().into(),
+                BOT_SOURCE.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        txn.rollback().await?;
+        return Ok(Applied::AlreadyDone);
+    }
+    let balance = txn
+        .query_one(stmt(
+            &txn,
+            "UPDATE users SET balance = balance + $1, total_topup = total_topup + $1 \
+             WHERE user_id = $2 RETURNING balance",
+            [amount.rupiah().into(), user_id.as_i64().into()],
+        ))
+        .await?
+        .ok_or_else(missing_user)?
+        .try_get::<i64>("", "balance")?;
+    ledger::record(
+        &txn,
+        user_id.as_i64(),
+        amount.rupiah(),
+        ledger::LedgerReason::Topup,
+        &row.order_id,
+        balance,
+    )
+    .await?;
+    outbox::enqueue(&txn, events_exchange, &event(balance)).await?;
     txn.commit().await?;
     Ok(Applied::Credited {
         balance_after: Idr::new(balance),
