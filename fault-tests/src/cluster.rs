@@ -184,6 +184,17 @@ impl Cluster {
     /// Call from the test's own thread (or a runtime worker), never from `spawn_blocking`: the
     /// child dies with the thread that started it.
     pub async fn start(&mut self, name: &str, kind: Kind) -> anyhow::Result<()> {
+        self.start_with(name, kind, &[]).await
+    }
+
+    /// Starts a replica with settings of its own on top of the cluster's (e.g. the one bot
+    /// replica that holds the gateway: `BOT_GATEWAY=true`).
+    pub async fn start_with(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
         if self.replicas.contains_key(name) {
             bail!("replica {name} is already running");
         }
@@ -196,6 +207,7 @@ impl Cluster {
             Kind::Payment => "WEBHOOK_PORT",
             Kind::Bot => "BOT_HEALTH_PORT",
         };
+        override_with(&mut env, extra);
         override_with(&mut env, &[(port_var, &port.to_string())]);
         let process = ServiceProcess::spawn(name, exe, &env, &self.dir)?;
         let replica = Replica {
@@ -346,19 +358,25 @@ impl Cluster {
             .join("\n")
     }
 
-    /// Sum of a Prometheus counter (all label sets) on one replica's `/metrics`.
-    pub async fn metric_sum(&self, name: &str, metric: &str) -> anyhow::Result<f64> {
+    /// One replica's `/metrics` text.
+    pub async fn metrics_text(&self, name: &str) -> anyhow::Result<String> {
         let replica = self
             .replicas
             .get(name)
             .with_context(|| format!("no replica {name}"))?;
-        let text = self
+        Ok(self
             .http
             .get(format!("{}/metrics", replica.base_url()))
             .send()
             .await?
+            .error_for_status()?
             .text()
-            .await?;
+            .await?)
+    }
+
+    /// Sum of a Prometheus counter (all label sets) on one replica's `/metrics`.
+    pub async fn metric_sum(&self, name: &str, metric: &str) -> anyhow::Result<f64> {
+        let text = self.metrics_text(name).await?;
         Ok(text
             .lines()
             .filter(|l| l.starts_with(metric) && !l.starts_with('#'))
@@ -395,17 +413,24 @@ impl Drop for Cluster {
     }
 }
 
-/// Forwards every connection on `port` to the first live port of `backends`.
+/// Spreads connections on `port` over the live ports of `backends` in turn (as the nginx
+/// upstream of `deploy/nginx` does), skipping a backend that refuses the connection.
 async fn spawn_front_door(port: u16, backends: Arc<Mutex<Vec<u16>>>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tokio::spawn(async move {
+        let mut turn = 0usize;
         loop {
             let Ok((mut inbound, _)) = listener.accept().await else {
                 continue;
             };
-            let ports: Vec<u16> = backends.lock().map(|b| b.clone()).unwrap_or_default();
+            let mut ports: Vec<u16> = backends.lock().map(|b| b.clone()).unwrap_or_default();
+            if !ports.is_empty() {
+                let first = turn % ports.len();
+                ports.rotate_left(first);
+            }
+            turn = turn.wrapping_add(1);
             tokio::spawn(async move {
-                for port in ports.iter().rev() {
+                for port in &ports {
                     if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", *port)).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         return;

@@ -39,6 +39,8 @@ impl Env {
 pub struct RunOptions {
     pub payments: Vec<&'static str>,
     pub bots: Vec<&'static str>,
+    /// The first bot replica holds the gateway session (the others only consume events).
+    pub gateway: bool,
     pub payment_env: Vec<(&'static str, &'static str)>,
     pub bot_env: Vec<(&'static str, &'static str)>,
     pub load: LoadConfig,
@@ -50,6 +52,7 @@ impl Default for RunOptions {
         RunOptions {
             payments: vec!["payment-a"],
             bots: vec!["bot-a"],
+            gateway: false,
             payment_env: Vec::new(),
             bot_env: Vec::new(),
             load: LoadConfig::default(),
@@ -84,8 +87,24 @@ impl Run {
         for p in &options.payments {
             cluster.start(p, Kind::Payment).await?;
         }
-        for b in &options.bots {
-            cluster.start(b, Kind::Bot).await?;
+        for (i, b) in options.bots.iter().enumerate() {
+            if i == 0 && options.gateway {
+                cluster
+                    .start_with(b, Kind::Bot, &[("BOT_GATEWAY", "true")])
+                    .await?;
+                if !cluster
+                    .fake
+                    .wait_for_sessions(1, Duration::from_secs(30))
+                    .await
+                {
+                    bail!(
+                        "{b} opened no gateway session in 30 s\n{}",
+                        cluster.log_tails(30)
+                    );
+                }
+            } else {
+                cluster.start(b, Kind::Bot).await?;
+            }
         }
         let load = Load::connect(
             &env.rabbit.amqp_url(),

@@ -34,6 +34,7 @@ async fn faults_and_graceful_shutdown() {
         ("two_payment_replicas", |e| {
             Box::pin(two_payment_replicas(e))
         }),
+        ("scale_out", |e| Box::pin(scale_out(e))),
         ("sigterm_each_service", |e| {
             Box::pin(sigterm_each_service(e))
         }),
@@ -195,6 +196,106 @@ async fn two_payment_replicas(env: &mut Env) -> anyhow::Result<String> {
     );
     let summary = run.finish(env).await?;
     Ok(format!("replica a {a} / b {b} orders; {summary}"))
+}
+
+/// Issue 8: three payment-service and two bot-service replicas on one broker and one database.
+/// bot-a holds the gateway (users' slash commands reach it), both bots consume delivery events;
+/// the payment replicas compete for commands and share the webhook behind the front door. Every
+/// replica must have handled some of the work, nothing twice, and every invariant must hold.
+async fn scale_out(env: &mut Env) -> anyhow::Result<String> {
+    const PAYMENTS: [&str; 3] = ["payment-a", "payment-b", "payment-c"];
+    const BOTS: [&str; 2] = ["bot-a", "bot-b"];
+    let options = RunOptions {
+        payments: PAYMENTS.to_vec(),
+        bots: BOTS.to_vec(),
+        gateway: true,
+        ..RunOptions::default()
+    };
+    let first_user = options.load.first_user;
+    let mut run = Run::start("scale_out", env, options).await?;
+    run.strict = true;
+
+    // Users talk to the gateway replica meanwhile: each /balance is a request/reply that any
+    // payment replica may answer.
+    let mut asked = Vec::new();
+    for i in 0..12u64 {
+        let user = fake_discord::FakeUser::new(first_user + i % 24, format!("buyer{i}"));
+        let id = run
+            .cluster
+            .fake
+            .send_slash_command(&user, "balance", vec![])?;
+        asked.push(id);
+        run.under_load(Duration::from_millis(800)).await?;
+    }
+    run.under_load(SECS(4)).await?;
+    for id in &asked {
+        let answered = run
+            .cluster
+            .fake
+            .wait_for(SECS(10), |f| {
+                f.original_response_of(*id)
+                    .filter(|m| m.visible_text().contains("Your balance"))
+            })
+            .await;
+        ensure!(
+            answered.is_some(),
+            "/balance {id} was not answered with the balance"
+        );
+    }
+    let sessions = run.cluster.fake.connected_sessions().len();
+    ensure!(
+        sessions == 1,
+        "{sessions} gateway sessions; only bot-a may hold one"
+    );
+
+    let mut shares = Vec::new();
+    for name in PAYMENTS {
+        let orders = run.cluster.metric_sum(name, "payment_orders_total").await?;
+        let topups = run.cluster.metric_sum(name, "payment_topups_total").await?;
+        let webhooks = run
+            .cluster
+            .metric_sum(name, "payment_webhook_notifications_total")
+            .await?;
+        shares.push(format!(
+            "{name}: {orders} orders, {topups} top-ups, {webhooks} notifications"
+        ));
+        ensure!(
+            orders > 0.0 && topups > 0.0 && webhooks > 0.0,
+            "every payment replica must take orders, top-ups and notifications ({})",
+            shares.join("; ")
+        );
+    }
+    for name in BOTS {
+        let deliveries = run.cluster.metric_sum(name, "bot_deliveries_total").await?;
+        shares.push(format!("{name}: {deliveries} deliveries"));
+        ensure!(
+            deliveries > 0.0,
+            "both bot replicas must deliver ({})",
+            shares.join("; ")
+        );
+    }
+    // Every replica reports the lag of the queues it consumes (and of their dead-letter queues).
+    let ns = run.cluster.infra.namespace.clone();
+    for (name, gauge, queue) in [
+        (
+            "payment-a",
+            "payment_consumer_lag_messages",
+            "payment.commands",
+        ),
+        (
+            "payment-c",
+            "payment_consumer_lag_messages",
+            "payment.commands.dlq",
+        ),
+        ("bot-b", "bot_consumer_lag_messages", "bot.deliveries"),
+    ] {
+        let text = run.cluster.metrics_text(name).await?;
+        let series = format!("{gauge}{{queue=\"{ns}.{queue}\"}}");
+        ensure!(text.contains(&series), "{name} exports no {series}");
+    }
+    run.note(&format!("work shared: {}", shares.join("; ")));
+    let summary = run.finish(env).await?;
+    Ok(format!("{}; {summary}", shares.join("; ")))
 }
 
 /// SIGTERM to each service while work is in flight: it stops taking messages, finishes what it
