@@ -157,7 +157,12 @@ impl OrderService {
             },
         )
         .await?;
-        let Some((order_id, balance_after)) = opened else {
+        let Some(Opened {
+            order_id,
+            balance_after,
+            mut reserved,
+        }) = opened
+        else {
             let balance = balance_of(&txn, user_id).await?;
             return Ok(refuse(ServiceError::InsufficientBalance {
                 balance,
@@ -167,7 +172,6 @@ impl OrderService {
         };
 
         let wanted = cmd.package.codes();
-        let mut reserved = reserve(&txn, order_id, wanted, now).await?;
         // SKIP LOCKED passes over codes other orders hold right now; some of those orders roll
         // back (out of stock, insufficient codes). While the codes others hold would cover what is
         // missing, wait briefly for them instead of refusing a sale that can be served.
@@ -385,16 +389,25 @@ const INSERT_ORDER_COLUMNS: &str = "order_number, request_id, user_id, package_s
     code_quantity, total_price, status, delivery_attempts, interaction_token, \
     interaction_application_id, created_at, updated_at";
 
+/// What [`open_order`] did.
+struct Opened {
+    order_id: i64,
+    balance_after: Idr,
+    /// The stock rows reserved for the order (`id, ciphertext, nonce, key_id`); fewer than
+    /// ordered when others hold or have taken the rest.
+    reserved: Vec<sea_orm::QueryResult>,
+}
+
 /// Charges the price if the balance covers it (a conditional UPDATE, never read-modify-write),
-/// creates the order row and books the ledger row. Answers the order id and the new balance, or
-/// `None` (nothing written) when the balance is short.
+/// creates the order row, books the ledger row and reserves the codes. `None` (nothing written)
+/// when the balance is short.
 ///
-/// On PostgreSQL the three writes are one statement (data-modifying CTEs), so an order costs two
+/// On PostgreSQL the four writes are one statement (data-modifying CTEs), so an order costs three
 /// round trips less; elsewhere they run one after the other in the same transaction.
 async fn open_order(
     txn: &DatabaseTransaction,
     order: NewOrder<'_>,
-) -> anyhow::Result<Option<(i64, Idr)>> {
+) -> anyhow::Result<Option<Opened>> {
     let order_values = |first: usize| -> (String, Vec<Value>) {
         let placeholders = (first..first + 11)
             .map(|i| format!("${i}"))
@@ -417,6 +430,7 @@ async fn open_order(
         (placeholders, values)
     };
     if txn.get_database_backend() == DbBackend::Postgres {
+        // $1 price, $2 user, $3 −price, $4…$14 the order row ($4 its number, $14 now), $15 codes.
         let (placeholders, mut values) = order_values(4);
         let mut all: Vec<Value> = vec![
             order.price.rupiah().into(),
@@ -424,8 +438,9 @@ async fn open_order(
             (-order.price.rupiah()).into(),
         ];
         all.append(&mut values);
-        let row = txn
-            .query_one(stmt(
+        all.push(i64::from(order.codes).into());
+        let rows = txn
+            .query_all(stmt(
                 txn,
                 &format!(
                     "WITH charged AS (UPDATE users SET balance = balance - $1, \
@@ -434,20 +449,40 @@ async fn open_order(
                      placed AS (INSERT INTO orders ({INSERT_ORDER_COLUMNS}) \
                      SELECT {placeholders} FROM charged RETURNING id), \
                      booked AS (INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) \
-                     SELECT $2, $3, 'order', $4, balance FROM charged RETURNING balance_after) \
-                     SELECT (SELECT id FROM placed) AS id, (SELECT balance_after FROM booked) AS balance"
+                     SELECT $2, $3, 'order', $4, balance FROM charged RETURNING balance_after), \
+                     reserved AS (UPDATE stock SET status = 'reserved', \
+                     order_id = (SELECT id FROM placed), reserved_at = $14 \
+                     WHERE EXISTS (SELECT 1 FROM placed) AND id IN (SELECT id FROM stock \
+                     WHERE status = 'available' ORDER BY id LIMIT $15 FOR UPDATE SKIP LOCKED) \
+                     RETURNING id, ciphertext, nonce, key_id) \
+                     SELECT (SELECT id FROM placed) AS order_id, \
+                     (SELECT balance_after FROM booked) AS balance_after, \
+                     r.id, r.ciphertext, r.nonce, r.key_id \
+                     FROM (SELECT 1 AS one) AS one LEFT JOIN reserved AS r ON true"
                 ),
                 all,
             ))
             .await
-            .context("charging the balance and creating the order")?
-            .context("the order statement gave no row")?;
-        let id: Option<i64> = row.try_get("", "id")?;
-        let balance: Option<i64> = row.try_get("", "balance")?;
-        return Ok(match (id, balance) {
-            (Some(id), Some(balance)) => Some((id, Idr::new(balance))),
-            _ => None,
-        });
+            .context("charging the balance, creating the order and reserving codes")?;
+        let Some(first) = rows.first() else {
+            anyhow::bail!("the order statement gave no row");
+        };
+        let order_id: Option<i64> = first.try_get("", "order_id")?;
+        let balance: Option<i64> = first.try_get("", "balance_after")?;
+        let (Some(order_id), Some(balance)) = (order_id, balance) else {
+            return Ok(None);
+        };
+        let mut reserved = Vec::with_capacity(rows.len());
+        for row in rows {
+            if row.try_get::<Option<i64>>("", "id")?.is_some() {
+                reserved.push(row);
+            }
+        }
+        return Ok(Some(Opened {
+            order_id,
+            balance_after: Idr::new(balance),
+            reserved,
+        }));
     }
     let Some(balance_after) = charge(txn, order.user_id, order.price).await? else {
         return Ok(None);
@@ -475,7 +510,12 @@ async fn open_order(
     )
     .await
     .context("writing the ledger row")?;
-    Ok(Some((order_id, balance_after)))
+    let reserved = reserve(txn, order_id, order.codes, order.now).await?;
+    Ok(Some(Opened {
+        order_id,
+        balance_after,
+        reserved,
+    }))
 }
 
 /// Deducts `price` if the balance covers it; the new balance, or `None` when it does not.
