@@ -6,8 +6,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, TransactionTrait, Value};
 use shared_proto::{
-    DeliveryRequested, Event, Idr, OrderAccepted, OrderCreate, OrderCreateReply, OrderStatus,
-    ServiceError, StockLow,
+    DeliveryRequested, Envelope, Event, Idr, OrderAccepted, OrderCreate, OrderCreateReply,
+    OrderStatus, ServiceError, StockLow,
 };
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use super::{
 };
 use crate::messaging::outbox_relay;
 use crate::persistence::ledger::{self, LedgerReason};
-use crate::persistence::stmt;
+use crate::persistence::{outbox, stmt};
 use crate::stock_vault::store;
 
 /// How often one request is re-run after a lost race (request id or order number clash, or a
@@ -206,9 +206,28 @@ impl OrderService {
                 attempt: 1,
                 interaction: cmd.interaction.clone(),
             });
-            self.enqueue(&txn, event, correlation_id, None).await?;
+            let threshold = self.config.low_stock_threshold;
+            let level = if txn.get_database_backend() == DbBackend::Postgres {
+                // One round trip for the outbox row and the stock level.
+                let envelope = Envelope::with_correlation(event, correlation_id);
+                let row = outbox::enqueue_and_select(
+                    &txn,
+                    &self.events_exchange,
+                    &envelope,
+                    &store::stock_level_columns(7),
+                    store::stock_level_values(threshold),
+                )
+                .await
+                .context("queueing the delivery request")?;
+                store::stock_level_of(&row)?
+            } else {
+                self.enqueue(&txn, event, correlation_id, None).await?;
+                store::stock_level(&txn, threshold).await?
+            };
+            self.after_stock_level(&txn, level, correlation_id).await?;
+        } else {
+            self.note_stock_level(&txn, correlation_id).await?;
         }
-        self.note_stock_level(&txn, correlation_id).await?;
         txn.commit().await.context("committing the order")?;
         outbox_relay::wake();
         tracing::info!(order_number = %order_number, "order accepted");
@@ -315,10 +334,20 @@ impl OrderService {
         txn: &impl ConnectionTrait,
         correlation_id: Uuid,
     ) -> anyhow::Result<()> {
-        let threshold = self.config.low_stock_threshold;
         // Counting every available code on each order would grow with the stock; below the
         // threshold the bounded count is exact, at or above it the exact number does not matter.
-        let level = store::stock_level(txn, threshold).await?;
+        let level = store::stock_level(txn, self.config.low_stock_threshold).await?;
+        self.after_stock_level(txn, level, correlation_id).await
+    }
+
+    /// Keeps the gauge current and, once per crossing below the threshold, queues `stock.low`.
+    async fn after_stock_level(
+        &self,
+        txn: &impl ConnectionTrait,
+        level: store::StockLevel,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<()> {
+        let threshold = self.config.low_stock_threshold;
         let available = level.available;
         if available < threshold {
             self.metrics

@@ -50,7 +50,10 @@ pub async fn record(
     Ok(())
 }
 
-/// Creates the user row if it does not exist yet (the sibling bot may have created it already).
+/// Creates the user row if it does not exist yet (the sibling bot may have created it already),
+/// refreshes the username when Discord gave a new one, and locks the row for the rest of the
+/// transaction either way (PostgreSQL locks a conflicting row even when the `WHERE` of
+/// `DO UPDATE` skips the update; SQLite has one writer). An unchanged row is not rewritten.
 pub async fn ensure_user(
     txn: &impl ConnectionTrait,
     user_id: i64,
@@ -59,7 +62,9 @@ pub async fn ensure_user(
     txn.execute(stmt(
         txn,
         "INSERT INTO users (user_id, username) VALUES ($1, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET username = COALESCE(EXCLUDED.username, users.username)",
+         ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username \
+         WHERE EXCLUDED.username IS NOT NULL \
+         AND (users.username IS NULL OR users.username <> EXCLUDED.username)",
         [user_id.into(), username.map(str::to_string).into()],
     ))
     .await?;

@@ -185,20 +185,42 @@ pub async fn stock_level(db: &impl ConnectionTrait, threshold: u64) -> Result<St
     let row = db
         .query_one(stmt(
             db,
-            "SELECT (SELECT COUNT(*) FROM (SELECT 1 AS one FROM stock WHERE status = 'available'              ORDER BY id LIMIT $1) AS t) AS n,              (SELECT \"value\" FROM app_state WHERE \"key\" = $2) AS flag",
-            [
-                i64::try_from(threshold).unwrap_or(i64::MAX).into(),
-                LOW_STOCK_FLAG.into(),
-            ],
+            &format!("SELECT {}", stock_level_columns(1)),
+            stock_level_values(threshold),
         ))
         .await?;
-    let (n, flag) = match row {
-        Some(r) => (
-            r.try_get::<i64>("", "n")?,
-            r.try_get::<Option<String>>("", "flag")?,
-        ),
-        None => (0, None),
-    };
+    match row {
+        Some(r) => stock_level_of(&r),
+        None => Ok(StockLevel {
+            available: 0,
+            alert_raised: false,
+        }),
+    }
+}
+
+/// The select-list of [`stock_level`] (columns `n` and `flag`), its two placeholders numbered
+/// from `first`, for a statement that reads the level along with something else.
+pub fn stock_level_columns(first: usize) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM stock WHERE status = 'available' \
+         ORDER BY id LIMIT ${first}) AS t) AS n, \
+         (SELECT \"value\" FROM app_state WHERE \"key\" = ${}) AS flag",
+        first + 1
+    )
+}
+
+/// The values of [`stock_level_columns`]' placeholders.
+pub fn stock_level_values(threshold: u64) -> [Value; 2] {
+    [
+        i64::try_from(threshold).unwrap_or(i64::MAX).into(),
+        LOW_STOCK_FLAG.into(),
+    ]
+}
+
+/// [`StockLevel`] from a row holding [`stock_level_columns`].
+pub fn stock_level_of(row: &sea_orm::QueryResult) -> Result<StockLevel, DbErr> {
+    let n: i64 = row.try_get("", "n")?;
+    let flag: Option<String> = row.try_get("", "flag")?;
     Ok(StockLevel {
         available: u64::try_from(n).unwrap_or(0),
         alert_raised: flag.as_deref() == Some("1"),

@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use sea_orm::ConnectionTrait;
 use shared_proto::{Event, OrderStatus, PackageSize, ServiceError};
 
 use crate::helpers::*;
@@ -275,6 +276,60 @@ async fn daily_limit_and_cooldown_are_enforced_here() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_users_concurrent_orders_cannot_pass_the_daily_limit() {
+    // The first statement of an order locks the user's row (even when it writes nothing), so the
+    // limit check of each order sees every order committed before it.
+    let w = Arc::new(World::pg_with(&[("MAX_ORDERS_PER_USER_PER_DAY", "3")]).await);
+    w.add_codes(&codes("SAME", 20)).await;
+    w.user_with_balance(5003, 1_000_000).await;
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let w = w.clone();
+            tokio::spawn(async move { w.order(5003, PackageSize::One, &format!("same-{i}")).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for t in tasks {
+        match t.await.unwrap().outcome {
+            Ok(_) => accepted += 1,
+            Err(ServiceError::DailyOrderLimit { limit: 3 }) => {}
+            Err(other) => panic!("unexpected refusal {other:?}"),
+        }
+    }
+    assert_eq!(accepted, 3);
+    assert_eq!(w.balance(5003).await, 1_000_000 - 3 * 15_000);
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM orders WHERE user_id = 5003", vec![])
+            .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn an_order_refreshes_a_changed_username_and_keeps_a_known_one() {
+    let w = World::pg().await;
+    w.add_codes(&codes("NAME", 5)).await;
+    w.user_with_balance(5004, 100_000).await;
+    w.db.execute_unprepared("UPDATE users SET username = 'old-name' WHERE user_id = 5004")
+        .await
+        .unwrap();
+    w.order(5004, PackageSize::One, "n1").await.outcome.unwrap();
+    let name = "SELECT username FROM users WHERE user_id = 5004";
+    assert_eq!(w.text(name, vec![]).await, "user5004");
+
+    // Discord gave no username this time: the known one stays.
+    let mut cmd = order_cmd(5004, PackageSize::One, "n2");
+    cmd.user.username = None;
+    w.orders
+        .create(&cmd, uuid::Uuid::new_v4())
+        .await
+        .unwrap()
+        .outcome
+        .unwrap();
+    assert_eq!(w.text(name, vec![]).await, "user5004");
 }
 
 #[tokio::test]
