@@ -73,14 +73,38 @@ impl PaymentClient {
         &self.broker
     }
 
-    #[tracing::instrument(skip_all, fields(command = command.message_type_str()))]
+    /// Sends one command and waits for its reply. The span carries the envelope's correlation id
+    /// (the payment-service logs the same one for the command) and the request id where the
+    /// command has one, so one user action can be followed through both services' logs.
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            command = command.message_type_str(),
+            request_id = request_id_of(&command).unwrap_or(""),
+            correlation_id = tracing::field::Empty,
+        )
+    )]
     async fn send(&self, command: Command) -> Result<Reply, RequestError> {
         let envelope = Envelope::new(command);
-        match self.broker.request(&envelope, self.timeout).await {
+        tracing::Span::current().record(
+            "correlation_id",
+            tracing::field::display(envelope.correlation_id),
+        );
+        let started = std::time::Instant::now();
+        let result = match self.broker.request(&envelope, self.timeout).await {
             Ok(reply) => Ok(reply.payload),
             Err(BrokerError::Timeout) => Err(RequestError::Timeout),
             Err(e) => Err(RequestError::Unavailable(e)),
+        };
+        match &result {
+            Ok(reply) => tracing::info!(
+                reply = shared_proto::MessageFamily::message_type(reply),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "payment-service answered"
+            ),
+            Err(error) => tracing::warn!(%error, "payment-service request failed"),
         }
+        result
     }
 
     pub async fn catalog(&self) -> Result<CatalogReply, RequestError> {
@@ -191,5 +215,16 @@ trait TypeStr {
 impl TypeStr for Command {
     fn message_type_str(&self) -> &'static str {
         shared_proto::MessageFamily::message_type(self)
+    }
+}
+
+/// The request id of commands that carry one (idempotency key of orders, top-ups and admin work).
+fn request_id_of(command: &Command) -> Option<&str> {
+    match command {
+        Command::OrderCreate(c) => Some(&c.request_id),
+        Command::TopupCreate(c) => Some(&c.request_id),
+        Command::AdminStockAdd(c) => Some(&c.request_id),
+        Command::AdminOrderProcess(c) => Some(&c.request_id),
+        _ => None,
     }
 }

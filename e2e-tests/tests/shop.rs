@@ -290,8 +290,58 @@ async fn ordering_5_codes_delivers_them_by_dm_and_charges_the_price() {
         }
     }
 
+    // One order can be followed through both services' logs: the bot's request carries the
+    // request id and a correlation id; the payment-service logs the same correlation id with the
+    // order number, and the bot's delivery logs the order number.
+    let bot_log = json_log(&sys.bot.log());
+    let sent = bot_log
+        .iter()
+        .find(|l| {
+            l.to_string().contains("payment-service answered")
+                && field(l, "command").as_deref() == Some("order.create")
+        })
+        .expect("the bot logged the order request");
+    let correlation_id = field(sent, "correlation_id").expect("correlation id logged");
+    assert!(
+        field(sent, "request_id").is_some_and(|r| !r.is_empty()),
+        "request id logged: {sent}"
+    );
+    let payment_log = json_log(&sys.payment.log());
+    assert!(
+        payment_log.iter().any(|l| {
+            field(l, "correlation_id").as_deref() == Some(correlation_id.as_str())
+                && field(l, "order_number").as_deref() == Some(order_number.as_str())
+        }),
+        "the payment-service logged order {order_number} under correlation id {correlation_id}"
+    );
+    assert!(
+        bot_log
+            .iter()
+            .any(|l| field(l, "order_number").as_deref() == Some(order_number.as_str())),
+        "the bot logged the delivery of {order_number}"
+    );
+
     sys.assert_every_interaction_answered_in_time().await;
     sys.assert_services_alive();
+}
+
+/// The JSON lines of a service log (`LOG_FORMAT=json`).
+fn json_log(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// A field of a log line, wherever it sits (the event's fields or one of its spans').
+fn field(line: &serde_json::Value, key: &str) -> Option<String> {
+    match line {
+        serde_json::Value::Object(map) => map
+            .get(key)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .or_else(|| map.values().find_map(|v| field(v, key))),
+        serde_json::Value::Array(items) => items.iter().find_map(|v| field(v, key)),
+        _ => None,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
