@@ -117,10 +117,14 @@ impl OrderService {
             .await
             .context("upserting the user")?;
         let now = Utc::now();
-        match self
-            .check_limits(&txn, user_id, &cmd.request_id, now)
-            .await?
-        {
+        // On PostgreSQL the order statement itself checks the limits (see `open_order`).
+        let limits = if txn.get_database_backend() == DbBackend::Postgres {
+            Limits::Clear
+        } else {
+            self.check_limits(&txn, user_id, &cmd.request_id, now)
+                .await?
+        };
+        match limits {
             Limits::Seen => {
                 if let Some(reply) = self.replay(&txn, &cmd.request_id).await? {
                     txn.commit().await?;
@@ -154,21 +158,33 @@ impl OrderService {
                 interaction_token: interaction.map(|i| i.token.clone()),
                 interaction_application_id: interaction.map(|i| i.application_id.clone()),
                 now,
+                guard: self.limit_guard(now),
             },
         )
         .await?;
-        let Some(Opened {
+        let Opened {
             order_id,
             balance_after,
             mut reserved,
-        }) = opened
-        else {
-            let balance = balance_of(&txn, user_id).await?;
-            return Ok(refuse(ServiceError::InsufficientBalance {
-                balance,
-                price,
-                shortfall: Idr::new(price.rupiah() - balance.rupiah()),
-            }));
+        } = match opened {
+            OpenOutcome::Opened(opened) => opened,
+            OpenOutcome::NotOpened { limits: Some(row) } => match self.judge_limits(&row, now)? {
+                Limits::Seen => {
+                    drop(txn);
+                    return match self.replay(&self.db, &cmd.request_id).await? {
+                        Some(reply) => {
+                            self.metrics.orders.with_label_values(&["replayed"]).inc();
+                            Ok(Try::Done(reply))
+                        }
+                        None => anyhow::bail!("request seen but its order is gone"),
+                    };
+                }
+                Limits::Refused(error) => return Ok(refuse(error)),
+                Limits::Clear => return self.short_balance(&txn, user_id, price, refuse).await,
+            },
+            OpenOutcome::NotOpened { limits: None } => {
+                return self.short_balance(&txn, user_id, price, refuse).await
+            }
         };
 
         let wanted = cmd.package.codes();
@@ -279,6 +295,22 @@ impl OrderService {
         }))
     }
 
+    /// The refusal of an order the balance does not cover.
+    async fn short_balance(
+        &self,
+        txn: &DatabaseTransaction,
+        user_id: i64,
+        price: Idr,
+        refuse: impl Fn(ServiceError) -> Try,
+    ) -> anyhow::Result<Try> {
+        let balance = balance_of(txn, user_id).await?;
+        Ok(refuse(ServiceError::InsufficientBalance {
+            balance,
+            price,
+            shortfall: Idr::new(price.rupiah() - balance.rupiah()),
+        }))
+    }
+
     /// Whether this request was already accepted, else whether the daily limit or the
     /// cooldown refuses it: one statement for the three questions every order asks.
     async fn check_limits(
@@ -288,23 +320,24 @@ impl OrderService {
         request_id: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Limits> {
-        let day_start = now
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .map(|d| d.and_utc())
-            .unwrap_or(now);
         let row = txn
             .query_one(stmt(
                 txn,
-                "SELECT (SELECT COUNT(*) FROM orders WHERE request_id = $3) AS seen, \
-                 (SELECT COUNT(*) FROM orders WHERE user_id = $1 AND created_at >= $2) AS today, \
-                 (SELECT created_at FROM orders WHERE user_id = $1 \
-                  ORDER BY created_at DESC LIMIT 1) AS last_at",
-                [user_id.into(), day_start.into(), request_id.into()],
+                &format!("SELECT {}", limit_columns(1, 2, 3)),
+                [user_id.into(), day_start(now).into(), request_id.into()],
             ))
             .await
             .context("checking the request id and the order limits")?
             .context("the limits query gave no row")?;
+        self.judge_limits(&row, now)
+    }
+
+    /// [`Limits`] from a row holding [`limit_columns`].
+    fn judge_limits(
+        &self,
+        row: &sea_orm::QueryResult,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Limits> {
         if row.try_get::<i64>("", "seen")? > 0 {
             return Ok(Limits::Seen);
         }
@@ -325,6 +358,21 @@ impl OrderService {
             }
         }
         Ok(Limits::Clear)
+    }
+
+    /// The same rules as [`Self::judge_limits`], as values for the order statement's guard.
+    fn limit_guard(&self, now: DateTime<Utc>) -> LimitGuard {
+        let cooldown = self.config.order_cooldown_seconds;
+        LimitGuard {
+            day_start: day_start(now),
+            daily_limit: i64::from(self.config.max_orders_per_user_per_day),
+            // An order after this instant is inside the cooldown (`elapsed < cooldown`).
+            cooldown_cut: (cooldown > 0).then(|| {
+                now - chrono::Duration::milliseconds(
+                    i64::try_from(cooldown.saturating_mul(1000)).unwrap_or(i64::MAX),
+                )
+            }),
+        }
     }
 
     /// Counts available codes, keeps the gauge current and, once per crossing below the
@@ -400,6 +448,34 @@ impl OrderService {
     }
 }
 
+/// The first day of `now` (UTC), from which the daily limit counts.
+fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
+        .unwrap_or(now)
+}
+
+/// The select-list answering the three questions of every order (`seen`, `today`, `last_at`),
+/// with the placeholders of the user id, the day's start and the request id.
+fn limit_columns(user: usize, day_start: usize, request_id: usize) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM orders WHERE request_id = ${request_id}) AS seen, \
+         (SELECT COUNT(*) FROM orders WHERE user_id = ${user} AND created_at >= ${day_start}) AS today, \
+         (SELECT created_at FROM orders WHERE user_id = ${user} \
+          ORDER BY created_at DESC LIMIT 1) AS last_at"
+    )
+}
+
+/// The limit rules as values for the PostgreSQL order statement.
+struct LimitGuard {
+    day_start: DateTime<Utc>,
+    /// 0: no daily limit.
+    daily_limit: i64,
+    /// `None`: no cooldown.
+    cooldown_cut: Option<DateTime<Utc>>,
+}
+
 /// The order row [`open_order`] writes.
 struct NewOrder<'a> {
     order_number: &'a str,
@@ -412,6 +488,8 @@ struct NewOrder<'a> {
     interaction_token: Option<String>,
     interaction_application_id: Option<String>,
     now: DateTime<Utc>,
+    /// Checked by the PostgreSQL statement (elsewhere the caller checked the limits before).
+    guard: LimitGuard,
 }
 
 const INSERT_ORDER_COLUMNS: &str = "order_number, request_id, user_id, package_size, \
@@ -419,6 +497,16 @@ const INSERT_ORDER_COLUMNS: &str = "order_number, request_id, user_id, package_s
     interaction_application_id, created_at, updated_at";
 
 /// What [`open_order`] did.
+enum OpenOutcome {
+    Opened(Opened),
+    /// Nothing written: the balance is short, or (PostgreSQL) a limit or an earlier order with
+    /// this request id stopped it — `limits` holds the row to judge by.
+    NotOpened {
+        limits: Option<sea_orm::QueryResult>,
+    },
+}
+
+/// An order row with its charge, ledger row and reserved codes.
 struct Opened {
     order_id: i64,
     balance_after: Idr,
@@ -431,12 +519,11 @@ struct Opened {
 /// creates the order row, books the ledger row and reserves the codes. `None` (nothing written)
 /// when the balance is short.
 ///
-/// On PostgreSQL the four writes are one statement (data-modifying CTEs), so an order costs three
-/// round trips less; elsewhere they run one after the other in the same transaction.
-async fn open_order(
-    txn: &DatabaseTransaction,
-    order: NewOrder<'_>,
-) -> anyhow::Result<Option<Opened>> {
+/// On PostgreSQL the four writes are one statement (data-modifying CTEs) that also checks the
+/// request id, the daily limit and the cooldown (its snapshot is taken after the caller locked
+/// the user's row, so it sees every earlier order of the user); an order costs four round trips
+/// less. Elsewhere the writes run one after the other in the same transaction.
+async fn open_order(txn: &DatabaseTransaction, order: NewOrder<'_>) -> anyhow::Result<OpenOutcome> {
     let order_values = |first: usize| -> (String, Vec<Value>) {
         let placeholders = (first..first + 11)
             .map(|i| format!("${i}"))
@@ -468,12 +555,22 @@ async fn open_order(
         ];
         all.append(&mut values);
         all.push(i64::from(order.codes).into());
+        // $16 the day's start, $17 the daily limit, $18 the cooldown cut.
+        all.push(order.guard.day_start.into());
+        all.push(order.guard.daily_limit.into());
+        all.push(order.guard.cooldown_cut.into());
+        let limits = limit_columns(2, 16, 5);
         let rows = txn
             .query_all(stmt(
                 txn,
                 &format!(
-                    "WITH charged AS (UPDATE users SET balance = balance - $1, \
+                    "WITH lim AS (SELECT {limits}), \
+                     charged AS (UPDATE users SET balance = balance - $1, \
                      total_spent = total_spent + $1 WHERE user_id = $2 AND balance >= $1 \
+                     AND (SELECT seen FROM lim) = 0 \
+                     AND ($17 = 0 OR (SELECT today FROM lim) < $17) \
+                     AND ($18::timestamptz IS NULL OR (SELECT last_at FROM lim) IS NULL \
+                          OR (SELECT last_at FROM lim) <= $18) \
                      RETURNING balance), \
                      placed AS (INSERT INTO orders ({INSERT_ORDER_COLUMNS}) \
                      SELECT {placeholders} FROM charged RETURNING id), \
@@ -486,35 +583,39 @@ async fn open_order(
                      RETURNING id, ciphertext, nonce, key_id) \
                      SELECT (SELECT id FROM placed) AS order_id, \
                      (SELECT balance_after FROM booked) AS balance_after, \
+                     lim.seen, lim.today, lim.last_at, \
                      r.id, r.ciphertext, r.nonce, r.key_id \
-                     FROM (SELECT 1 AS one) AS one LEFT JOIN reserved AS r ON true"
+                     FROM lim LEFT JOIN reserved AS r ON true"
                 ),
                 all,
             ))
             .await
             .context("charging the balance, creating the order and reserving codes")?;
-        let Some(first) = rows.first() else {
+        let mut rows = rows.into_iter().peekable();
+        let Some(first) = rows.peek() else {
             anyhow::bail!("the order statement gave no row");
         };
         let order_id: Option<i64> = first.try_get("", "order_id")?;
         let balance: Option<i64> = first.try_get("", "balance_after")?;
         let (Some(order_id), Some(balance)) = (order_id, balance) else {
-            return Ok(None);
+            return Ok(OpenOutcome::NotOpened {
+                limits: rows.next(),
+            });
         };
-        let mut reserved = Vec::with_capacity(rows.len());
+        let mut reserved = Vec::new();
         for row in rows {
             if row.try_get::<Option<i64>>("", "id")?.is_some() {
                 reserved.push(row);
             }
         }
-        return Ok(Some(Opened {
+        return Ok(OpenOutcome::Opened(Opened {
             order_id,
             balance_after: Idr::new(balance),
             reserved,
         }));
     }
     let Some(balance_after) = charge(txn, order.user_id, order.price).await? else {
-        return Ok(None);
+        return Ok(OpenOutcome::NotOpened { limits: None });
     };
     let (placeholders, values) = order_values(1);
     let row = txn
@@ -540,7 +641,7 @@ async fn open_order(
     .await
     .context("writing the ledger row")?;
     let reserved = reserve(txn, order_id, order.codes, order.now).await?;
-    Ok(Some(Opened {
+    Ok(OpenOutcome::Opened(Opened {
         order_id,
         balance_after,
         reserved,
