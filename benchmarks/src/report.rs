@@ -196,6 +196,11 @@ impl Report {
         let _ = writeln!(s, "- `free -h`:\n\n```\n{}\n```\n", machine.memory);
         let _ = writeln!(s, "## Results\n");
         let _ = writeln!(s, "{}\n", self.table());
+        let _ = writeln!(
+            s,
+            "What limits each figure, how that was found and what was changed: \
+             `benchmarks/PROFILING.md`.\n"
+        );
         if !self.notes.is_empty() {
             let _ = writeln!(s, "## Notes\n");
             for note in &self.notes {
