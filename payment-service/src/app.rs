@@ -214,10 +214,21 @@ impl Application {
         relay_stop.cancel();
         let _ = relay.await;
         // The relay's last round may have ended before the last commits: flush what is left.
-        for _ in 0..10 {
+        // Pooled connections opened by an HTTP worker died with the worker's runtime a moment
+        // ago (the pool pings only idle connections, so it may hand one out): a failed round
+        // drops its connection, and the next round takes another, up to the pool's size.
+        let mut failures = 0;
+        for _ in 0..10 + config.db_max_connections + 2 {
             match crate::messaging::outbox_relay::relay_once(&db, &broker).await {
                 Ok(0) => break,
                 Ok(_) => {}
+                Err(error) if failures < config.db_max_connections + 2 => {
+                    failures += 1;
+                    tracing::debug!(
+                        error = format!("{error:#}"),
+                        "outbox flush round failed, retrying"
+                    );
+                }
                 Err(error) => {
                     tracing::warn!(
                         error = format!("{error:#}"),
