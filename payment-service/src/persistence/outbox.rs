@@ -7,7 +7,7 @@ use shared_proto::{Envelope, Event, MessageFamily};
 
 use super::stmt;
 
-/// The outbox row of `event`: `(columns, values)` for an INSERT, placeholders from `$1`.
+/// The values of `event`'s outbox row, in the order of [`INSERT`]'s placeholders `$1`…`$6`.
 fn row_values(exchange: &str, event: &Envelope<Event>) -> [sea_orm::Value; 6] {
     let payload = String::from_utf8(event.to_bytes()).unwrap_or_default();
     [
