@@ -7,6 +7,7 @@
 #   DEMO_SIM_PORT 8190 (Midtrans simulator)   DEMO_DISCORD_PORT 8191 (fake Discord REST)
 #   DEMO_GATEWAY_PORT 8192 (fake gateway)     DEMO_CONTROL_PORT 8193 (fake Discord control API)
 #   DEMO_WEBHOOK_PORT 8101 (payment-service)  DEMO_HEALTH_PORT 8102 (bot-service health)
+#   DEMO_INTERNAL_PORT 8103 (payment-service /metrics, /readyz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -17,6 +18,7 @@ gateway_port=${DEMO_GATEWAY_PORT:-8192}
 control_port=${DEMO_CONTROL_PORT:-8193}
 webhook_port=${DEMO_WEBHOOK_PORT:-8101}
 health_port=${DEMO_HEALTH_PORT:-8102}
+internal_port=${DEMO_INTERNAL_PORT:-8103}
 
 guild_id=1100000000000000100
 public_channel_id=1100000000000000201
@@ -92,7 +94,7 @@ wait_http "the fake Discord" "http://127.0.0.1:$control_port/_fake/interactions"
 start payment-service \
   DATABASE_URL="sqlite://$demo_dir/redfinger.db?mode=rwc" \
   AMQP_NAMESPACE="$namespace" \
-  WEBHOOK_HOST=127.0.0.1 WEBHOOK_PORT="$webhook_port" \
+  WEBHOOK_HOST=127.0.0.1 WEBHOOK_PORT="$webhook_port" INTERNAL_HTTP_PORT="$internal_port" \
   WEBHOOK_URL="http://127.0.0.1:$webhook_port/webhook/midtrans" \
   MIDTRANS_SERVER_KEY="$server_key" MIDTRANS_API_BASE_URL="http://127.0.0.1:$sim_port" \
   ENCRYPTION_KEY="$encryption_key" ADMIN_CLAIM_SECRET="$claim_secret" \
@@ -105,7 +107,7 @@ start bot-service \
   AMQP_NAMESPACE="$namespace" ADMIN_CLAIM_SECRET="$claim_secret" \
   BOT_HEALTH_PORT="$health_port" \
   "$bin/bot-service"
-wait_http "payment-service" "http://127.0.0.1:$webhook_port/readyz"
+wait_http "payment-service" "http://127.0.0.1:$internal_port/readyz"
 wait_http "bot-service" "http://127.0.0.1:$health_port/readyz"
 
 # Shell functions that play a Discord user through the fake's control API.
@@ -179,7 +181,7 @@ cat <<EOF
 == Redfinger Shop is running offline
    Midtrans simulator  http://127.0.0.1:$sim_port        (transactions: curl -s http://127.0.0.1:$sim_port/_sim/transactions | jq)
    fake Discord        http://127.0.0.1:$discord_port   control API http://127.0.0.1:$control_port
-   payment-service     http://127.0.0.1:$webhook_port/readyz   metrics /metrics
+   payment-service     http://127.0.0.1:$internal_port/readyz   metrics /metrics (webhook on :$webhook_port)
    bot-service         http://127.0.0.1:$health_port/readyz
    database            $demo_dir/redfinger.db (sqlite3 $demo_dir/redfinger.db 'select * from users')
 

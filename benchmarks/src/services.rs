@@ -203,6 +203,7 @@ impl PaymentService {
         label: &str,
     ) -> anyhow::Result<Self> {
         let port = free_port()?;
+        let internal_port = free_port()?;
         let vars: Vec<(&str, String)> = vec![
             ("DATABASE_URL", env.database_url.to_string()),
             ("AMQP_URL", settings.amqp_url.clone()),
@@ -215,6 +216,7 @@ impl PaymentService {
             ("ADMIN_CLAIM_SECRET", secrets.admin_claim_secret.clone()),
             ("WEBHOOK_HOST", "127.0.0.1".into()),
             ("WEBHOOK_PORT", port.to_string()),
+            ("INTERNAL_HTTP_PORT", internal_port.to_string()),
             ("LOG_LEVEL", settings.service_log_level.clone()),
             ("LOG_FORMAT", "json".into()),
         ];
@@ -228,7 +230,7 @@ impl PaymentService {
         let base_url = format!("http://127.0.0.1:{port}");
         wait_ready(
             &mut process,
-            &format!("{base_url}/readyz"),
+            &format!("http://127.0.0.1:{internal_port}/readyz"),
             Duration::from_secs(90),
         )
         .await?;

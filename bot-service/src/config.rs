@@ -52,6 +52,10 @@ pub struct Settings {
     pub prices: Vec<(PackageSize, Idr)>,
     pub delivery_retry_attempts: u32,
     pub admin_claim_secret: SecretString,
+    /// Address of the `/healthz`, `/readyz`, `/metrics` listener (`BOT_HEALTH_HOST`): loopback
+    /// by default, so metrics are not served to whoever can reach the host; compose sets
+    /// `0.0.0.0` inside its private network for Prometheus.
+    pub health_host: std::net::IpAddr,
     pub health_port: u16,
     pub gateway: GatewayMode,
     /// How long a request to the payment-service may take before the user is told it is unavailable.
@@ -251,6 +255,20 @@ impl Settings {
             })?;
         }
 
+        let health_host = match raw.opt("BOT_HEALTH_HOST") {
+            None => std::net::IpAddr::from([127, 0, 0, 1]),
+            Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
+                name: "BOT_HEALTH_HOST",
+                reason: format!("{text:?} is not an IP address"),
+            })?,
+        };
+        let admin_claim_secret = raw.required("ADMIN_CLAIM_SECRET")?;
+        if let Some(reason) = service_runtime::secrets::weak_secret_reason(&admin_claim_secret) {
+            return Err(ConfigError::Invalid {
+                name: "ADMIN_CLAIM_SECRET",
+                reason,
+            });
+        }
         let health_port = u16::try_from(raw.i64_or("BOT_HEALTH_PORT", 8002)?).map_err(|_| {
             ConfigError::Invalid {
                 name: "BOT_HEALTH_PORT",
@@ -291,7 +309,8 @@ impl Settings {
             topup_presets,
             prices,
             delivery_retry_attempts: attempts,
-            admin_claim_secret: SecretString::from(raw.required("ADMIN_CLAIM_SECRET")?),
+            admin_claim_secret: SecretString::from(admin_claim_secret),
+            health_host,
             health_port,
             gateway,
             request_timeout: Duration::from_secs(timeout_secs),
@@ -369,10 +388,12 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
+    const CLAIM_SECRET: &str = "3f9d1c7a5b2e8f6041d9c3b7a5e2f8d1-unit-test";
+
     fn base() -> HashMap<String, String> {
         HashMap::from([
             ("DISCORD_TOKEN".to_string(), "tok.en.secret".to_string()),
-            ("ADMIN_CLAIM_SECRET".to_string(), "claim-secret".to_string()),
+            ("ADMIN_CLAIM_SECRET".to_string(), CLAIM_SECRET.to_string()),
         ])
     }
 
@@ -381,6 +402,7 @@ mod tests {
         let s = Settings::from_env_map(base()).unwrap();
         assert_eq!(s.amqp_namespace, "redfinger");
         assert_eq!(s.health_port, 8002);
+        assert_eq!(s.health_host.to_string(), "127.0.0.1");
         assert_eq!(s.admin_role, AdminRole::Name("Admin".into()));
         assert_eq!(s.topup_presets.len(), 5);
         assert_eq!(
@@ -394,7 +416,7 @@ mod tests {
         assert_eq!(s.discord_token.expose_secret(), "tok.en.secret");
         let debug = format!("{s:?}");
         assert!(!debug.contains("tok.en.secret"));
-        assert!(!debug.contains("claim-secret"));
+        assert!(!debug.contains(CLAIM_SECRET));
         assert!(!debug.contains("guest:guest"));
     }
 
@@ -423,6 +445,22 @@ mod tests {
             v.insert(k.into(), val.into());
             let e = Settings::from_env_map(v).unwrap_err().to_string();
             assert!(e.contains(k), "{k}={val}: {e}");
+        }
+    }
+
+    #[test]
+    fn example_or_short_claim_secrets_are_refused_without_echoing_them() {
+        for bad in [
+            "change-me-too",
+            "claim-secret",
+            "0123456789abcdef0123456789abcde",
+            "replace-with-a-long-random-value-of-32-bytes-or-more",
+        ] {
+            let mut v = base();
+            v.insert("ADMIN_CLAIM_SECRET".into(), bad.into());
+            let e = Settings::from_env_map(v).unwrap_err().to_string();
+            assert!(e.contains("ADMIN_CLAIM_SECRET"), "{bad}: {e}");
+            assert!(!e.contains(bad), "the error echoes the secret: {e}");
         }
     }
 

@@ -61,6 +61,9 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             "these settings are not used by bot-service (payment-service settings or left over from the earlier version); ignoring them"
         );
     }
+    // Before anything can log them: the log writer masks these wherever they turn up.
+    service_runtime::register_secret(settings.discord_token.expose_secret());
+    service_runtime::register_secret(settings.admin_claim_secret.expose_secret());
     let metrics = Metrics::new().context("creating metrics")?;
 
     let topology = Topology::new(settings.amqp_namespace.clone());
@@ -108,11 +111,11 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     });
     let _ = state_cell.set(state.clone());
 
-    let listener =
-        TcpListener::bind(("0.0.0.0", state.settings.health_port)).with_context(|| {
+    let listener = TcpListener::bind((state.settings.health_host, state.settings.health_port))
+        .with_context(|| {
             format!(
-                "binding the health port {} (BOT_HEALTH_PORT)",
-                state.settings.health_port
+                "binding the health listener {}:{} (BOT_HEALTH_HOST/BOT_HEALTH_PORT)",
+                state.settings.health_host, state.settings.health_port
             )
         })?;
     let (server, server_handle) =
@@ -154,7 +157,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         gateway_task = Some(tokio::spawn(async move {
             // serenity boots shards range.start ..= range.end.
             if let Err(error) = c.start_shard_range(first..last, total).await {
-                tracing::error!(%error, "the Discord gateway stopped");
+                tracing::error!(error = %discord::outbound::loggable(&error), "the Discord gateway stopped");
             }
         }));
         tracing::info!(first, last, total, "gateway shards starting");

@@ -27,8 +27,9 @@ async fn main() -> ExitCode {
     match bot_service::run(settings, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "bot-service failed");
-            eprintln!("bot-service: {e:#}");
+            let shown = service_runtime::redact(&format!("{e:#}")).into_owned();
+            tracing::error!(error = %shown, "bot-service failed");
+            eprintln!("bot-service: {shown}");
             ExitCode::FAILURE
         }
     }

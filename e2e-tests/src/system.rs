@@ -45,6 +45,8 @@ pub struct System {
     /// Opens and hashes stock codes with the payment-service's key (to check the stock table).
     pub vault: StockVault,
     pub webhook_base_url: String,
+    /// The payment-service's internal listener (`/metrics`, `/readyz`).
+    pub payment_internal_url: String,
     pub bot_health_url: String,
     pub http: reqwest::Client,
     _namespace: BrokerNamespace,
@@ -85,6 +87,7 @@ impl System {
         let encryption_key = base64::engine::general_purpose::STANDARD.encode(key);
         let claim_secret = uuid::Uuid::new_v4().simple().to_string();
         let webhook_port = free_port()?;
+        let internal_port = free_port()?;
         let health_port = free_port()?;
         let webhook_base_url = format!("http://127.0.0.1:{webhook_port}");
         let amqp = test_support::amqp_url();
@@ -97,6 +100,7 @@ impl System {
             ("AMQP_NAMESPACE", &namespace),
             ("WEBHOOK_HOST", "127.0.0.1"),
             ("WEBHOOK_PORT", &webhook_port.to_string()),
+            ("INTERNAL_HTTP_PORT", &internal_port.to_string()),
             (
                 "WEBHOOK_URL",
                 &format!("{webhook_base_url}/webhook/midtrans"),
@@ -147,6 +151,7 @@ impl System {
             db,
             vault: StockVault::from_keys(&[("e2e", key)]),
             webhook_base_url,
+            payment_internal_url: format!("http://127.0.0.1:{internal_port}"),
             bot_health_url: format!("http://127.0.0.1:{health_port}"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -161,7 +166,7 @@ impl System {
 
     async fn wait_until_ready(&mut self) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        let payment_ready = format!("{}/readyz", self.webhook_base_url);
+        let payment_ready = format!("{}/readyz", self.payment_internal_url);
         let bot_ready = format!("{}/readyz", self.bot_health_url);
         let guild = self.fake.config().guild_id;
         loop {

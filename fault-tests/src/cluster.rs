@@ -44,11 +44,18 @@ pub struct Replica {
     pub process: ServiceProcess,
     /// payment-service: the webhook port; bot-service: the health port.
     pub port: u16,
+    /// Where `/readyz` and `/metrics` are: the payment-service's internal port; the bot's
+    /// health port.
+    pub internal_port: u16,
 }
 
 impl Replica {
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn internal_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.internal_port)
     }
 }
 
@@ -199,6 +206,10 @@ impl Cluster {
             bail!("replica {name} is already running");
         }
         let port = free_port()?;
+        let internal_port = match kind {
+            Kind::Payment => free_port()?,
+            Kind::Bot => port,
+        };
         let (exe, mut env) = match kind {
             Kind::Payment => (&self.binaries.payment_service, self.payment_env.clone()),
             Kind::Bot => (&self.binaries.bot_service, self.bot_env.clone()),
@@ -209,13 +220,20 @@ impl Cluster {
         };
         override_with(&mut env, extra);
         override_with(&mut env, &[(port_var, &port.to_string())]);
+        if kind == Kind::Payment {
+            override_with(
+                &mut env,
+                &[("INTERNAL_HTTP_PORT", &internal_port.to_string())],
+            );
+        }
         let process = ServiceProcess::spawn(name, exe, &env, &self.dir)?;
         let replica = Replica {
             kind,
             process,
             port,
+            internal_port,
         };
-        let ready = format!("{}/readyz", replica.base_url());
+        let ready = format!("{}/readyz", replica.internal_url());
         self.replicas.insert(name.to_string(), replica);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         loop {
@@ -366,7 +384,7 @@ impl Cluster {
             .with_context(|| format!("no replica {name}"))?;
         Ok(self
             .http
-            .get(format!("{}/metrics", replica.base_url()))
+            .get(format!("{}/metrics", replica.internal_url()))
             .send()
             .await?
             .error_for_status()?

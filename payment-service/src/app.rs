@@ -1,5 +1,6 @@
 //! Wiring: `Application::build` connects the database (and migrates), connects the broker and
-//! declares the topology, and binds the HTTP listener; `Application::run` serves the webhook and
+//! declares the topology, and binds the HTTP listeners (the public webhook port, and the internal
+//! one of `/metrics` and `/readyz`); `Application::run` serves them and
 //! runs the consumers, the outbox relay and the expiry sweeper until the shutdown token fires,
 //! then stops taking work and lets what is in flight finish.
 
@@ -30,6 +31,8 @@ const BACKLOG_PROBE_EVERY: Duration = Duration::from_secs(5);
 pub struct Application {
     port: u16,
     listener: TcpListener,
+    internal_port: u16,
+    internal_listener: TcpListener,
     config: Arc<PaymentConfig>,
     db: DatabaseConnection,
     broker: Broker,
@@ -48,7 +51,9 @@ impl Application {
     }
 
     /// Like [`Application::build`] on a listener the caller bound (tests learn the port first
-    /// so `WEBHOOK_URL` can point at it).
+    /// so `WEBHOOK_URL` can point at it). The internal listener is bound from
+    /// `INTERNAL_HTTP_HOST:INTERNAL_HTTP_PORT` (port 0 picks a free one; see
+    /// [`Application::internal_port`]).
     pub async fn build_with_listener(
         config: PaymentConfig,
         listener: TcpListener,
@@ -57,6 +62,18 @@ impl Application {
             .local_addr()
             .context("reading the listener address")?
             .port();
+        let internal_address = format!(
+            "{}:{}",
+            config.internal_http_host, config.internal_http_port
+        );
+        let internal_listener = TcpListener::bind(&internal_address).with_context(|| {
+            format!("binding the internal listener on {internal_address} (INTERNAL_HTTP_HOST/INTERNAL_HTTP_PORT)")
+        })?;
+        let internal_port = internal_listener
+            .local_addr()
+            .context("reading the internal listener address")?
+            .port();
+        announce_secrets_and_mode(&config);
         let config = Arc::new(config);
         let db = persistence::connect(&config).await?;
         let topology = Topology::new(config.amqp_namespace.clone());
@@ -86,6 +103,8 @@ impl Application {
         Ok(Application {
             port,
             listener,
+            internal_port,
+            internal_listener,
             config,
             db,
             broker,
@@ -96,6 +115,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Port of `/metrics`, `/readyz` and `/healthz` for operators.
+    pub fn internal_port(&self) -> u16 {
+        self.internal_port
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -116,6 +140,8 @@ impl Application {
         let Application {
             port,
             listener,
+            internal_port,
+            internal_listener,
             config,
             db,
             broker,
@@ -192,6 +218,7 @@ impl Application {
             topups,
             metrics,
         });
+        let internal_state = state.clone();
         let server = HttpServer::new(move || {
             App::new().configure(|cfg| routes::configure(cfg, state.clone()))
         })
@@ -200,9 +227,25 @@ impl Application {
         .listen(listener)
         .context("serving the webhook")?
         .run();
+        // One worker is plenty for scrapes and probes, and keeps the idle footprint small.
+        let internal_server = HttpServer::new(move || {
+            App::new().configure(|cfg| routes::configure_internal(cfg, internal_state.clone()))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .listen(internal_listener)
+        .context("serving the internal endpoints")?
+        .run();
         let handle = server.handle();
-        tracing::info!(port, "payment-service listening");
+        let internal_handle = internal_server.handle();
+        tracing::info!(
+            port,
+            internal_port,
+            "payment-service listening (webhook on port, /metrics and /readyz on internal_port)"
+        );
         let server_task = tokio::spawn(server);
+        let internal_task = tokio::spawn(internal_server);
 
         shutdown.cancelled().await;
         tracing::info!("shutting down: draining HTTP requests and consumers");
@@ -238,8 +281,40 @@ impl Application {
                 }
             }
         }
+        // Probes keep answering (not ready) until the very end of the drain.
+        internal_handle.stop(true).await;
+        let _ = internal_task.await;
         broker.close().await;
         db.close().await.ok();
         Ok(())
+    }
+}
+
+/// Tells the log writer which configured values to mask wherever they turn up (a library's
+/// `Debug` print, an error message), and says loudly when payments are not real.
+fn announce_secrets_and_mode(config: &PaymentConfig) {
+    use base64::Engine;
+    use secrecy::ExposeSecret;
+    let server_key = config.midtrans.server_key.expose_secret();
+    service_runtime::register_secret(server_key);
+    // The Core API's Basic auth value (`base64(server_key + ":")`).
+    service_runtime::register_secret(
+        &base64::engine::general_purpose::STANDARD.encode(format!("{server_key}:")),
+    );
+    service_runtime::register_secret(config.admin_claim_secret.expose_secret());
+    for key in std::iter::once(&config.encryption_key).chain(&config.previous_encryption_keys) {
+        service_runtime::register_secret(&base64::engine::general_purpose::STANDARD.encode(key.bytes()));
+        service_runtime::register_secret(&hex::encode(key.bytes()));
+    }
+    for url in [config.database_url(), config.amqp_url.expose_secret()] {
+        if let Some(password) = url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_string)) {
+            service_runtime::register_secret(&password);
+        }
+    }
+    if !config.midtrans.is_production {
+        tracing::warn!(
+            api = %config.midtrans.api_base_url,
+            "MIDTRANS SANDBOX MODE (MIDTRANS_IS_PRODUCTION=false): top-ups are TEST PAYMENTS, no real money is collected; every QR shown to buyers is labelled as a test payment"
+        );
     }
 }

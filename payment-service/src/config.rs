@@ -149,6 +149,10 @@ pub struct PaymentConfig {
     pub amqp_delivery_limit: u32,
     pub webhook_host: String,
     pub webhook_port: u16,
+    /// The listener of `/metrics`, `/readyz` and `/healthz` for operators and Prometheus
+    /// (`INTERNAL_HTTP_HOST`, loopback by default; compose sets `0.0.0.0` inside its network).
+    pub internal_http_host: String,
+    pub internal_http_port: u16,
     /// Largest webhook body accepted (Midtrans notifications are ~1 KiB).
     pub webhook_max_body_bytes: usize,
     /// When non-empty, only these source networks may call the webhook.
@@ -234,6 +238,44 @@ impl IpNet {
     }
 }
 
+/// A secret both services share: refused when it is an example value or shorter than
+/// [`service_runtime::secrets::MIN_SECRET_BYTES`] (see README, "Security").
+fn strong_shared_secret(s: &Settings, name: &str) -> Result<SecretString, SettingError> {
+    let value = s.required_string(name)?;
+    match service_runtime::secrets::weak_secret_reason(&value) {
+        Some(reason) => Err(SettingError::invalid(name, reason)),
+        None => Ok(SecretString::from(value)),
+    }
+}
+
+/// A Midtrans key that matches the mode: sandbox keys start with `SB-`, production keys do not.
+/// A mismatch is refused at start rather than failing every charge later (or, worse, a sandbox
+/// deployment taking real money).
+fn midtrans_key(
+    s: &Settings,
+    name: &str,
+    is_production: bool,
+) -> Result<Option<SecretString>, SettingError> {
+    let Some(value) = s.optional_string(name) else {
+        return Ok(None);
+    };
+    let sandbox_key = value.starts_with("SB-");
+    let production_key = value.starts_with("Mid-");
+    if is_production && sandbox_key {
+        return Err(SettingError::invalid(
+            name,
+            "is a sandbox key (SB-Mid-…) but MIDTRANS_IS_PRODUCTION=true; use the production key from the Midtrans dashboard, or set MIDTRANS_IS_PRODUCTION=false",
+        ));
+    }
+    if !is_production && production_key {
+        return Err(SettingError::invalid(
+            name,
+            "is a production key (Mid-…) but MIDTRANS_IS_PRODUCTION=false (sandbox); set MIDTRANS_IS_PRODUCTION=true, or use the sandbox key (SB-Mid-…)",
+        ));
+    }
+    Ok(Some(SecretString::from(value)))
+}
+
 impl PaymentConfig {
     /// Builds the configuration; any missing or invalid value is an error naming it.
     pub fn from_settings(s: &Settings) -> Result<Self, SettingError> {
@@ -294,13 +336,16 @@ impl PaymentConfig {
             amqp_delivery_limit: s.parse_or::<u32>("AMQP_DELIVERY_LIMIT", 5)?,
             webhook_host: s.string_or("WEBHOOK_HOST", "0.0.0.0"),
             webhook_port: s.parse_or::<u16>("WEBHOOK_PORT", 8001)?,
+            internal_http_host: s.string_or("INTERNAL_HTTP_HOST", "127.0.0.1"),
+            internal_http_port: s.parse_or::<u16>("INTERNAL_HTTP_PORT", 8003)?,
             webhook_max_body_bytes: s.parse_or::<usize>("WEBHOOK_MAX_BODY_BYTES", 16 * 1024)?,
             webhook_allowed_sources: s.list_or::<IpNet>("WEBHOOK_ALLOWED_SOURCES", Vec::new())?,
             trusted_proxies: s.list_or::<IpAddr>("TRUSTED_PROXIES", Vec::new())?,
             webhook_rate_limit_per_sec: s.parse_or::<u32>("WEBHOOK_RATE_LIMIT_PER_SEC", 0)?,
             midtrans: MidtransConfig {
-                server_key: s.required_secret("MIDTRANS_SERVER_KEY")?,
-                client_key: s.optional_secret("MIDTRANS_CLIENT_KEY"),
+                server_key: midtrans_key(s, "MIDTRANS_SERVER_KEY", is_production)?
+                    .ok_or_else(|| SettingError::Missing("MIDTRANS_SERVER_KEY".into()))?,
+                client_key: midtrans_key(s, "MIDTRANS_CLIENT_KEY", is_production)?,
                 is_production,
                 api_base_url: s
                     .string_or("MIDTRANS_API_BASE_URL", default_base)
@@ -313,7 +358,7 @@ impl PaymentConfig {
             },
             encryption_key,
             previous_encryption_keys,
-            admin_claim_secret: s.required_secret("ADMIN_CLAIM_SECRET")?,
+            admin_claim_secret: strong_shared_secret(s, "ADMIN_CLAIM_SECRET")?,
             prices: Prices {
                 one: idr("PRICE_1_CODE", 15_000)?,
                 five: idr("PRICE_5_CODES", 70_000)?,
@@ -358,6 +403,8 @@ impl PaymentConfig {
 mod tests {
     use super::*;
 
+    const CLAIM_SECRET: &str = "3f9d1c7a5b2e8f6041d9c3b7a5e2f8d1-unit-test";
+
     pub(crate) fn base() -> Settings {
         Settings::from_pairs([
             (
@@ -365,7 +412,7 @@ mod tests {
                 "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             ),
             ("MIDTRANS_SERVER_KEY", "SB-Mid-server-TEST"),
-            ("ADMIN_CLAIM_SECRET", "claim-secret"),
+            ("ADMIN_CLAIM_SECRET", CLAIM_SECRET),
         ])
     }
 
@@ -373,6 +420,8 @@ mod tests {
     fn defaults_follow_the_design() {
         let c = PaymentConfig::from_settings(&base()).unwrap();
         assert_eq!(c.webhook_port, 8001);
+        assert_eq!(c.internal_http_host, "127.0.0.1");
+        assert_eq!(c.internal_http_port, 8003);
         assert_eq!(c.prices.price_of(PackageSize::Five), Idr::new(70_000));
         assert_eq!(c.prices.price_of(PackageSize::Fifty), Idr::new(550_000));
         assert_eq!(c.topup_min, Idr::new(10_000));
@@ -424,8 +473,64 @@ mod tests {
         let c = PaymentConfig::from_settings(&base()).unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("SB-Mid-server-TEST"));
-        assert!(!shown.contains("claim-secret"));
+        assert!(!shown.contains(CLAIM_SECRET));
         assert!(!shown.contains("MDEyMzQ1"));
+    }
+
+    #[test]
+    fn example_or_short_claim_secrets_are_refused_without_echoing_them() {
+        for bad in [
+            "change-me-too",
+            "claim-secret",
+            "0123456789abcdef0123456789abcde",
+            "replace-with-a-long-random-value-of-32-bytes-or-more",
+        ] {
+            let mut s = base();
+            s.set("ADMIN_CLAIM_SECRET", bad);
+            let err = PaymentConfig::from_settings(&s).unwrap_err().to_string();
+            assert!(err.contains("ADMIN_CLAIM_SECRET"), "{err}");
+            assert!(!err.contains(bad), "error echoes the secret: {err}");
+        }
+        let mut s = base();
+        s.set("ADMIN_CLAIM_SECRET", "");
+        assert_eq!(
+            PaymentConfig::from_settings(&s).unwrap_err().to_string(),
+            "required setting ADMIN_CLAIM_SECRET is not set"
+        );
+    }
+
+    #[test]
+    fn a_midtrans_key_of_the_other_mode_is_refused() {
+        let mut s = base();
+        s.set("MIDTRANS_IS_PRODUCTION", "true");
+        let err = PaymentConfig::from_settings(&s).unwrap_err().to_string();
+        assert!(err.contains("MIDTRANS_SERVER_KEY"), "{err}");
+        assert!(err.contains("sandbox key"), "{err}");
+        assert!(!err.contains("SB-Mid-server-TEST"), "{err}");
+
+        let mut s = base();
+        s.set("MIDTRANS_SERVER_KEY", "Mid-server-LIVEKEY");
+        let err = PaymentConfig::from_settings(&s).unwrap_err().to_string();
+        assert!(err.contains("production key"), "{err}");
+        assert!(!err.contains("LIVEKEY"), "{err}");
+
+        let mut s = base();
+        s.set("MIDTRANS_CLIENT_KEY", "Mid-client-LIVE");
+        assert!(PaymentConfig::from_settings(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("MIDTRANS_CLIENT_KEY"));
+
+        // The matching pairs start.
+        let mut s = base();
+        s.set("MIDTRANS_IS_PRODUCTION", "true");
+        s.set("MIDTRANS_SERVER_KEY", "Mid-server-LIVEKEY");
+        let c = PaymentConfig::from_settings(&s).unwrap();
+        assert!(c.midtrans.is_production);
+        assert!(!PaymentConfig::from_settings(&base())
+            .unwrap()
+            .midtrans
+            .is_production);
     }
 
     #[test]

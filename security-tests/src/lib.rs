@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const SERVER_KEY: &str = "SB-Mid-server-SECURITY-TESTS";
-pub const CLAIM_SECRET: &str = "security-tests-claim-secret";
+pub const CLAIM_SECRET: &str = "security-tests-claim-secret-7d41c0b9e28f5a36";
 /// base64 of the 32 ASCII bytes `0123456789abcdef0123456789abcdef`.
 pub const ENCRYPTION_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
@@ -125,6 +125,8 @@ pub fn base_settings(database_url: &str, namespace: &str, sim_url: &str) -> Vec<
         ("MIDTRANS_API_BASE_URL", sim_url),
         ("MIDTRANS_TIMEOUT_SECS", "5"),
         ("WEBHOOK_HOST", "127.0.0.1"),
+        ("INTERNAL_HTTP_HOST", "127.0.0.1"),
+        ("INTERNAL_HTTP_PORT", "0"),
         ("SWEEPER_INTERVAL_SECS", "3600"),
         ("OUTBOX_POLL_INTERVAL_MS", "50"),
         ("ORDER_COOLDOWN_SECONDS", "0"),
@@ -149,7 +151,10 @@ pub struct AppOptions {
 
 /// The whole payment-service in-process: webhook, consumers, outbox relay.
 pub struct PaymentApp {
+    /// The public webhook listener.
     pub address: String,
+    /// The internal listener: `/metrics`, `/readyz`, `/healthz`.
+    pub internal_address: String,
     pub db: DatabaseConnection,
     pub sim: RunningSimulator,
     pub topups: TopupService,
@@ -184,11 +189,13 @@ impl PaymentApp {
         service_runtime::init_tracing(&config.log_level, config.log_format);
         let app = Application::build_with_listener(config, listener).await?;
         let topups = app.topups().clone();
+        let internal_address = format!("http://127.0.0.1:{}", app.internal_port());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run(shutdown.clone()));
         let db = Database::connect(database.url()).await?;
         Ok(PaymentApp {
             address,
+            internal_address,
             db,
             sim,
             topups,

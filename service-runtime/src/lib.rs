@@ -5,11 +5,14 @@
 //! first when present, without overriding variables that are already set). Names are the
 //! environment variable names of the earlier Python version, so an operator's `.env` works as is.
 
+pub mod redact;
+pub mod secrets;
 pub mod settings;
 pub mod telemetry;
 
+pub use redact::{redact, register_secret};
 pub use settings::{SettingError, Settings};
-pub use telemetry::{init_tracing, LogFormat};
+pub use telemetry::{init_tracing, init_tracing_to, LogFormat};
 
 use tokio_util::sync::CancellationToken;
 

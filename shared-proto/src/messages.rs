@@ -314,6 +314,11 @@ pub struct TopupCreated {
     /// The EMV QRIS payload; the bot renders it as a QR image.
     pub qr_string: String,
     pub expires_at: DateTime<Utc>,
+    /// The payment-service runs against Midtrans's sandbox (`MIDTRANS_IS_PRODUCTION=false`):
+    /// the QR takes no real money, and the bot says so on it. Absent in replies of older
+    /// payment-services, which read as `false`.
+    #[serde(default)]
+    pub sandbox: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

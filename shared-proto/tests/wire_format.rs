@@ -142,6 +142,7 @@ fn replies() -> Vec<Reply> {
                 amount: Idr::new(50_000),
                 qr_string: "00020101021226620014COM.GO-JEK.WWW".into(),
                 expires_at: at(),
+                sandbox: true,
             }),
         }),
         Reply::TopupStatus(TopupStatusReply {

@@ -54,7 +54,7 @@ async fn guild_roles(ctx: &SerenityContext, guild_id: serenity::all::GuildId) ->
             })
             .collect(),
         Err(error) => {
-            tracing::warn!(%error, "could not read the guild's roles; treating the member as non-admin");
+            tracing::warn!(error = %super::outbound::loggable(&error), "could not read the guild's roles; treating the member as non-admin");
             Vec::new()
         }
     }

@@ -51,7 +51,7 @@ pub async fn on_component(ctx: &SerenityContext, state: &Data, c: &ComponentInte
         return;
     }
     if let Err(error) = route(ctx, state, c, &origin, action).await {
-        tracing::warn!(%error, kind, "answering a component interaction failed");
+        tracing::warn!(error = %super::outbound::loggable(&error), kind, "answering a component interaction failed");
     }
     state
         .metrics

@@ -183,7 +183,7 @@ pub async fn reply_ephemeral(
 /// Replaces the deferred response (or the clicked message) with `message`.
 pub async fn show(http: &Http, origin: &Origin, message: &Message) {
     if let Err(error) = outbound::edit_original(http, &origin.token, message).await {
-        tracing::warn!(%error, "could not edit the interaction response");
+        tracing::warn!(error = %outbound::loggable(&error), "could not edit the interaction response");
     }
 }
 

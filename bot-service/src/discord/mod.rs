@@ -46,7 +46,7 @@ pub fn framework(state: Arc<OnceLock<Data>>) -> poise::Framework<Data, Error> {
                     None => poise::builtins::register_globally(ctx, commands).await,
                 };
                 if let Err(error) = registered {
-                    tracing::error!(%error, "registering slash commands failed");
+                    tracing::error!(error = %outbound::loggable(&error), "registering slash commands failed");
                 }
                 Ok(data)
             })
@@ -81,7 +81,7 @@ async fn event_handler(
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
-            tracing::error!(command = %ctx.command().qualified_name, error = ?error, "command failed");
+            tracing::error!(command = %ctx.command().qualified_name, error = %outbound::loggable(&error), "command failed");
             let msg =
                 crate::domain::views::error("Something went wrong. Please try again in a minute.");
             if let poise::Context::Application(a) = ctx {
@@ -91,7 +91,7 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
-                tracing::error!(error = %e, "error while handling an error");
+                tracing::error!(error = %outbound::loggable(&e), "error while handling an error");
             }
         }
     }

@@ -23,6 +23,12 @@ pub struct DiscordFailure {
     pub detail: String,
 }
 
+/// An error as it may be logged: its whole chain (`{:#}`), with the interaction and webhook
+/// tokens of any URL in it (reqwest names the URL) and the configured secrets masked.
+pub fn loggable(error: &dyn std::fmt::Display) -> String {
+    service_runtime::redact(&format!("{error:#}")).into_owned()
+}
+
 /// Classifies a serenity error and counts it.
 pub fn failure(error: &serenity::Error, metrics: &Metrics) -> DiscordFailure {
     let (class, detail, label) = match error {
@@ -49,7 +55,7 @@ pub fn failure(error: &serenity::Error, metrics: &Metrics) -> DiscordFailure {
         ),
         other => (
             FailureClass::Permanent,
-            other.to_string(),
+            loggable(other),
             "other".to_string(),
         ),
     };

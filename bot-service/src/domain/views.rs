@@ -285,17 +285,30 @@ pub fn topup_picker(
 
 pub const QR_FILE_NAME: &str = "qris.png";
 
+/// How a sandbox top-up is labelled for buyers.
+pub const SANDBOX_LABEL: &str = "TEST PAYMENT (sandbox)";
+
 /// The QR to pay, with amount, expiry and Check status / Cancel buttons.
 pub fn topup_created(
     owner: DiscordUserId,
     t: &TopupCreated,
     qr_png: Vec<u8>,
 ) -> Result<Message, CustomIdError> {
-    let mut embed = Embed::new(
-        "Scan to pay",
-        "Scan this QRIS code with any e-wallet or bank app. Your balance is credited automatically; you will get a DM.",
-        COLOR_BRAND,
-    )
+    let mut embed = if t.sandbox {
+        // Said on every QR so no buyer mistakes a sandbox shop for a real one.
+        Embed::new(
+            format!("{SANDBOX_LABEL}: scan to pay"),
+            "This shop runs in Midtrans **sandbox** mode: this QR is a test payment. No real money is taken, and real e-wallet or bank apps cannot pay it.",
+            COLOR_WARN,
+        )
+        .field("Mode", SANDBOX_LABEL, false)
+    } else {
+        Embed::new(
+            "Scan to pay",
+            "Scan this QRIS code with any e-wallet or bank app. Your balance is credited automatically; you will get a DM.",
+            COLOR_BRAND,
+        )
+    }
     .field("Amount", t.amount.to_string(), true)
     .field("Expires", ts(t.expires_at), true)
     .footer(format!("Top-up {}", t.order_id));
@@ -670,6 +683,40 @@ mod tests {
                 .collect(),
             available_codes: 12,
         }
+    }
+
+    fn created(sandbox: bool) -> TopupCreated {
+        TopupCreated {
+            order_id: "ORDER-1-1795602600".into(),
+            amount: Idr::new(50_000),
+            qr_string: "00020101021226620014COM.GO-JEK.WWW".into(),
+            expires_at: Utc::now(),
+            sandbox,
+        }
+    }
+
+    /// Everything a buyer reads on a message.
+    fn shown(m: &Message) -> String {
+        let mut out = m.content.clone().unwrap_or_default();
+        for e in &m.embeds {
+            out.push_str(&format!("\n{}\n{}", e.title, e.description));
+            for f in &e.fields {
+                out.push_str(&format!("\n{}: {}", f.name, f.value));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_sandbox_qr_says_test_payment_and_a_production_qr_does_not() {
+        let sandbox = topup_created(uid(), &created(true), vec![1]).unwrap();
+        sandbox.check().unwrap();
+        let shown_sandbox = shown(&sandbox);
+        assert!(shown_sandbox.contains("TEST PAYMENT"), "{shown_sandbox}");
+        assert!(shown_sandbox.contains("sandbox"), "{shown_sandbox}");
+        let real = shown(&topup_created(uid(), &created(false), vec![1]).unwrap());
+        assert!(!real.to_lowercase().contains("test payment"), "{real}");
+        assert!(!real.contains("sandbox"), "{real}");
     }
 
     #[test]

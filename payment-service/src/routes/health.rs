@@ -1,4 +1,5 @@
 //! `/healthz` (the process answers), `/readyz` (database and broker reachable), `/metrics`.
+//! Only `/healthz` is also on the public webhook port; see [`super::configure_internal`].
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;

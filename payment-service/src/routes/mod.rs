@@ -24,7 +24,8 @@ pub struct HttpState {
     pub guard: webhook::SourceGuard,
 }
 
-/// Registers every route; `state` is shared by all workers.
+/// The public listener (`WEBHOOK_HOST:WEBHOOK_PORT`, reached by Midtrans): the webhook and
+/// `/healthz` only; anything else is 404. `state` is shared by all workers.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
     let limit = state.config.webhook_max_body_bytes;
     cfg.app_data(state)
@@ -33,6 +34,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
                 .app_data(web::PayloadConfig::new(limit))
                 .route(web::post().to(webhook::midtrans_notification)),
         )
+        .route("/healthz", web::get().to(health::healthz));
+}
+
+/// The internal listener (`INTERNAL_HTTP_HOST:INTERNAL_HTTP_PORT`, loopback by default): what
+/// operators and Prometheus read. Metrics tell order volumes and error rates, and `/readyz`
+/// probes the database on every call, so neither belongs on the port the internet reaches.
+pub fn configure_internal(cfg: &mut web::ServiceConfig, state: web::Data<HttpState>) {
+    cfg.app_data(state)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics));

@@ -226,6 +226,7 @@ impl TopupService {
                     amount,
                     qr_string: charge.qr_string,
                     expires_at: charge.expires_at,
+                    sandbox: !self.inner.config.midtrans.is_production,
                 })
             }
             Err(e) if attempt == Attempt::Repeat => {
@@ -278,6 +279,7 @@ impl TopupService {
                 amount,
                 qr_string,
                 expires_at,
+                sandbox: !self.inner.config.midtrans.is_production,
             }),
             // The first attempt is still charging (or died mid-way): charging again with the
             // same Idempotency-Key and order id cannot create a second transaction.

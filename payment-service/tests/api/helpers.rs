@@ -41,7 +41,10 @@ impl Default for Options {
 }
 
 pub struct TestApp {
+    /// The public webhook listener.
     pub address: String,
+    /// The internal listener: `/metrics`, `/readyz`, `/healthz`.
+    pub internal_address: String,
     pub db: DatabaseConnection,
     pub sim: RunningSimulator,
     pub topups: TopupService,
@@ -90,7 +93,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
         ),
         ("MIDTRANS_SERVER_KEY", SERVER_KEY.into()),
-        ("ADMIN_CLAIM_SECRET", "claim-secret".into()),
+        ("ADMIN_CLAIM_SECRET", "api-tests-claim-secret-5b8e2d7f19c4a063".into()),
         ("DATABASE_URL", url.clone()),
         ("DB_MAX_CONNECTIONS", "20".into()),
         ("AMQP_URL", test_support::amqp_url()),
@@ -100,6 +103,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("MIDTRANS_TIMEOUT_SECS", "5".into()),
         ("WEBHOOK_HOST", "127.0.0.1".into()),
         ("WEBHOOK_PORT", port.to_string()),
+        ("INTERNAL_HTTP_HOST", "127.0.0.1".into()),
+        ("INTERNAL_HTTP_PORT", "0".into()),
         ("SWEEPER_INTERVAL_SECS", "3600".into()),
         ("OUTBOX_POLL_INTERVAL_MS", "50".into()),
         (
@@ -118,12 +123,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .await
         .expect("application builds");
     let topups = app.topups().clone();
+    let internal_address = format!("http://127.0.0.1:{}", app.internal_port());
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run(shutdown.clone()));
     // A separate connection, as an operator would look at the database.
     let db = Database::connect(url).await.expect("test connection");
     TestApp {
         address,
+        internal_address,
         db,
         sim,
         topups,
@@ -174,10 +181,20 @@ impl TestApp {
             .as_u16()
     }
 
+    /// `GET` on the public webhook port.
     pub async fn get(&self, path: &str) -> (u16, String) {
+        self.get_from(&self.address, path).await
+    }
+
+    /// `GET` on the internal port (`/metrics`, `/readyz`).
+    pub async fn get_internal(&self, path: &str) -> (u16, String) {
+        self.get_from(&self.internal_address, path).await
+    }
+
+    async fn get_from(&self, base: &str, path: &str) -> (u16, String) {
         let r = self
             .http
-            .get(format!("{}{path}", self.address))
+            .get(format!("{base}{path}"))
             .send()
             .await
             .expect("answers");

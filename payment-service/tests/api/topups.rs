@@ -46,6 +46,20 @@ async fn create_writes_a_pending_row_and_answers_the_qr() {
     );
 }
 
+/// MIDTRANS_IS_PRODUCTION=false: the reply tells the bot to label the QR as a test payment,
+/// also when a redelivered request is answered from the stored row.
+#[tokio::test]
+async fn a_sandbox_topup_reply_is_flagged_as_sandbox_also_on_replay() {
+    let app = spawn_app().await;
+    let request = topup_request("req-sandbox", 112, 50_000);
+    let first = app.topups.create(&request).await.outcome.expect("created");
+    assert!(first.sandbox, "a sandbox top-up must be flagged");
+    let again = app.topups.create(&request).await.outcome.expect("replayed");
+    assert_eq!(again.order_id, first.order_id);
+    assert!(again.sandbox, "the replayed answer must be flagged too");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn invalid_amounts_are_refused_and_nothing_is_written() {
     let app = spawn_app().await;

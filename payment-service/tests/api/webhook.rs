@@ -80,7 +80,7 @@ async fn concurrent_duplicate_settlements_credit_once() {
     assert_eq!(app.ledger_rows(&order_id).await, 1);
     assert_eq!(app.ledger_sum(1002).await, 100_000);
     assert_eq!(app.outbox_rows("topup.settled", &order_id).await, 1);
-    let metrics = app.get("/metrics").await.1;
+    let metrics = app.get_internal("/metrics").await.1;
     assert!(
         metrics.contains("payment_webhook_notifications_total{outcome=\"credited\"} 1"),
         "{metrics}"
@@ -353,12 +353,12 @@ async fn an_unreachable_database_answers_503_and_the_retry_credits() {
 }
 
 #[tokio::test]
-async fn health_readiness_and_metrics_answer() {
+async fn health_readiness_and_metrics_answer_on_the_internal_port() {
     let app = quiet_app().await;
-    assert_eq!(app.get("/healthz").await.0, 200);
-    let (status, body) = app.get("/readyz").await;
+    assert_eq!(app.get_internal("/healthz").await.0, 200);
+    let (status, body) = app.get_internal("/readyz").await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = app.get("/metrics").await;
+    let (status, body) = app.get_internal("/metrics").await;
     assert_eq!(status, 200);
     assert!(
         body.contains("payment_webhook_credit_latency_seconds"),
@@ -435,4 +435,31 @@ async fn the_source_allowlist_and_rate_limit_apply() {
     );
     // Without a trusted proxy in between, the header is not believed.
     assert_eq!(app.post_notification(&body).await, 403);
+}
+
+/// The port Midtrans (and so the internet) reaches answers the webhook and `/healthz` only:
+/// metrics and readiness are on the internal listener, loopback by default.
+#[tokio::test]
+async fn the_public_port_answers_only_the_webhook_and_healthz() {
+    let app = quiet_app().await;
+    assert_ne!(app.address, app.internal_address);
+    assert_eq!(app.get("/healthz").await.0, 200);
+    for path in ["/metrics", "/readyz", "/", "/admin", "/webhook"] {
+        let (status, body) = app.get(path).await;
+        assert_eq!(status, 404, "public {path}: {body}");
+    }
+    assert_eq!(app.get_internal("/metrics").await.0, 200);
+    assert_eq!(app.get_internal("/readyz").await.0, 200);
+    // The webhook itself is not served on the internal port.
+    let status = app
+        .http
+        .post(format!("{}/webhook/midtrans", app.internal_address))
+        .body("{}")
+        .send()
+        .await
+        .expect("answers")
+        .status()
+        .as_u16();
+    assert_eq!(status, 404);
+    app.stop().await;
 }

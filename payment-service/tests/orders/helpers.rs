@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 pub const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 pub const OLD_KEY: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
-pub const CLAIM_SECRET: &str = "claim-secret-for-tests";
+pub const CLAIM_SECRET: &str = "orders-tests-claim-secret-0f3c9a7e51d2b84c";
 pub const EVENTS: &str = "test.events";
 
 pub enum Db {

@@ -368,7 +368,7 @@ async fn a_wrong_encryption_key_is_refused_at_start_up() {
                 .current_dir(&dir)
                 .env("ENCRYPTION_KEY", key)
                 .env("MIDTRANS_SERVER_KEY", "SB-Mid-server-KEYTEST")
-                .env("ADMIN_CLAIM_SECRET", "claim-secret-for-key-test")
+                .env("ADMIN_CLAIM_SECRET", security_tests::CLAIM_SECRET)
                 // Never reached: the key is checked first.
                 .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
                 .env("AMQP_URL", "amqp://nobody:x@127.0.0.1:1/%2f")

@@ -84,7 +84,7 @@ async fn postgres_sslmode_require_is_encrypted_through_the_service_db_layer() {
     .expect("app starts over sslmode=require");
     let ready = app
         .http
-        .get(format!("{}/readyz", app.address))
+        .get(format!("{}/readyz", app.internal_address))
         .send()
         .await
         .expect("readyz");
@@ -333,6 +333,7 @@ async fn rabbitmq_over_tls_with_a_private_node() {
         .await
         .expect("database");
     let port = free_port();
+    let internal_port = free_port();
     let sim =
         midtrans_simulator::Simulator::start(midtrans_simulator::SimulatorConfig::new(SERVER_KEY))
             .await
@@ -346,6 +347,7 @@ async fn rabbitmq_over_tls_with_a_private_node() {
     env.extend(opts(&[
         ("AMQP_URL", &rabbit.url()),
         ("WEBHOOK_PORT", &port.to_string()),
+        ("INTERNAL_HTTP_PORT", &internal_port.to_string()),
         ("SSL_CERT_FILE", &rabbit.ca().display().to_string()),
         ("LOG_LEVEL", "info"),
     ]));
@@ -358,7 +360,7 @@ async fn rabbitmq_over_tls_with_a_private_node() {
     )
     .expect("payment-service starts");
     let http = reqwest::Client::new();
-    let ready_url = format!("http://127.0.0.1:{port}/readyz");
+    let ready_url = format!("http://127.0.0.1:{internal_port}/readyz");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         if matches!(http.get(&ready_url).send().await, Ok(r) if r.status().is_success()) {

@@ -76,7 +76,7 @@ pub async fn addstock(
             let bytes = match f.download().await {
                 Ok(b) => b,
                 Err(error) => {
-                    tracing::warn!(%error, "downloading the stock file failed");
+                    tracing::warn!(error = %outbound::loggable(&error), "downloading the stock file failed");
                     show(
                         &state.http,
                         &o,
@@ -292,7 +292,7 @@ pub async fn postpanel(ctx: Context<'_>) -> Result<(), Error> {
     {
         Ok(_) => views::notice("Panel posted", "The shop panel is in this channel now."),
         Err(error) => {
-            tracing::warn!(%error, "posting the panel failed");
+            tracing::warn!(error = %outbound::loggable(&error), "posting the panel failed");
             views::error("The panel could not be posted here. Does the bot have permission to send messages in this channel?")
         }
     };
