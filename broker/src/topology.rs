@@ -55,11 +55,17 @@ fn dead_letter_queue_arguments() -> FieldTable {
     args
 }
 
-/// Declares all exchanges, all queues of both services and their dead-letter queues.
+/// Declares all exchanges, then every queue of both services with its dead-letter queue and
+/// bindings, skipping the queues this broker user may not configure.
+///
+/// In production each service has its own broker user whose permissions cover only its own
+/// queues (deploy/rabbitmq): RabbitMQ answers ACCESS_REFUSED for the other service's queues,
+/// which that service declares itself. With one user allowed everything (tests, the offline
+/// demo) every queue is declared by whoever starts first, as before.
 #[tracing::instrument(skip_all, fields(namespace = %config.topology.namespace()))]
 pub(crate) async fn declare(link: &Link, config: &BrokerConfig) -> Result<(), lapin::Error> {
     let topology = &config.topology;
-    let channel = link.connection.create_channel().await?;
+    let mut channel = link.connection.create_channel().await?;
     for exchange in topology.exchanges() {
         let kind = match exchange.kind {
             SpecKind::Direct => ExchangeKind::Direct,
@@ -79,44 +85,73 @@ pub(crate) async fn declare(link: &Link, config: &BrokerConfig) -> Result<(), la
     }
     let dead_letter_exchange = topology.dead_letter_exchange();
     for queue in topology.all_queues() {
-        channel
-            .queue_declare(
-                &queue.dead_letter_queue,
-                durable_queue(),
-                dead_letter_queue_arguments(),
-            )
-            .await?;
-        channel
-            .queue_bind(
-                &queue.dead_letter_queue,
-                &dead_letter_exchange,
-                &queue.name,
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-        channel
-            .queue_declare(
-                &queue.name,
-                durable_queue(),
-                work_queue_arguments(&queue, &dead_letter_exchange, config.delivery_limit),
-            )
-            .await?;
-        for key in &queue.binding_keys {
-            channel
-                .queue_bind(
-                    &queue.name,
-                    &queue.exchange,
-                    key,
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
+        match declare_queue(&channel, &queue, &dead_letter_exchange, config).await {
+            Ok(()) => {}
+            Err(error) if is_access_refused(&error) => {
+                tracing::debug!(
+                    queue = %queue.name,
+                    "not permitted to declare this queue (a broker user of its own service declares it)"
+                );
+                // The refusal closed the channel.
+                channel = link.connection.create_channel().await?;
+            }
+            Err(error) => return Err(error),
         }
     }
     close_quietly(&channel).await;
     tracing::debug!("topology declared");
     Ok(())
+}
+
+/// One work queue: its dead-letter queue and binding, the queue, its bindings.
+async fn declare_queue(
+    channel: &lapin::Channel,
+    queue: &QueueSpec,
+    dead_letter_exchange: &str,
+    config: &BrokerConfig,
+) -> Result<(), lapin::Error> {
+    channel
+        .queue_declare(
+            &queue.dead_letter_queue,
+            durable_queue(),
+            dead_letter_queue_arguments(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            &queue.dead_letter_queue,
+            dead_letter_exchange,
+            &queue.name,
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_declare(
+            &queue.name,
+            durable_queue(),
+            work_queue_arguments(queue, dead_letter_exchange, config.delivery_limit),
+        )
+        .await?;
+    for key in &queue.binding_keys {
+        channel
+            .queue_bind(
+                &queue.name,
+                &queue.exchange,
+                key,
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// RabbitMQ's 403 ACCESS_REFUSED: the user's permissions do not cover the resource.
+pub(crate) fn is_access_refused(error: &lapin::Error) -> bool {
+    use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
+    matches!(error, lapin::Error::ProtocolError(amqp)
+        if matches!(amqp.kind(), AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED)))
 }
 
 /// Deletes every queue (with its messages) and exchange of the topology. For tests and tools.
