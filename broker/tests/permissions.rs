@@ -203,12 +203,13 @@ async fn recv(rx: &mut mpsc::UnboundedReceiver<IncomingMessage>, what: &str) -> 
         .expect("consumer alive")
 }
 
-fn access_refused(result: Result<impl std::fmt::Debug, lapin::Error>, what: &str) {
+fn access_refused<T>(result: Result<T, lapin::Error>, what: &str) {
     use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
     match result {
         Err(lapin::Error::ProtocolError(e))
             if matches!(e.kind(), AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED)) => {}
-        other => panic!("{what}: expected ACCESS_REFUSED, got {other:?}"),
+        Err(other) => panic!("{what}: expected ACCESS_REFUSED, got {other}"),
+        Ok(_) => panic!("{what}: was allowed"),
     }
 }
 
