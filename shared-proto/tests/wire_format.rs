@@ -419,3 +419,23 @@ fn newer_schema_versions_and_bad_payloads_are_refused() {
         Err(DecodeError::Envelope(_))
     ));
 }
+
+/// A payment-service from before the sandbox flag answers without it: the bot reads that as a
+/// production top-up (no label), and a new bot keeps working against an old payment-service.
+#[test]
+fn a_topup_reply_without_the_sandbox_flag_reads_as_not_sandbox() {
+    let golden = include_str!("golden/reply.topup.create.json");
+    let mut value: serde_json::Value = serde_json::from_str(golden).unwrap();
+    let created = &mut value["payload"]["outcome"]["Ok"];
+    assert_eq!(created["sandbox"], json!(true), "the golden sample is a sandbox reply");
+    created.as_object_mut().unwrap().remove("sandbox");
+    let envelope = Envelope::<Reply>::from_bytes(value.to_string().as_bytes()).unwrap();
+    let Reply::TopupCreate(TopupCreateReply {
+        outcome: Ok(created),
+        ..
+    }) = envelope.payload
+    else {
+        panic!("not a top-up reply: {:?}", envelope.payload);
+    };
+    assert!(!created.sandbox);
+}
