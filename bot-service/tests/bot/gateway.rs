@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use fake_discord::SlashOption;
 
-use crate::support::{spawn_bot, user, Options, ADMIN_ROLE};
+use crate::support::{
+    spawn_bot, user, Options, ADMIN_ROLE, FOREIGN_ADMIN_ROLE, FOREIGN_CHANNEL, FOREIGN_GUILD,
+};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -64,6 +66,91 @@ async fn admin_commands_are_refused_to_members_without_the_role() {
         .await
         .expect("a refusal");
     assert_eq!(refused.flags() & 64, 64, "the refusal is ephemeral");
+    let queue = bot.broker.topology().payment_commands_queue();
+    assert_eq!(
+        bot.broker.queue_ready_count(&queue).await.unwrap(),
+        0,
+        "nothing was published"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_and_buttons_from_another_guild_or_a_dm_are_refused_and_publish_nothing() {
+    let bot = spawn_bot(Options { gateway: true }).await;
+    // Admin of their own server (a role named "Admin" there), and even holding our role's id.
+    let mut mallory = user(2_000_000_000_000_000_105, "mallory");
+    mallory.roles = vec![FOREIGN_ADMIN_ROLE, ADMIN_ROLE];
+    let addstock = || {
+        vec![SlashOption::SubCommand(
+            "addstock".into(),
+            vec![SlashOption::string("text", "JUNK-A JUNK-B")],
+        )]
+    };
+    let in_foreign_guild = bot
+        .fake
+        .send_slash_command_in_guild(FOREIGN_GUILD, &mallory, "admin", addstock())
+        .expect("dispatched");
+    let refused = bot
+        .fake
+        .wait_for(WAIT, |f| {
+            f.original_response_of(in_foreign_guild).filter(|m| {
+                m.embeds()
+                    .iter()
+                    .any(|e| e.to_string().contains("shop's own server"))
+            })
+        })
+        .await
+        .expect("a refusal in the foreign guild");
+    assert_eq!(refused.flags() & 64, 64, "the refusal is ephemeral");
+
+    // The paging button of the admin order list, clicked in the foreign guild.
+    let owner = shared_proto::DiscordUserId::new(mallory.id).unwrap();
+    let custom_id = bot_service::domain::custom_id::ComponentAction::OrdersPage {
+        owner,
+        page: 1,
+        status: None,
+        user: None,
+    }
+    .encode()
+    .unwrap();
+    let message = serde_json::json!({
+        "id": "1100000000000000599",
+        "channel_id": FOREIGN_CHANNEL.to_string(),
+        "flags": 0,
+        "components": [{"type": 1, "components": [
+            {"type": 2, "style": 2, "label": "Next", "custom_id": custom_id}
+        ]}],
+    });
+    let click = bot
+        .fake
+        .click_button_in_guild(&mallory, FOREIGN_GUILD, message, &custom_id)
+        .expect("dispatched");
+    bot.fake
+        .wait_for(WAIT, |f| {
+            f.messages().into_iter().find(|m| {
+                m.json["interaction_metadata"]["id"] == click.to_string()
+                    && m.embeds()
+                        .iter()
+                        .any(|e| e.to_string().contains("shop's own server"))
+            })
+        })
+        .await
+        .expect("a refusal of the click");
+
+    // In a DM: no guild, no member.
+    let in_dm = bot
+        .fake
+        .send_dm_slash_command(&mallory, "admin", addstock())
+        .expect("dispatched");
+    bot.fake
+        .wait_for(WAIT, |f| {
+            f.original_response_of(in_dm)
+                .filter(|m| !m.visible_text().trim().is_empty())
+        })
+        .await
+        .expect("an answer in the DM");
+
     let queue = bot.broker.topology().payment_commands_queue();
     assert_eq!(
         bot.broker.queue_ready_count(&queue).await.unwrap(),
