@@ -21,8 +21,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::Sha256;
 use shared_proto::topology::events::DELIVERY_REQUESTED;
 use shared_proto::{
-    AdminClaim, AdminStockAdd, Command, DiscordGuildId, DiscordUserId, Envelope, Event, OrderCreate, PackageSize,
-    Reply, ServiceError, Topology, UserRef,
+    AdminClaim, AdminStockAdd, Command, DiscordGuildId, DiscordUserId, Envelope, Event,
+    OrderCreate, PackageSize, Reply, ServiceError, Topology, UserRef,
 };
 use tokio::sync::{oneshot, Semaphore};
 

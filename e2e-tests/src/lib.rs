@@ -15,8 +15,8 @@ mod ui;
 pub use binaries::{service_binaries, ServiceBinaries};
 pub use process::ServiceProcess;
 pub use system::{
-    System, SystemOptions, ADMIN_ROLE_ID, ALERT_CHANNEL_ID, FOREIGN_ADMIN_ROLE_ID, FOREIGN_CHANNEL_ID,
-    FOREIGN_GUILD_ID, PUBLIC_CHANNEL_ID,
+    System, SystemOptions, ADMIN_ROLE_ID, ALERT_CHANNEL_ID, FOREIGN_ADMIN_ROLE_ID,
+    FOREIGN_CHANNEL_ID, FOREIGN_GUILD_ID, PUBLIC_CHANNEL_ID,
 };
 pub use ui::{button_id, codes_in, has_button, select_value};
 

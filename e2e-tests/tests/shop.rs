@@ -255,7 +255,8 @@ async fn admin_role_of_another_server_or_a_dm_is_refused_and_adds_no_stock() {
     // Nothing changed.
     assert_eq!(sys.count("SELECT COUNT(*) FROM stock", vec![]).await, 0);
     assert_eq!(
-        sys.count("SELECT COUNT(*) FROM stock_batches", vec![]).await,
+        sys.count("SELECT COUNT(*) FROM stock_batches", vec![])
+            .await,
         0
     );
     assert_eq!(

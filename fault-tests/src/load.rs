@@ -19,8 +19,9 @@ use midtrans_simulator::RunningSimulator;
 use rand::Rng;
 use sha2::Sha256;
 use shared_proto::{
-    AdminClaim, AdminStockAdd, Command, DiscordGuildId, DiscordUserId, Envelope, Idr, OrderAccepted, OrderCreate,
-    PackageSize, Reply, ServiceError, Topology, TopupCreate, TopupCreated, UserRef,
+    AdminClaim, AdminStockAdd, Command, DiscordGuildId, DiscordUserId, Envelope, Idr,
+    OrderAccepted, OrderCreate, PackageSize, Reply, ServiceError, Topology, TopupCreate,
+    TopupCreated, UserRef,
 };
 use tokio::sync::Semaphore;
 

@@ -7,7 +7,9 @@ use serenity::http::Http;
 
 use super::interaction::Origin;
 use crate::config::Settings;
-use crate::domain::admin::{resolve_admin_role, AdminAccess, AdminGrant, GuildRole, NotAdmin};
+use crate::domain::admin::{
+    resolve_admin_role, AdminAccess, AdminGrant, AdminRole, GuildRole, NotAdmin,
+};
 use crate::state::AppState;
 
 /// The grant when the member who used the command is an admin of the shop guild it came from,
@@ -29,8 +31,8 @@ pub async fn resolve_admin_access(http: &Http, settings: &Settings) -> anyhow::R
     let mut resolved = Vec::with_capacity(settings.guild_ids.len());
     for &guild_id in &settings.guild_ids {
         let roles = match &settings.admin_role {
-            crate::domain::admin::AdminRole::Id(_) => Vec::new(),
-            crate::domain::admin::AdminRole::Name(_) => http
+            AdminRole::Id(_) => Vec::new(),
+            AdminRole::Name(_) => http
                 .get_guild_roles(GuildId::new(guild_id))
                 .await
                 .with_context(|| {
@@ -47,5 +49,9 @@ pub async fn resolve_admin_access(http: &Http, settings: &Settings) -> anyhow::R
         tracing::info!(guild_id, role_id, "admin role resolved");
         resolved.push((guild_id, role_id));
     }
-    Ok(AdminAccess::new(resolved))
+    let access = AdminAccess::new(resolved);
+    Ok(match &settings.admin_role {
+        AdminRole::Name(name) => access.with_role_name(name),
+        AdminRole::Id(_) => access,
+    })
 }

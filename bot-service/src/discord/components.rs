@@ -61,7 +61,7 @@ pub async fn on_component(ctx: &SerenityContext, state: &Data, c: &ComponentInte
 }
 
 async fn route(
-    ctx: &SerenityContext,
+    _ctx: &SerenityContext,
     state: &Data,
     c: &ComponentInteraction,
     origin: &Origin,

@@ -82,6 +82,8 @@ pub fn resolve_admin_role(
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AdminAccess {
     roles: BTreeMap<u64, u64>,
+    /// How refusals name the role: `"Admin"` when configured by name, else a role mention.
+    role_label: Option<String>,
 }
 
 /// Why a member is not treated as an admin.
@@ -110,7 +112,14 @@ impl AdminAccess {
     pub fn new(roles: impl IntoIterator<Item = (u64, u64)>) -> Self {
         AdminAccess {
             roles: roles.into_iter().collect(),
+            role_label: None,
         }
+    }
+
+    /// Refusals name the role as `"{name}"` (for a role configured by name).
+    pub fn with_role_name(mut self, name: &str) -> Self {
+        self.role_label = Some(format!("\"{name}\""));
+        self
     }
 
     pub fn guild_ids(&self) -> impl Iterator<Item = u64> + '_ {
@@ -131,7 +140,11 @@ impl AdminAccess {
         let guild_id = DiscordGuildId::new(guild).map_err(|_| NotAdmin::ForeignGuild)?;
         let roles = member_roles.ok_or(NotAdmin::NotInGuild)?;
         if !roles.contains(&role_id) {
-            return Err(NotAdmin::MissingRole(format!("<@&{role_id}>")));
+            let label = self
+                .role_label
+                .clone()
+                .unwrap_or_else(|| format!("<@&{role_id}>"));
+            return Err(NotAdmin::MissingRole(label));
         }
         Ok(AdminGrant {
             admin,
@@ -246,16 +259,16 @@ mod tests {
 
     #[test]
     fn admin_role_counts_only_in_the_shop_guild() {
-        let access = AdminAccess::new([(SHOP, 10)]);
+        let access = AdminAccess::new([(SHOP, 10)]).with_role_name("Admin");
         let grant = access
             .check(admin(), None, Some(SHOP), Some(&[11, 10]))
             .unwrap();
         assert_eq!(grant.role_id, 10);
         assert_eq!(grant.guild_id.get(), SHOP);
-        assert!(matches!(
+        assert_eq!(
             access.check(admin(), None, Some(SHOP), Some(&[11])),
-            Err(NotAdmin::MissingRole(_))
-        ));
+            Err(NotAdmin::MissingRole("\"Admin\"".into()))
+        );
         // A guild of the attacker's, where they gave themselves a role with the same id or name.
         assert_eq!(
             access.check(admin(), None, Some(OTHER), Some(&[10])),

@@ -161,6 +161,30 @@ async fn admin_commands_and_buttons_from_another_guild_or_a_dm_are_refused_and_p
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_registered_in_the_shop_guild_only_and_admin_is_hidden_from_members() {
+    let bot = spawn_bot(Options { gateway: true }).await;
+    assert!(
+        bot.fake.global_commands().is_empty(),
+        "no global commands: {:?}",
+        bot.fake.global_commands()
+    );
+    assert!(bot.fake.guild_commands(FOREIGN_GUILD).is_empty());
+    let commands = bot.fake.guild_commands(bot.fake.config().guild_id);
+    let admin = commands
+        .iter()
+        .find(|c| c["name"] == "admin")
+        .expect("/admin registered in the shop guild");
+    // MANAGE_GUILD (1 << 5): members without it do not see /admin.
+    assert_eq!(admin["default_member_permissions"], "32", "{admin}");
+    let shop = commands
+        .iter()
+        .find(|c| c["name"] == "shop")
+        .expect("/shop registered in the shop guild");
+    assert!(shop["default_member_permissions"].is_null(), "{shop}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_posts_the_panel_and_anyone_can_use_it() {
     let bot = spawn_bot(Options { gateway: true }).await;
     let mut admin = user(2_000_000_000_000_000_103, "boss");
