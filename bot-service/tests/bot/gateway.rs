@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use fake_discord::SlashOption;
 
-use crate::support::{
-    spawn_bot, user, Options, ADMIN_ROLE, FOREIGN_ADMIN_ROLE, FOREIGN_CHANNEL, FOREIGN_GUILD,
-};
+use crate::support::{spawn_bot, user, Options, ADMIN_ROLE, FOREIGN_ADMIN_ROLE, FOREIGN_GUILD};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -114,14 +112,12 @@ async fn admin_commands_and_buttons_from_another_guild_or_a_dm_are_refused_and_p
     }
     .encode()
     .unwrap();
-    let message = serde_json::json!({
-        "id": "1100000000000000599",
-        "channel_id": FOREIGN_CHANNEL.to_string(),
-        "flags": 0,
-        "components": [{"type": 1, "components": [
-            {"type": 2, "style": 2, "label": "Next", "custom_id": custom_id}
-        ]}],
-    });
+    // A complete message object (the refusal above) carrying the admin's paging button.
+    let mut message = refused.json.clone();
+    message["flags"] = serde_json::json!(0);
+    message["components"] = serde_json::json!([{"type": 1, "components": [
+        {"type": 2, "style": 2, "label": "Next", "custom_id": custom_id}
+    ]}]);
     let click = bot
         .fake
         .click_button_in_guild(&mallory, FOREIGN_GUILD, message, &custom_id)
