@@ -98,7 +98,7 @@ start payment-service \
   WEBHOOK_URL="http://127.0.0.1:$webhook_port/webhook/midtrans" \
   MIDTRANS_SERVER_KEY="$server_key" MIDTRANS_API_BASE_URL="http://127.0.0.1:$sim_port" \
   ENCRYPTION_KEY="$encryption_key" ADMIN_CLAIM_SECRET="$claim_secret" \
-  ORDER_COOLDOWN_SECONDS=0 \
+  DISCORD_GUILD_ID="$guild_id" ORDER_COOLDOWN_SECONDS=0 \
   "$bin/payment-service"
 start bot-service \
   DISCORD_TOKEN=demo-token DISCORD_API_BASE_URL="http://127.0.0.1:$discord_port" \

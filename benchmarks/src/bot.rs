@@ -54,6 +54,11 @@ impl Bot {
                     format!("http://127.0.0.1:{rest_port}"),
                 ),
                 ("ADMIN_CLAIM_SECRET", secrets.admin_claim_secret.clone()),
+                // The fake's default guild, which has the default "Admin" role.
+                (
+                    "DISCORD_GUILD_ID",
+                    crate::services::BENCH_GUILD_ID.to_string(),
+                ),
                 ("AMQP_URL", settings.amqp_url.clone()),
                 ("AMQP_NAMESPACE", namespace.to_string()),
                 ("BOT_HEALTH_PORT", health_port.to_string()),

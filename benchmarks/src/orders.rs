@@ -21,12 +21,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::Sha256;
 use shared_proto::topology::events::DELIVERY_REQUESTED;
 use shared_proto::{
-    AdminClaim, AdminStockAdd, Command, DiscordUserId, Envelope, Event, OrderCreate, PackageSize,
-    Reply, ServiceError, Topology, UserRef,
+    AdminClaim, AdminStockAdd, Command, DiscordGuildId, DiscordUserId, Envelope, Event,
+    OrderCreate, PackageSize, Reply, ServiceError, Topology, UserRef,
 };
 use tokio::sync::{oneshot, Semaphore};
 
 use crate::report::Outcome;
+use crate::services::BENCH_GUILD_ID;
 use crate::stats::Summary;
 
 /// How long one order may take before it counts as lost.
@@ -70,23 +71,30 @@ pub async fn load_stock(broker: &Broker, claim_secret: &str, count: usize) -> an
             .map(|_| format!("BENCH{}\n", uuid::Uuid::new_v4().simple()))
             .collect();
         let request_id = format!("bench-stock-{}", uuid::Uuid::new_v4().simple());
-        let issued_at = chrono::Utc::now();
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(claim_secret.as_bytes()).context("HMAC key")?;
-        mac.update(AdminClaim::signing_input(admin, "Admin", issued_at, &request_id).as_bytes());
-        let claim = AdminClaim {
-            admin_user_id: admin,
-            admin_username: Some("bench".into()),
-            role: "Admin".into(),
-            issued_at,
-            signature: hex::encode(mac.finalize().into_bytes()),
-        };
-        let command = Envelope::new(Command::AdminStockAdd(AdminStockAdd {
+        let mut add = AdminStockAdd {
             request_id,
-            claim,
+            claim: AdminClaim {
+                admin_user_id: admin,
+                admin_username: Some("bench".into()),
+                role: "Admin".into(),
+                issued_at: chrono::Utc::now(),
+                guild_id: Some(DiscordGuildId::new(BENCH_GUILD_ID).context("guild id")?),
+                operation: String::new(),
+                params_digest: String::new(),
+                signature: String::new(),
+            },
             text,
             source_name: Some("benchmark".into()),
-        }));
+        };
+        // Bound to this very upload (operation and parameters), then signed, as the bot does.
+        let mut claim = add.claim.clone();
+        claim.bind_to(&add).context("binding the admin claim")?;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(claim_secret.as_bytes()).context("HMAC key")?;
+        mac.update(claim.signing_input(&add.request_id).as_bytes());
+        claim.signature = hex::encode(mac.finalize().into_bytes());
+        add.claim = claim;
+        let command = Envelope::new(Command::AdminStockAdd(add));
         let reply = broker
             .request(&command, Duration::from_secs(180))
             .await

@@ -21,6 +21,9 @@ use crate::Settings;
 
 /// The Midtrans server key the payment-service checks signatures with in this run.
 pub const SERVER_KEY: &str = "SB-Mid-server-BENCHMARK";
+/// `DISCORD_GUILD_ID` of the services under test: the fake Discord's default guild, the one
+/// guild admin claims may come from.
+pub const BENCH_GUILD_ID: u64 = 1_100_000_000_000_000_100;
 
 /// Secrets shared by the services of one run (fresh random values each run).
 pub struct RunSecrets {
@@ -214,6 +217,7 @@ impl PaymentService {
             ("MIDTRANS_VERIFY_STATUS", env.verify_status.to_string()),
             ("ENCRYPTION_KEY", secrets.encryption_key.clone()),
             ("ADMIN_CLAIM_SECRET", secrets.admin_claim_secret.clone()),
+            ("DISCORD_GUILD_ID", BENCH_GUILD_ID.to_string()),
             ("WEBHOOK_HOST", "127.0.0.1".into()),
             ("WEBHOOK_PORT", port.to_string()),
             ("INTERNAL_HTTP_PORT", internal_port.to_string()),

@@ -37,7 +37,9 @@ pub struct Settings {
     pub discord_token: SecretString,
     /// Base URL of a stand-in for Discord's API (the fake Discord); unset in production.
     pub discord_api_base_url: Option<String>,
-    pub guild_id: Option<u64>,
+    /// The shop's own guild(s) (`DISCORD_GUILD_ID`, required: one id or a short comma list).
+    /// Commands are registered there only, and admin commands from anywhere else are refused.
+    pub guild_ids: Vec<u64>,
     pub admin_role: AdminRole,
     /// Where private delivery threads are opened when DMs are closed.
     pub public_channel_id: Option<u64>,
@@ -105,6 +107,9 @@ const IGNORED: &[&str] = &[
     "NOTIFY_USER_ON_DELIVERY",
     "COMMAND_PREFIX",
 ];
+
+/// A short list: the shop's own servers, never "every server the bot is in".
+pub const MAX_SHOP_GUILDS: usize = 10;
 
 const DEFAULT_PRESETS: &str = "10000,50000,100000,500000,1000000";
 
@@ -293,7 +298,7 @@ impl Settings {
         Ok(Settings {
             discord_token: SecretString::from(raw.required("DISCORD_TOKEN")?),
             discord_api_base_url,
-            guild_id: raw.opt_u64("DISCORD_GUILD_ID")?,
+            guild_ids: raw.guild_ids()?,
             admin_role,
             public_channel_id: raw.opt_u64("PUBLIC_CHANNEL_ID")?,
             alert_channel_id: raw.opt_u64("ALERT_CHANNEL_ID")?,
@@ -358,6 +363,37 @@ impl Raw<'_> {
             .transpose()
     }
 
+    /// `DISCORD_GUILD_ID`: required, one Discord id or a comma list of at most
+    /// [`MAX_SHOP_GUILDS`], without repeats.
+    fn guild_ids(&self) -> Result<Vec<u64>, ConfigError> {
+        const NAME: &str = "DISCORD_GUILD_ID";
+        let text = self.required(NAME)?;
+        let mut ids = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let id = part
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0 && *n <= i64::MAX as u64)
+                .ok_or(ConfigError::Invalid {
+                    name: NAME,
+                    reason: format!("{part:?} is not a Discord id"),
+                })?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Err(ConfigError::Missing(NAME));
+        }
+        if ids.len() > MAX_SHOP_GUILDS {
+            return Err(ConfigError::Invalid {
+                name: NAME,
+                reason: format!("at most {MAX_SHOP_GUILDS} guilds (the shop's own servers)"),
+            });
+        }
+        Ok(ids)
+    }
+
     fn i64_or(&self, name: &'static str, default: i64) -> Result<i64, ConfigError> {
         match self.opt(name) {
             None => Ok(default),
@@ -394,6 +430,10 @@ mod tests {
         HashMap::from([
             ("DISCORD_TOKEN".to_string(), "tok.en.secret".to_string()),
             ("ADMIN_CLAIM_SECRET".to_string(), CLAIM_SECRET.to_string()),
+            (
+                "DISCORD_GUILD_ID".to_string(),
+                "100000000000000100".to_string(),
+            ),
         ])
     }
 
@@ -461,6 +501,33 @@ mod tests {
             let e = Settings::from_env_map(v).unwrap_err().to_string();
             assert!(e.contains("ADMIN_CLAIM_SECRET"), "{bad}: {e}");
             assert!(!e.contains(bad), "the error echoes the secret: {e}");
+        }
+    }
+
+    #[test]
+    fn the_shop_guild_is_required_and_may_be_a_short_list() {
+        let mut v = base();
+        v.remove("DISCORD_GUILD_ID");
+        assert_eq!(
+            Settings::from_env_map(v).unwrap_err().to_string(),
+            "DISCORD_GUILD_ID is required but not set"
+        );
+        let mut v = base();
+        v.insert("DISCORD_GUILD_ID".into(), " , ".into());
+        assert!(Settings::from_env_map(v)
+            .unwrap_err()
+            .to_string()
+            .contains("DISCORD_GUILD_ID"));
+        let mut v = base();
+        v.insert("DISCORD_GUILD_ID".into(), "11, 22,11".into());
+        assert_eq!(Settings::from_env_map(v).unwrap().guild_ids, vec![11, 22]);
+        for bad in ["0", "11,x", "-5"] {
+            let mut v = base();
+            v.insert("DISCORD_GUILD_ID".into(), bad.into());
+            assert!(Settings::from_env_map(v)
+                .unwrap_err()
+                .to_string()
+                .contains("DISCORD_GUILD_ID"));
         }
     }
 

@@ -100,6 +100,11 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         .await
         .context("reading the bot's application from Discord (is DISCORD_TOKEN valid?)")?;
     http.set_application_id(app.id);
+    // Admin rights live in the shop's guild(s) only; an unknown or ambiguous admin role name
+    // stops the start here rather than granting admin to whoever holds a look-alike role.
+    let admin_access = discord::admin_check::resolve_admin_access(&http, &settings)
+        .await
+        .context("resolving the admin role in the shop guild (DISCORD_GUILD_ID, ADMIN_ROLE_ID / ADMIN_ROLE_NAME)")?;
 
     let state = Arc::new(AppState {
         payments: PaymentClient::new(broker.clone(), settings.request_timeout),
@@ -107,6 +112,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         metrics,
         gateway_connected: AtomicBool::new(false),
         recent_deliveries: RecentDeliveries::new(10_000),
+        admin_access,
         settings,
     });
     let _ = state_cell.set(state.clone());

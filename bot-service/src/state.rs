@@ -9,11 +9,14 @@ use serenity::http::Http;
 use shared_proto::DeliveryConfirmed;
 
 use crate::config::Settings;
+use crate::domain::admin::AdminAccess;
 use crate::metrics::Metrics;
 use crate::payment_client::PaymentClient;
 
 pub struct AppState {
     pub settings: Settings,
+    /// The shop guild(s) and the admin role resolved in each at start.
+    pub admin_access: AdminAccess,
     pub http: Arc<Http>,
     pub payments: PaymentClient,
     pub metrics: Metrics,

@@ -14,7 +14,10 @@ mod ui;
 
 pub use binaries::{service_binaries, ServiceBinaries};
 pub use process::ServiceProcess;
-pub use system::{System, SystemOptions, ADMIN_ROLE_ID, ALERT_CHANNEL_ID, PUBLIC_CHANNEL_ID};
+pub use system::{
+    System, SystemOptions, ADMIN_ROLE_ID, ALERT_CHANNEL_ID, FOREIGN_ADMIN_ROLE_ID,
+    FOREIGN_CHANNEL_ID, FOREIGN_GUILD_ID, PUBLIC_CHANNEL_ID,
+};
 pub use ui::{button_id, codes_in, has_button, select_value};
 
 /// How long a step may take before a test gives up on it. Generous for debug builds on 2 cores;

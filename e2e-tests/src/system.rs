@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use base64::Engine;
-use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeRole, RunningFake};
+use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild, FakeRole, RunningFake};
 use midtrans_simulator::{RunningSimulator, Simulator, SimulatorConfig};
 use payment_service::stock_vault::StockVault;
 use rand::RngCore;
@@ -24,6 +24,14 @@ pub const PUBLIC_CHANNEL_ID: u64 = 1_100_000_000_000_000_201;
 /// `ALERT_CHANNEL_ID`: where admins are alerted.
 pub const ALERT_CHANNEL_ID: u64 = 1_100_000_000_000_000_202;
 
+/// Another server the bot was invited to, run by an attacker: it has its own role named
+/// "Admin" (like `ADMIN_ROLE_NAME`) and is not the shop's guild.
+pub const FOREIGN_GUILD_ID: u64 = 1_100_000_000_000_000_500;
+/// The foreign guild's text channel.
+pub const FOREIGN_CHANNEL_ID: u64 = 1_100_000_000_000_000_501;
+/// The foreign guild's role named "Admin".
+pub const FOREIGN_ADMIN_ROLE_ID: u64 = 1_100_000_000_000_000_502;
+
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Extra settings for one system.
@@ -33,6 +41,8 @@ pub struct SystemOptions {
     pub payment_env: Vec<(String, String)>,
     /// Added to (or replacing) the bot-service's environment.
     pub bot_env: Vec<(String, String)>,
+    /// More roles in the shop guild, besides the "Admin" role [`ADMIN_ROLE_ID`].
+    pub extra_guild_roles: Vec<FakeRole>,
 }
 
 /// A running system. Fields drop in order: the services stop first, the database goes last.
@@ -69,16 +79,29 @@ impl System {
         let broker_namespace = BrokerNamespace::new();
         let namespace = broker_namespace.name().to_string();
 
+        let mut roles = vec![FakeRole {
+            id: ADMIN_ROLE_ID,
+            name: "Admin".into(),
+            permissions: 0,
+        }];
+        roles.extend(options.extra_guild_roles);
         let fake = FakeDiscord::start(FakeDiscordConfig {
-            roles: vec![FakeRole {
-                id: ADMIN_ROLE_ID,
-                name: "Admin".into(),
-                permissions: 0,
-            }],
+            roles,
             extra_channel_ids: vec![PUBLIC_CHANNEL_ID, ALERT_CHANNEL_ID],
+            extra_guilds: vec![FakeGuild {
+                id: FOREIGN_GUILD_ID,
+                name: "Somebody else's server".into(),
+                channel_id: FOREIGN_CHANNEL_ID,
+                roles: vec![FakeRole {
+                    id: FOREIGN_ADMIN_ROLE_ID,
+                    name: "Admin".into(),
+                    permissions: 0,
+                }],
+            }],
             ..FakeDiscordConfig::default()
         })
         .await?;
+        let shop_guild_id = fake.config().guild_id.to_string();
         let server_key = format!("SB-Mid-server-{}", uuid::Uuid::new_v4().simple());
         let sim = Simulator::start(SimulatorConfig::new(server_key.clone())).await?;
 
@@ -109,6 +132,7 @@ impl System {
             ("MIDTRANS_API_BASE_URL", sim.base_url()),
             ("ENCRYPTION_KEY", &encryption_key),
             ("ADMIN_CLAIM_SECRET", &claim_secret),
+            ("DISCORD_GUILD_ID", &shop_guild_id),
             ("DB_MAX_CONNECTIONS", "8"),
             ("OUTBOX_POLL_INTERVAL_MS", "50"),
             ("LOG_LEVEL", &log_level),
@@ -119,7 +143,7 @@ impl System {
         let mut bot_env = vars(&[
             ("DISCORD_TOKEN", "fake-bot-token"),
             ("DISCORD_API_BASE_URL", &fake.base_url()),
-            ("DISCORD_GUILD_ID", &fake.config().guild_id.to_string()),
+            ("DISCORD_GUILD_ID", &shop_guild_id),
             ("AMQP_URL", &amqp),
             ("AMQP_NAMESPACE", &namespace),
             ("ADMIN_CLAIM_SECRET", &claim_secret),

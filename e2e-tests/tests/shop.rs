@@ -4,8 +4,11 @@
 
 use std::collections::HashSet;
 
-use e2e_tests::{codes_in, has_button, System, ADMIN_ROLE_ID};
-use fake_discord::FakeUser;
+use e2e_tests::{
+    codes_in, has_button, System, SystemOptions, ADMIN_ROLE_ID, FOREIGN_ADMIN_ROLE_ID,
+    FOREIGN_GUILD_ID,
+};
+use fake_discord::{FakeRole, FakeUser, SlashOption};
 
 const EPHEMERAL: u64 = 64;
 
@@ -165,6 +168,135 @@ async fn admin_uploads_codes_and_a_non_admin_is_refused() {
 
     sys.assert_every_interaction_answered_in_time().await;
     sys.assert_services_alive();
+}
+
+/// `/admin addstock` with `codes` as an attached file, as `user` sends it from `place`.
+enum Place {
+    ForeignGuild,
+    Dm,
+}
+
+fn addstock_from(sys: &System, user: &FakeUser, place: Place, codes: &[String]) -> u64 {
+    let file = sys
+        .fake
+        .add_attachment("codes.txt", format!("{}\n", codes.join("\n")).into_bytes());
+    let options = vec![SlashOption::sub(
+        "addstock",
+        vec![SlashOption::attachment("file", &file)],
+    )];
+    match place {
+        Place::ForeignGuild => {
+            sys.fake
+                .send_slash_command_in_guild(FOREIGN_GUILD_ID, user, "admin", options)
+        }
+        Place::Dm => sys.fake.send_dm_slash_command(user, "admin", options),
+    }
+    .expect("the command is sent")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_role_of_another_server_or_a_dm_is_refused_and_adds_no_stock() {
+    let mut sys = start().await;
+    // Somebody invited the bot to their own server, made a role "Admin" there and took it (and,
+    // for good measure, claims our Admin role's id as well).
+    let attacker = FakeUser::new(1_200_000_000_000_000_666, "mallory")
+        .with_roles([FOREIGN_ADMIN_ROLE_ID, ADMIN_ROLE_ID]);
+
+    let id = addstock_from(&sys, &attacker, Place::ForeignGuild, &fresh_codes(5));
+    let refused = sys
+        .answer(id, "the refusal in the other server", |m| {
+            !m.visible_text().trim().is_empty()
+        })
+        .await;
+    assert_ne!(refused.flags() & EPHEMERAL, 0, "the refusal is ephemeral");
+    assert!(
+        refused.visible_text().contains("shop's own server"),
+        "{}",
+        refused.visible_text()
+    );
+    // The other admin views: listing everyone's orders, stats.
+    for sub in ["vieworders", "botstats", "viewstock"] {
+        let id = sys
+            .fake
+            .send_slash_command_in_guild(
+                FOREIGN_GUILD_ID,
+                &attacker,
+                "admin",
+                vec![SlashOption::sub(sub, vec![])],
+            )
+            .expect("sent");
+        let answer = sys
+            .answer(id, "the refusal of a view", |m| {
+                !m.visible_text().trim().is_empty()
+            })
+            .await;
+        assert!(
+            answer.visible_text().contains("shop's own server"),
+            "{sub}: {}",
+            answer.visible_text()
+        );
+    }
+
+    // In a DM with the bot, for the attacker and for the shop's real admin alike.
+    for user in [&attacker, &admin()] {
+        let id = addstock_from(&sys, user, Place::Dm, &fresh_codes(5));
+        let answer = sys
+            .answer(id, "the answer in a DM", |m| {
+                !m.visible_text().trim().is_empty()
+            })
+            .await;
+        assert!(
+            !answer.visible_text().contains("Stock added"),
+            "{}",
+            answer.visible_text()
+        );
+    }
+
+    // Nothing changed.
+    assert_eq!(sys.count("SELECT COUNT(*) FROM stock", vec![]).await, 0);
+    assert_eq!(
+        sys.count("SELECT COUNT(*) FROM stock_batches", vec![])
+            .await,
+        0
+    );
+    assert_eq!(
+        sys.count("SELECT COUNT(*) FROM admin_audit", vec![]).await,
+        0
+    );
+    // The shop's admin in the shop's server still can.
+    let added = sys.add_stock(&admin(), &fresh_codes(2)).await;
+    assert!(
+        added.visible_text().contains("Stock added"),
+        "{}",
+        added.visible_text()
+    );
+    assert_eq!(sys.count("SELECT COUNT(*) FROM stock", vec![]).await, 2);
+    sys.assert_services_alive();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_refuses_to_start_when_two_roles_of_the_shop_guild_are_named_admin() {
+    let started = System::start_with(SystemOptions {
+        extra_guild_roles: vec![FakeRole {
+            id: 1_100_000_000_000_000_301,
+            name: "Admin".into(),
+            permissions: 0,
+        }],
+        ..SystemOptions::default()
+    })
+    .await;
+    let Err(error) = started else {
+        panic!("the bot started although two roles are named \"Admin\"");
+    };
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("bot-service exited during start-up"),
+        "the bot must be the one refusing: {text}"
+    );
+    assert!(
+        text.contains("2 roles are named \"Admin\"") && text.contains("ADMIN_ROLE_NAME"),
+        "the refusal names the problem: {text}"
+    );
 }
 
 /// The stock rows an order took: their hashes must be exactly the delivered codes' hashes.

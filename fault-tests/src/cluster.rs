@@ -22,6 +22,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::infra::free_port;
 
+/// `DISCORD_GUILD_ID` of the cluster (the fake Discord's guild): admin claims must come from it.
+pub const FAULT_GUILD_ID: u64 = 1_100_000_000_000_000_100;
+/// `ADMIN_ROLE_ID` of the bot replicas.
+const FAULT_ADMIN_ROLE_ID: &str = "1100000000000000300";
+
 /// Where the cluster's services find PostgreSQL and RabbitMQ.
 #[derive(Debug, Clone)]
 pub struct Infra {
@@ -109,7 +114,11 @@ impl Cluster {
             .context("building the service binaries")??;
         let dir = std::env::temp_dir().join(test_support::unique_name("fault"));
         std::fs::create_dir_all(&dir)?;
-        let fake = FakeDiscord::start(FakeDiscordConfig::default()).await?;
+        let fake = FakeDiscord::start(FakeDiscordConfig {
+            guild_id: FAULT_GUILD_ID,
+            ..FakeDiscordConfig::default()
+        })
+        .await?;
         let server_key = format!("SB-Mid-server-{}", uuid::Uuid::new_v4().simple());
         let mut sim_config = SimulatorConfig::new(server_key.clone());
         // Long enough to outlast every outage the tests cause (Midtrans's own spans hours).
@@ -139,6 +148,7 @@ impl Cluster {
             ("MIDTRANS_API_BASE_URL", sim.base_url()),
             ("ENCRYPTION_KEY", &encryption_key),
             ("ADMIN_CLAIM_SECRET", &claim_secret),
+            ("DISCORD_GUILD_ID", &FAULT_GUILD_ID.to_string()),
         ]);
         override_with(&mut payment_env, &payment_defaults());
         override_with(&mut payment_env, payment_extra);
@@ -146,6 +156,8 @@ impl Cluster {
             ("DISCORD_TOKEN", "fake-bot-token"),
             ("DISCORD_API_BASE_URL", &fake.base_url()),
             ("DISCORD_GUILD_ID", &fake.config().guild_id.to_string()),
+            // The fake guild has no roles; no admin acts through Discord in these tests.
+            ("ADMIN_ROLE_ID", FAULT_ADMIN_ROLE_ID),
             ("AMQP_URL", &infra.amqp_url),
             ("AMQP_NAMESPACE", &infra.namespace),
             ("ADMIN_CLAIM_SECRET", &claim_secret),

@@ -19,10 +19,13 @@ use midtrans_simulator::RunningSimulator;
 use rand::Rng;
 use sha2::Sha256;
 use shared_proto::{
-    AdminClaim, AdminStockAdd, Command, DiscordUserId, Envelope, Idr, OrderAccepted, OrderCreate,
-    PackageSize, Reply, ServiceError, Topology, TopupCreate, TopupCreated, UserRef,
+    AdminClaim, AdminStockAdd, Command, DiscordGuildId, DiscordUserId, Envelope, Idr,
+    OrderAccepted, OrderCreate, PackageSize, Reply, ServiceError, Topology, TopupCreate,
+    TopupCreated, UserRef,
 };
 use tokio::sync::Semaphore;
+
+use crate::cluster::FAULT_GUILD_ID;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -206,22 +209,30 @@ impl Load {
             .map(|i| format!("FT-{}-{i:05}\n", &run[..12]).to_uppercase())
             .collect();
         let request_id = format!("fault-stock-{run}");
-        let issued_at = chrono::Utc::now();
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(claim_secret.as_bytes()).context("HMAC key")?;
-        mac.update(AdminClaim::signing_input(admin, "Admin", issued_at, &request_id).as_bytes());
-        let command = Envelope::new(Command::AdminStockAdd(AdminStockAdd {
+        let mut add = AdminStockAdd {
             request_id,
             claim: AdminClaim {
                 admin_user_id: admin,
                 admin_username: Some("fault-admin".into()),
                 role: "Admin".into(),
-                issued_at,
-                signature: hex::encode(mac.finalize().into_bytes()),
+                issued_at: chrono::Utc::now(),
+                guild_id: Some(DiscordGuildId::new(FAULT_GUILD_ID).context("guild id")?),
+                operation: String::new(),
+                params_digest: String::new(),
+                signature: String::new(),
             },
             text,
             source_name: Some("fault-tests".into()),
-        }));
+        };
+        // Bound to this very upload (operation and parameters), then signed, as the bot does.
+        let mut claim = add.claim.clone();
+        claim.bind_to(&add).context("binding the admin claim")?;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(claim_secret.as_bytes()).context("HMAC key")?;
+        mac.update(claim.signing_input(&add.request_id).as_bytes());
+        claim.signature = hex::encode(mac.finalize().into_bytes());
+        add.claim = claim;
+        let command = Envelope::new(Command::AdminStockAdd(add));
         let reply = self
             .shared
             .broker

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use service_runtime::{LogFormat, SettingError, Settings};
-use shared_proto::{DiscordUserId, Idr, PackageSize};
+use shared_proto::{DiscordGuildId, DiscordUserId, Idr, PackageSize};
 
 /// Settings of the earlier version that no longer apply: accepted and named once in a warning.
 pub const LEGACY_SETTINGS: &[&str] = &[
@@ -166,6 +166,9 @@ pub struct PaymentConfig {
     /// Older keys still able to decrypt stock during a rotation.
     pub previous_encryption_keys: Vec<EncryptionKey>,
     pub admin_claim_secret: SecretString,
+    /// The shop's own Discord guild(s) (`DISCORD_GUILD_ID`, one id or a short comma list): an
+    /// admin claim from any other guild is refused, whatever role it names.
+    pub shop_guild_ids: Vec<DiscordGuildId>,
     pub prices: Prices,
     pub topup_min: Idr,
     pub topup_max: Idr,
@@ -359,6 +362,7 @@ impl PaymentConfig {
             encryption_key,
             previous_encryption_keys,
             admin_claim_secret: strong_shared_secret(s, "ADMIN_CLAIM_SECRET")?,
+            shop_guild_ids: shop_guild_ids(s)?,
             prices: Prices {
                 one: idr("PRICE_1_CODE", 15_000)?,
                 five: idr("PRICE_5_CODES", 70_000)?,
@@ -399,6 +403,25 @@ impl PaymentConfig {
     }
 }
 
+/// Reads `DISCORD_GUILD_ID`: required, one id or a comma list of at most [`MAX_SHOP_GUILDS`].
+fn shop_guild_ids(s: &Settings) -> Result<Vec<DiscordGuildId>, SettingError> {
+    const NAME: &str = "DISCORD_GUILD_ID";
+    let ids = s.list_or::<DiscordGuildId>(NAME, Vec::new())?;
+    if ids.is_empty() {
+        return Err(SettingError::Missing(NAME.to_string()));
+    }
+    if ids.len() > MAX_SHOP_GUILDS {
+        return Err(SettingError::invalid(
+            NAME,
+            format!("at most {MAX_SHOP_GUILDS} guilds (the shop's own servers)"),
+        ));
+    }
+    Ok(ids)
+}
+
+/// A short list: the shop's own servers, never "every server the bot is in".
+pub const MAX_SHOP_GUILDS: usize = 10;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,7 +436,36 @@ mod tests {
             ),
             ("MIDTRANS_SERVER_KEY", "SB-Mid-server-TEST"),
             ("ADMIN_CLAIM_SECRET", CLAIM_SECRET),
+            ("DISCORD_GUILD_ID", "100000000000000100"),
         ])
+    }
+
+    #[test]
+    fn the_shop_guild_is_required_and_may_be_a_short_list() {
+        let mut s = base();
+        s.set("DISCORD_GUILD_ID", "");
+        assert_eq!(
+            PaymentConfig::from_settings(&s).unwrap_err().to_string(),
+            "required setting DISCORD_GUILD_ID is not set"
+        );
+        let mut s = base();
+        s.set("DISCORD_GUILD_ID", "100000000000000100, 100000000000000101");
+        let c = PaymentConfig::from_settings(&s).unwrap();
+        assert_eq!(
+            c.shop_guild_ids,
+            vec![
+                DiscordGuildId::new(100000000000000100).unwrap(),
+                DiscordGuildId::new(100000000000000101).unwrap()
+            ]
+        );
+        for bad in ["abc", "0", "1,x"] {
+            let mut s = base();
+            s.set("DISCORD_GUILD_ID", bad);
+            assert!(PaymentConfig::from_settings(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("DISCORD_GUILD_ID"));
+        }
     }
 
     #[test]

@@ -23,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 pub const SERVER_KEY: &str = "SB-Mid-server-SECURITY-TESTS";
 pub const CLAIM_SECRET: &str = "security-tests-claim-secret-7d41c0b9e28f5a36";
+/// `DISCORD_GUILD_ID` of the app under test: the only guild admin claims may come from.
+pub const SHOP_GUILD_ID: u64 = 100_000_000_000_000_100;
 /// base64 of the 32 ASCII bytes `0123456789abcdef0123456789abcdef`.
 pub const ENCRYPTION_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
@@ -119,6 +121,7 @@ pub fn base_settings(database_url: &str, namespace: &str, sim_url: &str) -> Vec<
         ("ENCRYPTION_KEY", ENCRYPTION_KEY),
         ("MIDTRANS_SERVER_KEY", SERVER_KEY),
         ("ADMIN_CLAIM_SECRET", CLAIM_SECRET),
+        ("DISCORD_GUILD_ID", "100000000000000100"),
         ("DATABASE_URL", database_url),
         ("DB_MAX_CONNECTIONS", "10"),
         ("AMQP_NAMESPACE", namespace),
@@ -327,17 +330,26 @@ pub fn user(id: u64) -> UserRef {
     }
 }
 
-/// A claim as the bot signs it for `request_id` (valid for [`CLAIM_SECRET`], issued now).
-pub fn admin_claim(request_id: &str, admin: u64) -> shared_proto::AdminClaim {
-    let mut c = shared_proto::AdminClaim {
+/// The claim of admin `admin` in the shop guild, issued now, not yet bound or signed: put it
+/// in a command and pass the command through [`signed`].
+pub fn admin_claim(admin: u64) -> shared_proto::AdminClaim {
+    shared_proto::AdminClaim {
         admin_user_id: DiscordUserId::new(admin).expect("valid id"),
         admin_username: Some("boss".into()),
         role: "Admin".into(),
         issued_at: chrono::Utc::now(),
+        guild_id: Some(shared_proto::DiscordGuildId::new(SHOP_GUILD_ID).expect("valid id")),
+        operation: String::new(),
+        params_digest: String::new(),
         signature: String::new(),
-    };
-    c.signature = payment_service::admin::claim::sign(CLAIM_SECRET, &c, request_id);
-    c
+    }
+}
+
+/// `command` with its claim bound to it (operation, parameter digest) and signed, as the bot
+/// sends it.
+pub fn signed<T: shared_proto::AdminOperation>(mut command: T) -> T {
+    payment_service::admin::claim::sign_command(CLAIM_SECRET, &mut command);
+    command
 }
 
 /// Sends `command` over the broker and waits for its reply (10 s).

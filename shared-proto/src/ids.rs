@@ -76,6 +76,47 @@ impl<'de> Deserialize<'de> for DiscordUserId {
     }
 }
 
+/// A Discord guild (server) id. Same wire form as [`DiscordUserId`] (a JSON string); a separate
+/// type so a user id can never be compared with a guild id by mistake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DiscordGuildId(u64);
+
+impl DiscordGuildId {
+    /// Positive and within `i64`, as for user ids.
+    pub fn new(id: u64) -> Result<Self, InvalidDiscordId> {
+        DiscordUserId::new(id).map(|u| Self(u.get()))
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for DiscordGuildId {
+    type Err = InvalidDiscordId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<DiscordUserId>().map(|u| Self(u.get()))
+    }
+}
+
+impl fmt::Display for DiscordGuildId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for DiscordGuildId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DiscordGuildId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        DiscordUserId::deserialize(d).map(|u| Self(u.get()))
+    }
+}
+
 /// The packages on sale: a fixed number of codes each. Serialized as the number of codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]

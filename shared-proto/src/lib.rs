@@ -12,7 +12,7 @@ pub mod money;
 pub mod topology;
 
 pub use envelope::{DecodeError, Envelope, MessageFamily, SCHEMA_VERSION};
-pub use ids::{DiscordUserId, InvalidDiscordId, PackageSize, UnknownPackage};
+pub use ids::{DiscordGuildId, DiscordUserId, InvalidDiscordId, PackageSize, UnknownPackage};
 pub use messages::*;
 pub use money::{Idr, IdrParseError};
 pub use topology::Topology;

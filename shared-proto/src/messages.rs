@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{DiscordUserId, PackageSize};
+use crate::ids::{DiscordGuildId, DiscordUserId, PackageSize};
 use crate::money::Idr;
 
 // ---------------------------------------------------------------------------------------------
@@ -31,36 +31,127 @@ pub struct InteractionRef {
     pub created_at: DateTime<Utc>,
 }
 
-/// Proof, given by the bot, that a Discord member holding the admin role asked for an admin
-/// operation. `signature` is hex HMAC-SHA256 over [`AdminClaim::signing_input`] with the
-/// secret both services share (`ADMIN_CLAIM_SECRET`), so another broker client cannot forge it.
+/// Proof, given by the bot, that a Discord member holding the admin role in one of the shop's
+/// guilds asked for exactly this admin operation with exactly these parameters.
+///
+/// `signature` is hex HMAC-SHA256 over [`AdminClaim::signing_input`] with the secret both
+/// services share (`ADMIN_CLAIM_SECRET`), so another broker client cannot forge it. The signed
+/// input covers who (`admin_user_id`, `role`), when (`issued_at`), the request id, where
+/// (`guild_id`), what (`operation`, the message type such as `admin.stats`) and with which
+/// parameters (`params_digest`, see [`params_digest`]). A claim captured from one command is
+/// therefore worthless for another operation, other parameters or another guild.
+///
+/// `guild_id`, `operation` and `params_digest` default to empty when absent (claims of bots
+/// older than this version decode, and are then refused as unbound).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminClaim {
     pub admin_user_id: DiscordUserId,
     #[serde(default)]
     pub admin_username: Option<String>,
-    /// The role that made the member an admin (id or name, as configured).
+    /// The role that made the member an admin (its id).
     pub role: String,
     pub issued_at: DateTime<Utc>,
+    /// The shop guild the command was used in.
+    #[serde(default)]
+    pub guild_id: Option<DiscordGuildId>,
+    /// The message type this claim authorises, e.g. `admin.stock.add`.
+    #[serde(default)]
+    pub operation: String,
+    /// Hex SHA-256 of the command's parameters, see [`params_digest`].
+    #[serde(default)]
+    pub params_digest: String,
     pub signature: String,
 }
 
 impl AdminClaim {
-    /// The bytes the signature covers: who, which role, when, and which request.
-    pub fn signing_input(
-        admin_user_id: DiscordUserId,
-        role: &str,
-        issued_at: DateTime<Utc>,
-        request_id: &str,
-    ) -> String {
-        format!(
-            "admin-claim:v1|{}|{}|{}|{}",
-            admin_user_id,
-            role,
-            issued_at.timestamp(),
-            request_id
-        )
+    /// The bytes the signature covers: `admin-claim:v2|` and a JSON array of the user id, role,
+    /// issue time (unix seconds), request id, guild id (`""` when none), operation and
+    /// parameter digest. JSON quoting keeps the fields apart whatever a role name contains.
+    pub fn signing_input(&self, request_id: &str) -> String {
+        let fields = serde_json::json!([
+            self.admin_user_id.to_string(),
+            self.role,
+            self.issued_at.timestamp(),
+            request_id,
+            self.guild_id.map(|g| g.to_string()).unwrap_or_default(),
+            self.operation,
+            self.params_digest,
+        ]);
+        format!("admin-claim:v2|{fields}")
     }
+
+    /// Fills `operation` and `params_digest` for `command`: what the signer must do before it
+    /// computes the signature, and what the verifier recomputes to compare.
+    pub fn bind_to<T: AdminOperation>(&mut self, command: &T) -> Result<(), serde_json::Error> {
+        self.operation = T::OPERATION.to_string();
+        self.params_digest = params_digest(command)?;
+        Ok(())
+    }
+}
+
+/// An admin command: a payload that carries an [`AdminClaim`] in its `claim` field.
+/// Every new admin command implements this (with `OPERATION` = its message type), so its claim
+/// is bound to it and to all of its fields, including fields added later.
+pub trait AdminOperation: Serialize {
+    /// The message type, e.g. `admin.stats`.
+    const OPERATION: &'static str;
+    fn request_id(&self) -> &str;
+    fn claim(&self) -> &AdminClaim;
+    fn claim_mut(&mut self) -> &mut AdminClaim;
+}
+
+/// The digest an admin claim binds its command's parameters with: lower-case hex SHA-256 of the
+/// canonical JSON of the command without its top-level `claim` field. Canonical: serde_json's
+/// compact form of the payload struct with every object's keys sorted (byte order), recursively;
+/// absent optional fields appear as `null`, as serde writes them. Both services compute it from
+/// the typed struct, so a field added to a command later is covered without further work.
+pub fn params_digest<T: AdminOperation>(command: &T) -> Result<String, serde_json::Error> {
+    use sha2::{Digest, Sha256};
+    let mut value = serde_json::to_value(command)?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("claim");
+    }
+    let canonical = serde_json::to_string(&sorted(value))?;
+    Ok(hex::encode(Sha256::digest(canonical.as_bytes())))
+}
+
+/// `value` with every object's keys in sorted order, whichever map serde_json was built with.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+macro_rules! admin_operation {
+    ($($ty:ident = $op:expr),* $(,)?) => {$(
+        impl AdminOperation for $ty {
+            const OPERATION: &'static str = $op;
+            fn request_id(&self) -> &str {
+                &self.request_id
+            }
+            fn claim(&self) -> &AdminClaim {
+                &self.claim
+            }
+            fn claim_mut(&mut self) -> &mut AdminClaim {
+                &mut self.claim
+            }
+        }
+    )*};
+}
+
+admin_operation! {
+    AdminStockAdd = crate::topology::commands::ADMIN_STOCK_ADD,
+    AdminStockView = crate::topology::commands::ADMIN_STOCK_VIEW,
+    AdminOrdersList = crate::topology::commands::ADMIN_ORDERS_LIST,
+    AdminOrderProcess = crate::topology::commands::ADMIN_ORDER_PROCESS,
+    AdminStats = crate::topology::commands::ADMIN_STATS,
 }
 
 /// Machine-readable reason for a refused request; the bot turns these into messages for people.

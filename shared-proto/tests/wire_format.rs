@@ -21,8 +21,19 @@ fn claim() -> AdminClaim {
         admin_username: Some("admin".into()),
         role: "Admin".into(),
         issued_at: at(),
+        guild_id: Some("100000000000000100".parse().unwrap()),
+        operation: String::new(),
+        params_digest: String::new(),
         signature: "9f".repeat(32),
     }
+}
+
+/// `command` with its claim bound to it (operation and parameter digest), as the bot signs it.
+fn bound<T: AdminOperation>(mut command: T) -> T {
+    let mut claim = command.claim().clone();
+    claim.bind_to(&command).unwrap();
+    *command.claim_mut() = claim;
+    command
 }
 
 fn interaction() -> Option<InteractionRef> {
@@ -90,17 +101,17 @@ fn commands() -> Vec<Command> {
             limit: 10,
         }),
         Command::CatalogGet(CatalogQuery {}),
-        Command::AdminStockAdd(AdminStockAdd {
+        Command::AdminStockAdd(bound(AdminStockAdd {
             request_id: "r-1".into(),
             claim: claim(),
             text: "CODE-1\nCODE-2\n".into(),
             source_name: Some("codes.txt".into()),
-        }),
-        Command::AdminStockView(AdminStockView {
+        })),
+        Command::AdminStockView(bound(AdminStockView {
             request_id: "r-2".into(),
             claim: claim(),
-        }),
-        Command::AdminOrdersList(AdminOrdersList {
+        })),
+        Command::AdminOrdersList(bound(AdminOrdersList {
             request_id: "r-3".into(),
             claim: claim(),
             filter: OrderFilter {
@@ -111,17 +122,17 @@ fn commands() -> Vec<Command> {
             },
             page: 0,
             page_size: 10,
-        }),
-        Command::AdminOrderProcess(AdminOrderProcess {
+        })),
+        Command::AdminOrderProcess(bound(AdminOrderProcess {
             request_id: "r-4".into(),
             claim: claim(),
             order_number: "RF-20261125-7K3M9Q".into(),
             action: ProcessAction::Refund,
-        }),
-        Command::AdminStats(AdminStats {
+        })),
+        Command::AdminStats(bound(AdminStats {
             request_id: "r-5".into(),
             claim: claim(),
-        }),
+        })),
     ]
 }
 
@@ -438,4 +449,107 @@ fn a_topup_reply_without_the_sandbox_flag_reads_as_not_sandbox() {
         panic!("not a top-up reply: {:?}", envelope.payload);
     };
     assert!(!created.sandbox);
+}
+
+#[test]
+fn every_admin_operation_is_named_by_its_message_type() {
+    for command in commands() {
+        let expected = match &command {
+            Command::AdminStockAdd(c) => (AdminStockAdd::OPERATION, c.claim.operation.clone()),
+            Command::AdminStockView(c) => (AdminStockView::OPERATION, c.claim.operation.clone()),
+            Command::AdminOrdersList(c) => (AdminOrdersList::OPERATION, c.claim.operation.clone()),
+            Command::AdminOrderProcess(c) => {
+                (AdminOrderProcess::OPERATION, c.claim.operation.clone())
+            }
+            Command::AdminStats(c) => (AdminStats::OPERATION, c.claim.operation.clone()),
+            _ => continue,
+        };
+        assert_eq!(expected.0, command.message_type());
+        assert_eq!(expected.1, command.message_type());
+    }
+}
+
+#[test]
+fn params_digest_is_sha256_of_the_sorted_payload_without_the_claim() {
+    let stats = AdminStats {
+        request_id: "r-5".into(),
+        claim: claim(),
+    };
+    // The canonical form, written out: keys sorted, compact, no claim.
+    let canonical = r#"{"request_id":"r-5"}"#;
+    use sha2::Digest;
+    let expected = hex::encode(sha2::Sha256::digest(canonical.as_bytes()));
+    assert_eq!(params_digest(&stats).unwrap(), expected);
+
+    let list = AdminOrdersList {
+        request_id: "r-3".into(),
+        claim: claim(),
+        filter: OrderFilter {
+            user_id: Some(user()),
+            status: Some(OrderStatus::Failed),
+            from: None,
+            to: None,
+        },
+        page: 2,
+        page_size: 10,
+    };
+    let canonical = r#"{"filter":{"from":null,"status":"failed","to":null,"user_id":"412345678901234567"},"page":2,"page_size":10,"request_id":"r-3"}"#;
+    let expected = hex::encode(sha2::Sha256::digest(canonical.as_bytes()));
+    assert_eq!(params_digest(&list).unwrap(), expected);
+}
+
+#[test]
+fn params_digest_ignores_the_claim_and_changes_with_every_parameter() {
+    let base = AdminOrderProcess {
+        request_id: "r-4".into(),
+        claim: claim(),
+        order_number: "RF-20261125-7K3M9Q".into(),
+        action: ProcessAction::Redeliver,
+    };
+    let digest = params_digest(&base).unwrap();
+    let mut other_claim = base.clone();
+    other_claim.claim.role = "Other".into();
+    other_claim.claim.signature = "00".into();
+    assert_eq!(params_digest(&other_claim).unwrap(), digest);
+    let mut refund = base.clone();
+    refund.action = ProcessAction::Refund;
+    assert_ne!(params_digest(&refund).unwrap(), digest);
+    let mut other_order = base.clone();
+    other_order.order_number = "RF-20261125-AAAAAA".into();
+    assert_ne!(params_digest(&other_order).unwrap(), digest);
+    let mut other_request = base;
+    other_request.request_id = "r-44".into();
+    assert_ne!(params_digest(&other_request).unwrap(), digest);
+}
+
+#[test]
+fn signing_input_covers_guild_operation_and_digest() {
+    let mut claim = claim();
+    let stats = AdminStats {
+        request_id: "r-5".into(),
+        claim: claim.clone(),
+    };
+    claim.bind_to(&stats).unwrap();
+    let input = claim.signing_input("r-5");
+    assert!(input.starts_with("admin-claim:v2|"), "{input}");
+    for part in [
+        "300000000000000001",
+        "\"Admin\"",
+        "100000000000000100",
+        "admin.stats",
+        claim.params_digest.as_str(),
+        "\"r-5\"",
+    ] {
+        assert!(input.contains(part), "{part} missing from {input}");
+    }
+    let mut elsewhere = claim.clone();
+    elsewhere.guild_id = Some("100000000000000999".parse().unwrap());
+    assert_ne!(elsewhere.signing_input("r-5"), input);
+    let mut other_op = claim.clone();
+    other_op.operation = "admin.stock.add".into();
+    assert_ne!(other_op.signing_input("r-5"), input);
+    // A role name with the old separator cannot shift fields.
+    let mut piped = claim.clone();
+    piped.role = "Admin|1".into();
+    assert_ne!(piped.signing_input("r-5"), input);
 }

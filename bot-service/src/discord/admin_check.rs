@@ -1,61 +1,57 @@
-//! Checks the admin role when an admin command or button runs, and signs the admin claim.
+//! The admin check of admin commands and buttons, and the start-up resolution of the admin role
+//! in the shop's guild(s).
 
-use chrono::Utc;
-use serenity::all::Context as SerenityContext;
-use shared_proto::AdminClaim;
+use anyhow::Context as _;
+use serenity::all::GuildId;
+use serenity::http::Http;
 
 use super::interaction::Origin;
-use crate::domain::admin::{check_admin, sign_claim, AdminRole, GuildRole, NotAdmin};
+use crate::config::Settings;
+use crate::domain::admin::{
+    resolve_admin_role, AdminAccess, AdminGrant, AdminRole, GuildRole, NotAdmin,
+};
 use crate::state::AppState;
 
-/// The claim for `request_id` when the member holds the admin role, else why not.
-pub async fn admin_claim(
-    ctx: &SerenityContext,
-    state: &AppState,
-    origin: &Origin,
-    request_id: &str,
-) -> Result<AdminClaim, NotAdmin> {
+/// The grant when the member who used the command is an admin of the shop guild it came from,
+/// else why not (another guild, a DM, no admin role).
+pub fn admin_grant(state: &AppState, origin: &Origin) -> Result<AdminGrant, NotAdmin> {
     let roles = origin.role_ids();
-    let guild_roles = match (&state.settings.admin_role, origin.guild_id) {
-        (AdminRole::Name(_), Some(guild_id)) => guild_roles(ctx, guild_id).await,
-        _ => Vec::new(),
-    };
-    let role = check_admin(&state.settings.admin_role, roles.as_deref(), &guild_roles)?;
-    Ok(sign_claim(
-        &state.settings.admin_claim_secret,
+    state.admin_access.check(
         origin.user,
         Some(origin.username.clone()),
-        role,
-        Utc::now(),
-        request_id,
-    ))
+        origin.guild_id.map(GuildId::get),
+        roles.as_deref(),
+    )
 }
 
-/// The guild's roles, from the cache when the gateway filled it, else from the REST API.
-async fn guild_roles(ctx: &SerenityContext, guild_id: serenity::all::GuildId) -> Vec<GuildRole> {
-    let cached: Option<Vec<GuildRole>> = ctx.cache.guild(guild_id).map(|g| {
-        g.roles
-            .values()
-            .map(|r| GuildRole {
-                id: r.id.get(),
-                name: r.name.clone(),
-            })
-            .collect()
-    });
-    if let Some(roles) = cached.filter(|r| !r.is_empty()) {
-        return roles;
+/// Resolves the admin role once in each shop guild (`DISCORD_GUILD_ID`): with `ADMIN_ROLE_ID`
+/// as given, with `ADMIN_ROLE_NAME` by reading the guild's roles over REST. An unknown or
+/// ambiguous name is an error, so the bot does not start with an admin role anyone could copy.
+pub async fn resolve_admin_access(http: &Http, settings: &Settings) -> anyhow::Result<AdminAccess> {
+    let mut resolved = Vec::with_capacity(settings.guild_ids.len());
+    for &guild_id in &settings.guild_ids {
+        let roles = match &settings.admin_role {
+            AdminRole::Id(_) => Vec::new(),
+            AdminRole::Name(_) => http
+                .get_guild_roles(GuildId::new(guild_id))
+                .await
+                .with_context(|| {
+                    format!("reading the roles of guild {guild_id} (DISCORD_GUILD_ID) to find ADMIN_ROLE_NAME")
+                })?
+                .into_iter()
+                .map(|r| GuildRole {
+                    id: r.id.get(),
+                    name: r.name,
+                })
+                .collect(),
+        };
+        let role_id = resolve_admin_role(&settings.admin_role, guild_id, &roles)?;
+        tracing::info!(guild_id, role_id, "admin role resolved");
+        resolved.push((guild_id, role_id));
     }
-    match ctx.http.get_guild_roles(guild_id).await {
-        Ok(roles) => roles
-            .into_iter()
-            .map(|r| GuildRole {
-                id: r.id.get(),
-                name: r.name,
-            })
-            .collect(),
-        Err(error) => {
-            tracing::warn!(error = %super::outbound::loggable(&error), "could not read the guild's roles; treating the member as non-admin");
-            Vec::new()
-        }
-    }
+    let access = AdminAccess::new(resolved);
+    Ok(match &settings.admin_role {
+        AdminRole::Name(name) => access.with_role_name(name),
+        AdminRole::Id(_) => access,
+    })
 }

@@ -11,7 +11,7 @@ use serenity::all::{
 };
 use shared_proto::{OrderCreate, PackageSize, TopupState};
 
-use super::admin_check::admin_claim;
+use super::admin_check::admin_grant;
 use super::interaction::{
     create_topup, defer_ephemeral, defer_update, reply_ephemeral, respond, show, show_balance,
     show_history, show_package_picker, topup_picker, Origin,
@@ -61,7 +61,7 @@ pub async fn on_component(ctx: &SerenityContext, state: &Data, c: &ComponentInte
 }
 
 async fn route(
-    ctx: &SerenityContext,
+    _ctx: &SerenityContext,
     state: &Data,
     c: &ComponentInteraction,
     origin: &Origin,
@@ -229,11 +229,10 @@ async fn route(
             page, status, user, ..
         } => {
             defer_update(state, origin).await?;
-            let request_id = origin.interaction_id.to_string();
-            match admin_claim(ctx, state, origin, &request_id).await {
-                Ok(claim) => {
+            match admin_grant(state, origin) {
+                Ok(grant) => {
                     let view =
-                        super::commands::orders_page(state, origin, claim, page, status, user)
+                        super::commands::orders_page(state, origin, &grant, page, status, user)
                             .await;
                     show(http, origin, &view).await;
                 }

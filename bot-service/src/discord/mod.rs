@@ -41,12 +41,22 @@ pub fn framework(state: Arc<OnceLock<Data>>) -> poise::Framework<Data, Error> {
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "gateway ready");
                 // A failure here must not stop the bot: poise would hold every event forever.
                 let commands = &framework.options().commands;
-                let registered = match data.settings.guild_id {
-                    Some(g) => poise::builtins::register_in_guild(ctx, commands, GuildId::new(g)).await,
-                    None => poise::builtins::register_globally(ctx, commands).await,
-                };
-                if let Err(error) = registered {
-                    tracing::error!(error = %outbound::loggable(&error), "registering slash commands failed");
+                // Registered in the shop's guild(s) only: elsewhere the commands do not exist,
+                // and `/admin` is hidden from members without its default permission.
+                // Commands an earlier version registered globally (without DISCORD_GUILD_ID)
+                // would stay usable in every server the bot is in: remove them.
+                if let Err(error) =
+                    serenity::all::Command::set_global_commands(&ctx.http, Vec::new()).await
+                {
+                    tracing::warn!(error = %outbound::loggable(&error), "removing globally registered commands failed");
+                }
+                for &guild_id in &data.settings.guild_ids {
+                    let registered =
+                        poise::builtins::register_in_guild(ctx, commands, GuildId::new(guild_id))
+                            .await;
+                    if let Err(error) = registered {
+                        tracing::error!(error = %outbound::loggable(&error), guild_id, "registering slash commands failed");
+                    }
                 }
                 Ok(data)
             })

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fake_discord::SlashOption;
 
-use crate::support::{spawn_bot, user, Options, ADMIN_ROLE};
+use crate::support::{spawn_bot, user, Options, ADMIN_ROLE, FOREIGN_ADMIN_ROLE, FOREIGN_GUILD};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -70,6 +70,113 @@ async fn admin_commands_are_refused_to_members_without_the_role() {
         0,
         "nothing was published"
     );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_and_buttons_from_another_guild_or_a_dm_are_refused_and_publish_nothing() {
+    let bot = spawn_bot(Options { gateway: true }).await;
+    // Admin of their own server (a role named "Admin" there), and even holding our role's id.
+    let mut mallory = user(2_000_000_000_000_000_105, "mallory");
+    mallory.roles = vec![FOREIGN_ADMIN_ROLE, ADMIN_ROLE];
+    let addstock = || {
+        vec![SlashOption::SubCommand(
+            "addstock".into(),
+            vec![SlashOption::string("text", "JUNK-A JUNK-B")],
+        )]
+    };
+    let in_foreign_guild = bot
+        .fake
+        .send_slash_command_in_guild(FOREIGN_GUILD, &mallory, "admin", addstock())
+        .expect("dispatched");
+    let refused = bot
+        .fake
+        .wait_for(WAIT, |f| {
+            f.original_response_of(in_foreign_guild).filter(|m| {
+                m.embeds()
+                    .iter()
+                    .any(|e| e.to_string().contains("shop's own server"))
+            })
+        })
+        .await
+        .expect("a refusal in the foreign guild");
+    assert_eq!(refused.flags() & 64, 64, "the refusal is ephemeral");
+
+    // The paging button of the admin order list, clicked in the foreign guild.
+    let owner = shared_proto::DiscordUserId::new(mallory.id).unwrap();
+    let custom_id = bot_service::domain::custom_id::ComponentAction::OrdersPage {
+        owner,
+        page: 1,
+        status: None,
+        user: None,
+    }
+    .encode()
+    .unwrap();
+    // A complete message object (the refusal above) carrying the admin's paging button.
+    let mut message = refused.json.clone();
+    message["flags"] = serde_json::json!(0);
+    message["components"] = serde_json::json!([{"type": 1, "components": [
+        {"type": 2, "style": 2, "label": "Next", "custom_id": custom_id}
+    ]}]);
+    let click = bot
+        .fake
+        .click_button_in_guild(&mallory, FOREIGN_GUILD, message, &custom_id)
+        .expect("dispatched");
+    bot.fake
+        .wait_for(WAIT, |f| {
+            f.messages().into_iter().find(|m| {
+                m.json["interaction_metadata"]["id"] == click.to_string()
+                    && m.embeds()
+                        .iter()
+                        .any(|e| e.to_string().contains("shop's own server"))
+            })
+        })
+        .await
+        .expect("a refusal of the click");
+
+    // In a DM: no guild, no member.
+    let in_dm = bot
+        .fake
+        .send_dm_slash_command(&mallory, "admin", addstock())
+        .expect("dispatched");
+    bot.fake
+        .wait_for(WAIT, |f| {
+            f.original_response_of(in_dm)
+                .filter(|m| !m.visible_text().trim().is_empty())
+        })
+        .await
+        .expect("an answer in the DM");
+
+    let queue = bot.broker.topology().payment_commands_queue();
+    assert_eq!(
+        bot.broker.queue_ready_count(&queue).await.unwrap(),
+        0,
+        "nothing was published"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_registered_in_the_shop_guild_only_and_admin_is_hidden_from_members() {
+    let bot = spawn_bot(Options { gateway: true }).await;
+    assert!(
+        bot.fake.global_commands().is_empty(),
+        "no global commands: {:?}",
+        bot.fake.global_commands()
+    );
+    assert!(bot.fake.guild_commands(FOREIGN_GUILD).is_empty());
+    let commands = bot.fake.guild_commands(bot.fake.config().guild_id);
+    let admin = commands
+        .iter()
+        .find(|c| c["name"] == "admin")
+        .expect("/admin registered in the shop guild");
+    // MANAGE_GUILD (1 << 5): members without it do not see /admin.
+    assert_eq!(admin["default_member_permissions"], "32", "{admin}");
+    let shop = commands
+        .iter()
+        .find(|c| c["name"] == "shop")
+        .expect("/shop registered in the shop guild");
+    assert!(shop["default_member_permissions"].is_null(), "{shop}");
     bot.stop().await;
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use broker::{Broker, BrokerConfig};
-use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeRole, FakeUser, RunningFake};
+use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild, FakeRole, FakeUser, RunningFake};
 use futures::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
@@ -16,6 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 pub const PUBLIC_CHANNEL: u64 = 1_100_000_000_000_000_300;
 pub const ADMIN_ROLE: u64 = 1_100_000_000_000_000_400;
+/// Another server the bot is in (not the shop's), with its own role named "Admin".
+pub const FOREIGN_GUILD: u64 = 1_100_000_000_000_000_500;
+pub const FOREIGN_CHANNEL: u64 = 1_100_000_000_000_000_501;
+pub const FOREIGN_ADMIN_ROLE: u64 = 1_100_000_000_000_000_502;
 pub const STOCK_ADMIN: u64 = 1_100_000_000_000_000_500;
 
 pub struct TestBot {
@@ -37,6 +41,16 @@ pub async fn spawn_bot(options: Options) -> TestBot {
             id: ADMIN_ROLE,
             name: "Admin".into(),
             permissions: 8,
+        }],
+        extra_guilds: vec![FakeGuild {
+            id: FOREIGN_GUILD,
+            name: "Somebody else's server".into(),
+            channel_id: FOREIGN_CHANNEL,
+            roles: vec![FakeRole {
+                id: FOREIGN_ADMIN_ROLE,
+                name: "Admin".into(),
+                permissions: 8,
+            }],
         }],
         ..Default::default()
     })

@@ -10,9 +10,10 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, TransactionTrait, Value};
 use shared_proto::{
-    AdminClaim, AdminOrderProcess, AdminOrdersList, AdminReply, AdminStats, AdminStockAdd,
-    AdminStockView, DiscordUserId, Idr, OrderProcessed, OrderStatus, OrderSummary, OrdersPage,
-    PackageSize, PeriodStats, ServiceError, StatsView, StockAdded, StockBatchSummary, StockView,
+    AdminClaim, AdminOperation, AdminOrderProcess, AdminOrdersList, AdminReply, AdminStats,
+    AdminStockAdd, AdminStockView, DiscordUserId, Idr, OrderProcessed, OrderStatus, OrderSummary,
+    OrdersPage, PackageSize, PeriodStats, ServiceError, StatsView, StockAdded, StockBatchSummary,
+    StockView,
 };
 use uuid::Uuid;
 
@@ -37,17 +38,26 @@ impl AdminService {
         AdminService { orders }
     }
 
-    fn check(&self, claim: &AdminClaim, request_id: &str) -> Result<(), ServiceError> {
-        let result = claim::verify(
-            &self.orders.config().admin_claim_secret,
-            claim,
-            request_id,
+    /// Verifies the claim `cmd` carries: genuine, fresh, from a shop guild, for this operation
+    /// and these parameters. The reason of a refusal is logged, the requester gets no detail.
+    fn check<T: AdminOperation>(&self, cmd: &T) -> Result<(), ServiceError> {
+        let config = self.orders.config();
+        claim::verify(
+            &config.admin_claim_secret,
+            &config.shop_guild_ids,
+            cmd,
             Utc::now(),
-        );
-        if result.is_err() {
-            tracing::warn!(admin_user_id = %claim.admin_user_id, request_id, "admin operation refused: invalid claim");
-        }
-        result
+        )
+        .map_err(|refusal| {
+            tracing::warn!(
+                admin_user_id = %cmd.claim().admin_user_id,
+                request_id = cmd.request_id(),
+                operation = T::OPERATION,
+                reason = %refusal,
+                "admin operation refused: invalid claim"
+            );
+            ServiceError::from(refusal)
+        })
     }
 
     #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, admin = %cmd.claim.admin_user_id))]
@@ -60,7 +70,7 @@ impl AdminService {
             request_id: cmd.request_id.clone(),
             outcome,
         };
-        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+        if let Err(e) = self.check(cmd) {
             return Ok(reply(Err(e)));
         }
         let db = self.orders.db();
@@ -154,7 +164,7 @@ impl AdminService {
             request_id: cmd.request_id.clone(),
             outcome,
         };
-        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+        if let Err(e) = self.check(cmd) {
             return Ok(reply(Err(e)));
         }
         let db = self.orders.db();
@@ -203,7 +213,7 @@ impl AdminService {
             request_id: cmd.request_id.clone(),
             outcome,
         };
-        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+        if let Err(e) = self.check(cmd) {
             return Ok(reply(Err(e)));
         }
         let page_size = cmd.page_size.clamp(1, MAX_PAGE_SIZE);
@@ -277,7 +287,7 @@ impl AdminService {
             request_id: cmd.request_id.clone(),
             outcome,
         };
-        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+        if let Err(e) = self.check(cmd) {
             return Ok(reply(Err(e)));
         }
         let txn = self.orders.db().begin().await?;
@@ -326,7 +336,7 @@ impl AdminService {
             request_id: cmd.request_id.clone(),
             outcome,
         };
-        if let Err(e) = self.check(&cmd.claim, &cmd.request_id) {
+        if let Err(e) = self.check(cmd) {
             return Ok(reply(Err(e)));
         }
         let now = Utc::now();

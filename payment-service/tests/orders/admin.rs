@@ -1,8 +1,9 @@
 use chrono::{Duration, Utc};
 use payment_service::admin::claim;
 use shared_proto::{
-    AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView, DiscordUserId,
-    OrderFilter, OrderStatus, PackageSize, ProcessAction, ServiceError,
+    AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView, DeliveryFailed,
+    DiscordGuildId, DiscordUserId, OrderFilter, OrderStatus, PackageSize, ProcessAction,
+    ServiceError,
 };
 use uuid::Uuid;
 
@@ -18,64 +19,50 @@ async fn operations_without_a_valid_claim_are_refused_and_leave_no_trace() {
     let audit = || w.scalar("SELECT COUNT(*) FROM admin_audit", vec![]);
     // Forged signature.
     let r = rid();
-    let mut forged = admin_claim(&r, 1);
-    forged.signature = claim::sign("not-the-secret", &forged, &r);
-    let reply = w
-        .admin
-        .stock_add(
-            &AdminStockAdd {
-                request_id: r.clone(),
-                claim: forged,
-                text: "AAA1\n".into(),
-                source_name: None,
-            },
-            Uuid::new_v4(),
-        )
-        .await
-        .unwrap();
+    let mut forged = signed(AdminStockAdd {
+        request_id: r.clone(),
+        claim: admin_claim(1),
+        text: "AAA1\n".into(),
+        source_name: None,
+    });
+    forged.claim.signature = claim::sign("not-the-secret", &forged.claim, &r);
+    let reply = w.admin.stock_add(&forged, Uuid::new_v4()).await.unwrap();
     assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
     // A claim for another request (replayed).
-    let other = admin_claim("another-request", 1);
+    let other = signed(AdminStockView {
+        request_id: "another-request".into(),
+        claim: admin_claim(1),
+    });
     let reply = w
         .admin
         .stock_view(&AdminStockView {
             request_id: rid(),
-            claim: other,
+            claim: other.claim,
         })
         .await
         .unwrap();
     assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
-    // Expired.
-    let r = rid();
-    let mut old = admin_claim(&r, 1);
-    old.issued_at = Utc::now() - Duration::minutes(30);
-    old.signature = claim::sign(CLAIM_SECRET, &old, &r);
-    let reply = w
-        .admin
-        .stats(&AdminStats {
-            request_id: r,
-            claim: old,
-        })
-        .await
-        .unwrap();
-    assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
+    // Expired (signed correctly, half an hour ago).
+    let mut old = AdminStats {
+        request_id: rid(),
+        claim: admin_claim(1),
+    };
+    old.claim.issued_at = Utc::now() - Duration::minutes(30);
+    let reply = w.admin.stats(&signed(old)).await.unwrap();
+    assert!(
+        matches!(reply.outcome, Err(ServiceError::Forbidden { ref message }) if message.contains("expired")),
+        "{:?}",
+        reply.outcome
+    );
     // Role changed after signing.
-    let r = rid();
-    let mut c = admin_claim(&r, 1);
-    c.role = "Member".into();
-    let reply = w
-        .admin
-        .order_process(
-            &AdminOrderProcess {
-                request_id: r,
-                claim: c,
-                order_number: "RF-20260101-ABCDEF".into(),
-                action: ProcessAction::Refund,
-            },
-            Uuid::new_v4(),
-        )
-        .await
-        .unwrap();
+    let mut c = signed(AdminOrderProcess {
+        request_id: rid(),
+        claim: admin_claim(1),
+        order_number: "RF-20260101-ABCDEF".into(),
+        action: ProcessAction::Refund,
+    });
+    c.claim.role = "Member".into();
+    let reply = w.admin.order_process(&c, Uuid::new_v4()).await.unwrap();
     assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
     assert_eq!(audit().await, 0);
     assert_eq!(w.scalar("SELECT COUNT(*) FROM stock", vec![]).await, 0);
@@ -83,10 +70,10 @@ async fn operations_without_a_valid_claim_are_refused_and_leave_no_trace() {
     let r = rid();
     let reply = w
         .admin
-        .stock_view(&AdminStockView {
+        .stock_view(&signed(AdminStockView {
             request_id: r.clone(),
-            claim: admin_claim(&r, 77),
-        })
+            claim: admin_claim(77),
+        }))
         .await
         .unwrap();
     assert!(reply.outcome.is_ok());
@@ -106,12 +93,12 @@ async fn operations_without_a_valid_claim_are_refused_and_leave_no_trace() {
 async fn redelivered_stock_upload_is_not_added_twice() {
     let w = World::pg().await;
     let r = rid();
-    let cmd = AdminStockAdd {
+    let cmd = signed(AdminStockAdd {
         request_id: r.clone(),
-        claim: admin_claim(&r, 5),
+        claim: admin_claim(5),
         text: "A1\nA2\nA3\n".into(),
         source_name: None,
-    };
+    });
     let first = w
         .admin
         .stock_add(&cmd, Uuid::new_v4())
@@ -154,13 +141,13 @@ async fn orders_list_filters_pages_and_shrugs_off_injection() {
     }
     let list = |filter: OrderFilter, page: u32, page_size: u32| {
         let r = rid();
-        let cmd = AdminOrdersList {
+        let cmd = signed(AdminOrdersList {
             request_id: r.clone(),
-            claim: admin_claim(&r, 1),
+            claim: admin_claim(1),
             filter,
             page,
             page_size,
-        };
+        });
         let admin = w.admin.clone();
         async move { admin.orders_list(&cmd).await.unwrap().outcome.unwrap() }
     };
@@ -228,12 +215,12 @@ async fn orders_list_filters_pages_and_shrugs_off_injection() {
     let reply = w
         .admin
         .order_process(
-            &AdminOrderProcess {
+            &signed(AdminOrderProcess {
                 request_id: r.clone(),
-                claim: admin_claim(&r, 1),
+                claim: admin_claim(1),
                 order_number: "RF-1' OR '1'='1".into(),
                 action: ProcessAction::Refund,
-            },
+            }),
             Uuid::new_v4(),
         )
         .await
@@ -280,10 +267,10 @@ async fn stats_and_stock_view_add_up() {
     let r = rid();
     let stats = w
         .admin
-        .stats(&AdminStats {
+        .stats(&signed(AdminStats {
             request_id: r.clone(),
-            claim: admin_claim(&r, 1),
-        })
+            claim: admin_claim(1),
+        }))
         .await
         .unwrap()
         .outcome
@@ -305,10 +292,10 @@ async fn stats_and_stock_view_add_up() {
     let r = rid();
     let view = w
         .admin
-        .stock_view(&AdminStockView {
+        .stock_view(&signed(AdminStockView {
             request_id: r.clone(),
-            claim: admin_claim(&r, 1),
-        })
+            claim: admin_claim(1),
+        }))
         .await
         .unwrap()
         .outcome
@@ -316,4 +303,168 @@ async fn stats_and_stock_view_add_up() {
     assert_eq!(view.counts, stats.stock);
     assert_eq!(view.recent_batches.len(), 1);
     assert_eq!(view.recent_batches[0].added, 12);
+}
+
+/// A failed order of user `user` for one code (charged, awaiting an admin).
+async fn failed_order(w: &World, user: i64, tag: &str) -> String {
+    w.user_with_balance(user, 100_000).await;
+    let order = w
+        .order(user, PackageSize::One, tag)
+        .await
+        .outcome
+        .unwrap()
+        .order_number;
+    w.orders
+        .delivery_failed(
+            &DeliveryFailed {
+                order_number: order.clone(),
+                attempt: 1,
+                error: "Cannot send messages to this user (50007)".into(),
+                retryable: false,
+            },
+            &rid(),
+            Uuid::new_v4(),
+        )
+        .await
+        .unwrap();
+    order
+}
+
+async fn order_status(w: &World, order: &str) -> String {
+    w.text(
+        "SELECT status FROM orders WHERE order_number = $1",
+        vec![order.into()],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn claim_captured_from_stats_is_refused_as_refund_or_stock_upload_and_changes_nothing() {
+    let w = World::pg().await;
+    w.add_codes(&codes("RPL", 3)).await;
+    let order = failed_order(&w, 31, "rpl").await;
+    let audit = || w.scalar("SELECT COUNT(*) FROM admin_audit", vec![]);
+    let balance_before = w.balance(31).await;
+    let stock_before = w.scalar("SELECT COUNT(*) FROM stock", vec![]).await;
+    // An admin looks at the stats: the claim travels on the broker, where it can be captured.
+    let stats = signed(AdminStats {
+        request_id: rid(),
+        claim: admin_claim(1),
+    });
+    assert!(w.admin.stats(&stats).await.unwrap().outcome.is_ok());
+    let audits_before = audit().await;
+    // Replayed on a refund, with the same request id so the signature still matches.
+    let refund = AdminOrderProcess {
+        request_id: stats.request_id.clone(),
+        claim: stats.claim.clone(),
+        order_number: order.clone(),
+        action: ProcessAction::Refund,
+    };
+    let reply = w
+        .admin
+        .order_process(&refund, Uuid::new_v4())
+        .await
+        .unwrap();
+    assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
+    // Replayed on a stock upload.
+    let upload = AdminStockAdd {
+        request_id: stats.request_id.clone(),
+        claim: stats.claim.clone(),
+        text: "JUNK-1\nJUNK-2\n".into(),
+        source_name: None,
+    };
+    let reply = w.admin.stock_add(&upload, Uuid::new_v4()).await.unwrap();
+    assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
+    // Nothing changed.
+    assert_eq!(order_status(&w, &order).await, "failed");
+    assert_eq!(w.balance(31).await, balance_before);
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM stock", vec![]).await,
+        stock_before
+    );
+    assert_eq!(audit().await, audits_before);
+}
+
+#[tokio::test]
+async fn claim_for_other_parameters_is_refused_and_changes_nothing() {
+    let w = World::pg().await;
+    w.add_codes(&codes("PRM", 3)).await;
+    let victim = failed_order(&w, 41, "victim").await;
+    let own = failed_order(&w, 42, "own").await;
+    let balance_before = w.balance(41).await;
+    // An admin re-delivers their order; the claim is re-used to refund it, or another order.
+    let redeliver = signed(AdminOrderProcess {
+        request_id: rid(),
+        claim: admin_claim(1),
+        order_number: own.clone(),
+        action: ProcessAction::Redeliver,
+    });
+    let mut refund = redeliver.clone();
+    refund.action = ProcessAction::Refund;
+    let reply = w
+        .admin
+        .order_process(&refund, Uuid::new_v4())
+        .await
+        .unwrap();
+    assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
+    let mut elsewhere = redeliver.clone();
+    elsewhere.order_number = victim.clone();
+    let reply = w
+        .admin
+        .order_process(&elsewhere, Uuid::new_v4())
+        .await
+        .unwrap();
+    assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
+    // A stock upload claim with other codes.
+    let upload = signed(AdminStockAdd {
+        request_id: rid(),
+        claim: admin_claim(1),
+        text: "GOOD-1\n".into(),
+        source_name: None,
+    });
+    let mut swapped = upload.clone();
+    swapped.text = "JUNK-1\nJUNK-2\n".into();
+    let reply = w.admin.stock_add(&swapped, Uuid::new_v4()).await.unwrap();
+    assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
+    assert_eq!(order_status(&w, &victim).await, "failed");
+    assert_eq!(order_status(&w, &own).await, "failed");
+    assert_eq!(w.balance(41).await, balance_before);
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM stock_batches", vec![]).await,
+        1,
+        "only the set-up upload"
+    );
+    // The genuine command still works.
+    assert!(w
+        .admin
+        .order_process(&redeliver, Uuid::new_v4())
+        .await
+        .unwrap()
+        .outcome
+        .is_ok());
+}
+
+#[tokio::test]
+async fn claim_from_another_guild_or_a_dm_is_refused_and_changes_nothing() {
+    let w = World::pg().await;
+    for guild in [Some(SHOP_GUILD_ID + 1), None] {
+        let mut c = AdminStockAdd {
+            request_id: rid(),
+            claim: admin_claim(1),
+            text: "ATTACKER-1\n".into(),
+            source_name: None,
+        };
+        c.claim.guild_id = guild.map(|g| DiscordGuildId::new(g).unwrap());
+        let reply = w.admin.stock_add(&signed(c), Uuid::new_v4()).await.unwrap();
+        assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
+    }
+    assert_eq!(w.scalar("SELECT COUNT(*) FROM stock", vec![]).await, 0);
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM stock_batches", vec![]).await,
+        0
+    );
+    assert_eq!(
+        w.scalar("SELECT COUNT(*) FROM admin_audit", vec![]).await,
+        0
+    );
 }

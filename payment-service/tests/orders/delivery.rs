@@ -151,12 +151,12 @@ async fn failed_deliveries_retry_then_fail_and_alert() {
     let processed = w
         .admin
         .order_process(
-            &shared_proto::AdminOrderProcess {
+            &signed(shared_proto::AdminOrderProcess {
                 request_id: rid.clone(),
-                claim: admin_claim(&rid, 9),
+                claim: admin_claim(9),
                 order_number: order.clone(),
                 action: ProcessAction::Redeliver,
-            },
+            }),
             Uuid::new_v4(),
         )
         .await
@@ -204,12 +204,12 @@ async fn process(
     let rid = id();
     w.admin
         .order_process(
-            &shared_proto::AdminOrderProcess {
+            &signed(shared_proto::AdminOrderProcess {
                 request_id: rid.clone(),
-                claim: admin_claim(&rid, 9),
+                claim: admin_claim(9),
                 order_number: order.into(),
                 action,
-            },
+            }),
             Uuid::new_v4(),
         )
         .await

@@ -10,8 +10,8 @@ use payment_service::stock_vault::StockVault;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use service_runtime::Settings;
 use shared_proto::{
-    AdminClaim, AdminStockAdd, DiscordUserId, Envelope, Event, OrderCreate, OrderCreateReply,
-    PackageSize, UserRef,
+    AdminClaim, AdminOperation, AdminStockAdd, DiscordGuildId, DiscordUserId, Envelope, Event,
+    OrderCreate, OrderCreateReply, PackageSize, UserRef,
 };
 use test_support::{TestDatabase, TestSqlite};
 use uuid::Uuid;
@@ -19,6 +19,8 @@ use uuid::Uuid;
 pub const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 pub const OLD_KEY: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
 pub const CLAIM_SECRET: &str = "orders-tests-claim-secret-0f3c9a7e51d2b84c";
+/// `DISCORD_GUILD_ID` of the service under test: the only guild its admin claims may come from.
+pub const SHOP_GUILD_ID: u64 = 100_000_000_000_000_100;
 pub const EVENTS: &str = "test.events";
 
 pub enum Db {
@@ -52,6 +54,7 @@ pub fn settings(url: &str, extra: &[(&str, &str)]) -> Settings {
         ("ENCRYPTION_KEY", KEY),
         ("MIDTRANS_SERVER_KEY", "SB-Mid-server-TEST"),
         ("ADMIN_CLAIM_SECRET", CLAIM_SECRET),
+        ("DISCORD_GUILD_ID", "100000000000000100"),
         ("ORDER_COOLDOWN_SECONDS", "0"),
         ("LOW_STOCK_THRESHOLD", "3"),
         ("DB_MAX_CONNECTIONS", "16"),
@@ -135,12 +138,12 @@ impl World {
         let reply = self
             .admin
             .stock_add(
-                &AdminStockAdd {
+                &signed(AdminStockAdd {
                     request_id: request_id.clone(),
-                    claim: admin_claim(&request_id, 7),
+                    claim: admin_claim(7),
                     text: codes.join("\n"),
                     source_name: None,
-                },
+                }),
                 Uuid::new_v4(),
             )
             .await
@@ -243,16 +246,25 @@ pub fn order_cmd(user_id: i64, package: PackageSize, request_id: &str) -> OrderC
     }
 }
 
-pub fn admin_claim(request_id: &str, admin: u64) -> AdminClaim {
-    let mut c = AdminClaim {
+/// The claim of admin `admin` in the shop guild, issued now, not yet bound or signed: put it in
+/// a command and pass the command through [`signed`].
+pub fn admin_claim(admin: u64) -> AdminClaim {
+    AdminClaim {
         admin_user_id: DiscordUserId::new(admin).unwrap(),
         admin_username: Some("boss".into()),
         role: "Admin".into(),
         issued_at: Utc::now(),
+        guild_id: Some(DiscordGuildId::new(SHOP_GUILD_ID).unwrap()),
+        operation: String::new(),
+        params_digest: String::new(),
         signature: String::new(),
-    };
-    c.signature = claim::sign(CLAIM_SECRET, &c, request_id);
-    c
+    }
+}
+
+/// `command` with its claim bound to it and signed, as the bot sends it.
+pub fn signed<T: AdminOperation>(mut command: T) -> T {
+    claim::sign_command(CLAIM_SECRET, &mut command);
+    command
 }
 
 pub fn delivered_codes(e: &Event) -> Vec<String> {

@@ -71,12 +71,12 @@ async fn invariants_hold_after_a_randomized_concurrent_run() {
             };
             let process = |action| {
                 let r = Uuid::new_v4().to_string();
-                AdminOrderProcess {
+                signed(AdminOrderProcess {
                     request_id: r.clone(),
-                    claim: admin_claim(&r, 1),
+                    claim: admin_claim(1),
                     order_number: n.clone(),
                     action,
-                }
+                })
             };
             let id = || Uuid::new_v4().to_string();
             match plan {

@@ -11,12 +11,12 @@ async fn upload(w: &World, text: &str) -> shared_proto::StockAdded {
     let rid = Uuid::new_v4().to_string();
     w.admin
         .stock_add(
-            &AdminStockAdd {
+            &signed(AdminStockAdd {
                 request_id: rid.clone(),
-                claim: admin_claim(&rid, 7),
+                claim: admin_claim(7),
                 text: text.into(),
                 source_name: Some("codes.txt".into()),
-            },
+            }),
             Uuid::new_v4(),
         )
         .await

@@ -7,11 +7,13 @@ use chrono::{Duration, Utc};
 use payment_service::admin::claim;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use security_tests::{admin_claim, request, scalar, snapshot, PaymentApp, CLAIM_SECRET};
+use security_tests::{
+    admin_claim, request, scalar, signed, snapshot, PaymentApp, CLAIM_SECRET, SHOP_GUILD_ID,
+};
 use serde_json::json;
 use shared_proto::{
     AdminClaim, AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView,
-    Command, DiscordUserId, OrderFilter, ProcessAction, Reply, ServiceError,
+    Command, DiscordGuildId, DiscordUserId, OrderFilter, ProcessAction, Reply, ServiceError,
 };
 
 use crate::decoders::RawClient;
@@ -21,37 +23,60 @@ fn rid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Every admin command, carrying `claim` for request id `r`.
-fn admin_commands(r: &str, claim: &AdminClaim) -> Vec<Command> {
+/// Every admin command for request id `r`, each with a genuine claim bound to it.
+fn admin_commands(r: &str) -> Vec<Command> {
     vec![
-        Command::AdminStockAdd(AdminStockAdd {
+        Command::AdminStockAdd(signed(AdminStockAdd {
             request_id: r.into(),
-            claim: claim.clone(),
+            claim: admin_claim(42),
             text: "FORGED-1\nFORGED-2\n".into(),
             source_name: Some("forged.txt".into()),
-        }),
-        Command::AdminStockView(AdminStockView {
+        })),
+        Command::AdminStockView(signed(AdminStockView {
             request_id: r.into(),
-            claim: claim.clone(),
-        }),
-        Command::AdminOrdersList(AdminOrdersList {
+            claim: admin_claim(42),
+        })),
+        Command::AdminOrdersList(signed(AdminOrdersList {
             request_id: r.into(),
-            claim: claim.clone(),
+            claim: admin_claim(42),
             filter: OrderFilter::default(),
             page: 0,
             page_size: 10,
-        }),
-        Command::AdminOrderProcess(AdminOrderProcess {
+        })),
+        Command::AdminOrderProcess(signed(AdminOrderProcess {
             request_id: r.into(),
-            claim: claim.clone(),
+            claim: admin_claim(42),
             order_number: "RF-20260101-ABCDEF".into(),
             action: ProcessAction::Refund,
-        }),
-        Command::AdminStats(AdminStats {
+        })),
+        Command::AdminStats(signed(AdminStats {
             request_id: r.into(),
-            claim: claim.clone(),
-        }),
+            claim: admin_claim(42),
+        })),
     ]
+}
+
+/// The claim an admin command carries.
+fn claim_of(command: &mut Command) -> &mut AdminClaim {
+    match command {
+        Command::AdminStockAdd(c) => &mut c.claim,
+        Command::AdminStockView(c) => &mut c.claim,
+        Command::AdminOrdersList(c) => &mut c.claim,
+        Command::AdminOrderProcess(c) => &mut c.claim,
+        Command::AdminStats(c) => &mut c.claim,
+        other => panic!("not an admin command: {other:?}"),
+    }
+}
+
+/// Changes the command's parameters (not its claim); false when it has none but its request id.
+fn change_parameters(command: &mut Command) -> bool {
+    match command {
+        Command::AdminStockAdd(c) => c.text = "JUNK-1\nJUNK-2\n".into(),
+        Command::AdminOrdersList(c) => c.page = 7,
+        Command::AdminOrderProcess(c) => c.action = ProcessAction::Redeliver,
+        _ => return false,
+    }
+    true
 }
 
 fn forbidden(reply: &Reply) -> bool {
@@ -72,71 +97,112 @@ async fn admin_commands_with_a_bad_claim_are_forbidden_over_the_broker() {
     let broker = app.broker().await;
     let before = snapshot(&app.db).await;
     let now = Utc::now();
-    let signed = |r: &str, f: &dyn Fn(&mut AdminClaim)| {
-        let mut c = admin_claim(r, 42);
-        f(&mut c);
-        c.signature = claim::sign(CLAIM_SECRET, &c, r);
-        c
-    };
-    type MakeClaim = Box<dyn Fn(&str) -> AdminClaim>;
-    let cases: Vec<(&str, MakeClaim)> = vec![
+    // Each case turns a genuine command for request `r` into a hostile one.
+    type Tamper = Box<dyn Fn(&mut Command, &str)>;
+    let resign = |c: &mut AdminClaim, r: &str| c.signature = claim::sign(CLAIM_SECRET, c, r);
+    let cases: Vec<(&str, Tamper)> = vec![
         (
             "forged with another secret",
-            Box::new(|r: &str| {
-                let mut c = admin_claim(r, 42);
-                c.signature = claim::sign("guessed-secret", &c, r);
-                c
+            Box::new(|cmd, r| {
+                let c = claim_of(cmd);
+                c.signature = claim::sign("guessed-secret", c, r);
             }),
         ),
         (
             "expired (issued 11 minutes ago)",
-            Box::new(move |r: &str| signed(r, &|c| c.issued_at = now - Duration::minutes(11))),
+            Box::new(move |cmd, r| {
+                let c = claim_of(cmd);
+                c.issued_at = now - Duration::minutes(11);
+                resign(c, r);
+            }),
         ),
         (
             "issued 5 minutes in the future",
-            Box::new(move |r: &str| signed(r, &|c| c.issued_at = now + Duration::minutes(5))),
+            Box::new(move |cmd, r| {
+                let c = claim_of(cmd);
+                c.issued_at = now + Duration::minutes(5);
+                resign(c, r);
+            }),
         ),
         (
             "replayed from another request",
-            Box::new(|_r: &str| admin_claim("some-earlier-request", 42)),
+            Box::new(move |cmd, _r| resign(claim_of(cmd), "some-earlier-request")),
         ),
         (
             "user id changed after signing",
-            Box::new(|r: &str| {
-                let mut c = admin_claim(r, 42);
-                c.admin_user_id = DiscordUserId::new(43).expect("id");
-                c
-            }),
+            Box::new(|cmd, _r| claim_of(cmd).admin_user_id = DiscordUserId::new(43).expect("id")),
         ),
         (
             "role changed after signing",
-            Box::new(|r: &str| {
-                let mut c = admin_claim(r, 42);
-                c.role = "Moderator".into();
-                c
-            }),
+            Box::new(|cmd, _r| claim_of(cmd).role = "Moderator".into()),
         ),
         (
             "empty signature",
-            Box::new(|r: &str| {
-                let mut c = admin_claim(r, 42);
-                c.signature = String::new();
-                c
-            }),
+            Box::new(|cmd, _r| claim_of(cmd).signature = String::new()),
         ),
         (
             "signature not hex",
-            Box::new(|r: &str| {
-                let mut c = admin_claim(r, 42);
-                c.signature = "zz".repeat(32);
-                c
+            Box::new(|cmd, _r| claim_of(cmd).signature = "zz".repeat(32)),
+        ),
+        (
+            "captured from another operation (admin.stats, or admin.stock.view for stats)",
+            Box::new(|cmd, r| {
+                let captured = if matches!(cmd, Command::AdminStats(_)) {
+                    signed(AdminStockView {
+                        request_id: r.into(),
+                        claim: admin_claim(42),
+                    })
+                    .claim
+                } else {
+                    signed(AdminStats {
+                        request_id: r.into(),
+                        claim: admin_claim(42),
+                    })
+                    .claim
+                };
+                *claim_of(cmd) = captured;
+            }),
+        ),
+        (
+            "parameters changed after signing (or a digest of other parameters)",
+            Box::new(move |cmd, r| {
+                if !change_parameters(cmd) {
+                    let c = claim_of(cmd);
+                    c.params_digest = "00".repeat(32);
+                    resign(c, r);
+                }
+            }),
+        ),
+        (
+            "signed for another guild",
+            Box::new(move |cmd, r| {
+                let c = claim_of(cmd);
+                c.guild_id = Some(DiscordGuildId::new(SHOP_GUILD_ID + 1).expect("id"));
+                resign(c, r);
+            }),
+        ),
+        (
+            "signed in a DM (no guild)",
+            Box::new(move |cmd, r| {
+                let c = claim_of(cmd);
+                c.guild_id = None;
+                resign(c, r);
+            }),
+        ),
+        (
+            "unbound, as an older bot signed it",
+            Box::new(move |cmd, r| {
+                let c = claim_of(cmd);
+                c.operation = String::new();
+                c.params_digest = String::new();
+                resign(c, r);
             }),
         ),
     ];
-    for (what, make) in &cases {
+    for (what, tamper) in &cases {
         let r = rid();
-        let claim = make(&r);
-        for command in admin_commands(&r, &claim) {
+        for mut command in admin_commands(&r) {
+            tamper(&mut command, &r);
             let ty = shared_proto::MessageFamily::message_type(&command);
             let reply = request(&broker, command).await;
             assert!(forbidden(&reply), "{what}: {ty} was not refused: {reply:?}");
@@ -186,10 +252,10 @@ async fn admin_commands_with_a_bad_claim_are_forbidden_over_the_broker() {
     let r = rid();
     let reply = request(
         &broker,
-        Command::AdminStats(AdminStats {
+        Command::AdminStats(signed(AdminStats {
             request_id: r.clone(),
-            claim: admin_claim(&r, 42),
-        }),
+            claim: admin_claim(42),
+        })),
     )
     .await;
     assert!(
@@ -224,12 +290,12 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
     let r = rid();
     let reply = request(
         &broker,
-        Command::AdminStockAdd(AdminStockAdd {
+        Command::AdminStockAdd(signed(AdminStockAdd {
             request_id: r.clone(),
-            claim: admin_claim(&r, 1),
+            claim: admin_claim(1),
             text: "REAL-1\nREAL-2\nREAL-3\n".into(),
             source_name: None,
-        }),
+        })),
     )
     .await;
     assert!(matches!(reply, Reply::StockAdded(ref s) if s.outcome.is_ok()));
@@ -240,12 +306,12 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
         let r = format!("{h}-{}", rid());
         let reply = request(
             &broker,
-            Command::AdminOrderProcess(AdminOrderProcess {
+            Command::AdminOrderProcess(signed(AdminOrderProcess {
                 request_id: r.clone(),
-                claim: admin_claim(&r, 1),
+                claim: admin_claim(1),
                 order_number: h.to_string(),
                 action: ProcessAction::Refund,
-            }),
+            })),
         )
         .await;
         assert!(
@@ -254,13 +320,13 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
         );
         let reply = request(
             &broker,
-            Command::AdminOrdersList(AdminOrdersList {
+            Command::AdminOrdersList(signed(AdminOrdersList {
                 request_id: r.clone(),
-                claim: admin_claim(&r, 1),
+                claim: admin_claim(1),
                 filter: OrderFilter::default(),
                 page: 0,
                 page_size: 10,
-            }),
+            })),
         )
         .await;
         assert!(
@@ -270,12 +336,12 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
         let r2 = rid();
         let reply = request(
             &broker,
-            Command::AdminStockAdd(AdminStockAdd {
+            Command::AdminStockAdd(signed(AdminStockAdd {
                 request_id: r2.clone(),
-                claim: admin_claim(&r2, 1),
+                claim: admin_claim(1),
                 text: format!("{h}\n"),
                 source_name: Some(h.to_string()),
-            }),
+            })),
         )
         .await;
         assert!(
@@ -295,7 +361,16 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
         json!({"status": ["completed", "'; --"]}),
     ] {
         let r = rid();
-        let payload = json!({"request_id": r, "claim": admin_claim(&r, 1), "filter": filter, "page": 0, "page_size": 10});
+        let claim = signed(AdminOrdersList {
+            request_id: r.clone(),
+            claim: admin_claim(1),
+            filter: OrderFilter::default(),
+            page: 0,
+            page_size: 10,
+        })
+        .claim;
+        let payload =
+            json!({"request_id": r, "claim": claim, "filter": filter, "page": 0, "page_size": 10});
         let body = json!({"message_id": uuid::Uuid::new_v4(), "correlation_id": uuid::Uuid::new_v4(),
             "type": "admin.orders.list", "schema_version": 1, "timestamp": Utc::now(), "payload": payload});
         client
@@ -425,12 +500,12 @@ fn stock_uploads_account_for_every_line() {
             let r = rid();
             let reply = request(
                 &broker,
-                Command::AdminStockAdd(AdminStockAdd {
+                Command::AdminStockAdd(signed(AdminStockAdd {
                     request_id: r.clone(),
-                    claim: admin_claim(&r, 1),
+                    claim: admin_claim(1),
                     text: text.clone(),
                     source_name: None,
-                }),
+                })),
             )
             .await;
             let Reply::StockAdded(reply) = reply else {

@@ -317,6 +317,9 @@ fn undecodable_bot_events_are_dead_lettered_and_nothing_reaches_discord() {
             ("AMQP_URL", test_support::amqp_url()),
             ("AMQP_NAMESPACE", namespace.clone()),
             ("DISCORD_API_BASE_URL", fake.base_url()),
+            ("DISCORD_GUILD_ID", fake.config().guild_id.to_string()),
+            // The fake guild has no roles; no admin acts through Discord here.
+            ("ADMIN_ROLE_ID", "1100000000000000300".to_string()),
             ("ALERT_CHANNEL_ID", fake.config().channel_id.to_string()),
             ("BOT_HEALTH_PORT", "0".to_string()),
             ("BOT_GATEWAY", "false".to_string()),

@@ -78,6 +78,7 @@ async fn a_full_run_at_debug_level_logs_no_secret_and_no_code() {
             ("LOG_LEVEL".into(), "debug".into()),
             ("DISCORD_TOKEN".into(), discord_token.clone()),
         ],
+        ..SystemOptions::default()
     })
     .await
     .expect("the system starts");

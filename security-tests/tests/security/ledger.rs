@@ -14,7 +14,7 @@ use midtrans_simulator::{notification_body, NotificationSpec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use security_tests::{admin_claim, request, scalar, PaymentApp, SERVER_KEY};
+use security_tests::{admin_claim, request, scalar, signed, PaymentApp, SERVER_KEY};
 use shared_proto::{
     AdminOrderProcess, AdminStockAdd, Command, OrderCreate, PackageSize, ProcessAction, Reply,
     ServiceError,
@@ -364,12 +364,12 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
             let rid = format!("{}-r{seq}", w.base);
             let reply = request(
                 w.broker,
-                Command::AdminOrderProcess(AdminOrderProcess {
+                Command::AdminOrderProcess(signed(AdminOrderProcess {
                     request_id: rid.clone(),
-                    claim: admin_claim(&rid, 9),
+                    claim: admin_claim(9),
                     order_number: number,
                     action: ProcessAction::Refund,
-                }),
+                })),
             )
             .await;
             let Reply::OrderProcessed(r) = reply else {
@@ -478,12 +478,12 @@ fn balances_and_ledger_follow_the_model() {
         let rid = "ledger-stock".to_string();
         let reply = request(
             &broker,
-            Command::AdminStockAdd(AdminStockAdd {
+            Command::AdminStockAdd(signed(AdminStockAdd {
                 request_id: rid.clone(),
-                claim: admin_claim(&rid, 9),
+                claim: admin_claim(9),
                 text: codes,
                 source_name: None,
-            }),
+            })),
         )
         .await;
         assert!(

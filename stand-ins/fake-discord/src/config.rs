@@ -1,4 +1,5 @@
-//! What the fake Discord pretends exists: the application, its bot user, one guild and its channels.
+//! What the fake Discord pretends exists: the application, its bot user, one guild and its
+//! channels, and optionally more guilds (each with one channel and its own roles).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,6 +11,18 @@ pub struct FakeRole {
     pub name: String,
     /// Permission bits, as Discord's `permissions` string holds them.
     pub permissions: u64,
+}
+
+/// Another guild the bot is in (e.g. a server of someone who merely invited the bot), with one
+/// text channel and its own roles (an `@everyone` role with the guild's id is added). The bot's
+/// gateway session is not told about it (no GUILD_CREATE): only interactions come from it.
+#[derive(Clone, Debug)]
+pub struct FakeGuild {
+    pub id: u64,
+    pub name: String,
+    /// Its text channel, where its members use commands.
+    pub channel_id: u64,
+    pub roles: Vec<FakeRole>,
 }
 
 /// Settings for [`crate::FakeDiscord::start`]. `Default` gives usable ids and port-0 binds.
@@ -27,6 +40,8 @@ pub struct FakeDiscordConfig {
     /// More text channels in the guild (e.g. a public channel for private threads).
     pub extra_channel_ids: Vec<u64>,
     pub roles: Vec<FakeRole>,
+    /// More guilds besides the main one (none by default).
+    pub extra_guilds: Vec<FakeGuild>,
     /// Where the REST API listens; port 0 picks a free one.
     pub bind: SocketAddr,
     /// Where the gateway websocket listens; port 0 picks a free one.
@@ -53,6 +68,7 @@ impl Default for FakeDiscordConfig {
             channel_id: 1_100_000_000_000_000_200,
             extra_channel_ids: Vec::new(),
             roles: Vec::new(),
+            extra_guilds: Vec::new(),
             bind: loopback,
             gateway_bind: loopback,
             recommended_shards: 1,

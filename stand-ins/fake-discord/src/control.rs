@@ -6,7 +6,10 @@
 //! - `POST /_fake/slash {"user_id","username"?,"roles"?:[..],"name","options"?:[..]}` — an option
 //!   is `{"name","value"}` (string, integer, number or boolean), `{"name","options":[..]}` (a
 //!   subcommand) or `{"name","attachment":{"filename","content"}}` (an uploaded text file).
-//! - `POST /_fake/click {"user_id","message_id","custom_id"}`
+//!   Optional: `"channel_id"` (a channel of the main guild), `"guild_id"` (the main channel of
+//!   that guild, e.g. one of the configured extra guilds), `"dm": true` (in the user's DM).
+//! - `POST /_fake/click {"user_id","message_id","custom_id","guild_id"?}` — with `guild_id` the
+//!   click arrives from that guild's main channel instead of the message's channel.
 //! - `POST /_fake/select {"user_id","message_id","custom_id","values":[..]}`
 //! - `POST /_fake/modal {"user_id","custom_id","fields":{"input_id":"value"}}`
 //! - `GET /_fake/messages?user_id=` — DMs, ephemeral answers and private-thread messages the user
@@ -142,6 +145,11 @@ struct SlashRequest {
     #[serde(default)]
     options: Vec<Value>,
     channel_id: Option<Id>,
+    /// Use the command in this guild's main channel.
+    guild_id: Option<Id>,
+    /// Use the command in the user's DM with the bot.
+    #[serde(default)]
+    dm: bool,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +157,8 @@ struct ClickRequest {
     user_id: Id,
     message_id: Id,
     custom_id: String,
+    /// The click arrives from this guild's main channel.
+    guild_id: Option<Id>,
 }
 
 #[derive(Deserialize)]
@@ -195,11 +205,15 @@ async fn slash(control: web::Data<Control>, body: web::Json<SlashRequest>) -> Ht
         }
     }
     let name = body.name.trim_start_matches('/');
-    dispatched(match body.channel_id {
-        Some(Id(channel)) => control
+    dispatched(match (body.dm, body.guild_id, body.channel_id) {
+        (true, _, _) => control.fake.send_dm_slash_command(&user, name, options),
+        (false, Some(Id(guild)), _) => control
+            .fake
+            .send_slash_command_in_guild(guild, &user, name, options),
+        (false, None, Some(Id(channel))) => control
             .fake
             .send_slash_command_in(channel, &user, name, options),
-        None => control.fake.send_slash_command(&user, name, options),
+        (false, None, None) => control.fake.send_slash_command(&user, name, options),
     })
 }
 
@@ -240,11 +254,16 @@ fn slash_option(fake: &RunningFake, option: &Value) -> Result<SlashOption, Strin
 
 async fn click(control: web::Data<Control>, body: web::Json<ClickRequest>) -> HttpResponse {
     let user = control.user(body.user_id.0, None, None);
-    dispatched(
-        control
+    dispatched(match body.guild_id {
+        Some(Id(guild)) => {
+            control
+                .fake
+                .click_button_in_guild(&user, guild, body.message_id.0, &body.custom_id)
+        }
+        None => control
             .fake
             .click_button(&user, body.message_id.0, &body.custom_id),
-    )
+    })
 }
 
 async fn select(control: web::Data<Control>, body: web::Json<SelectRequest>) -> HttpResponse {

@@ -84,7 +84,47 @@ impl RunningFake {
         message: impl Into<MessageRef>,
         custom_id: &str,
     ) -> anyhow::Result<u64> {
-        self.component(user, message.into(), custom_id, None)
+        self.component(user, message.into(), custom_id, None, None)
+    }
+
+    /// A user clicks the button `custom_id` on a message, but the click arrives from guild
+    /// `guild_id` (its main channel): what a member of another server the bot is in can send.
+    pub fn click_button_in_guild(
+        &self,
+        user: &FakeUser,
+        guild_id: u64,
+        message: impl Into<MessageRef>,
+        custom_id: &str,
+    ) -> anyhow::Result<u64> {
+        self.component(user, message.into(), custom_id, None, Some(guild_id))
+    }
+
+    /// A member uses `/name` in the main channel of guild `guild_id` (the main guild or one
+    /// of [`crate::FakeDiscordConfig::extra_guilds`]).
+    pub fn send_slash_command_in_guild(
+        &self,
+        guild_id: u64,
+        user: &FakeUser,
+        name: &str,
+        options: Vec<SlashOption>,
+    ) -> anyhow::Result<u64> {
+        let channel = self
+            .main_channel_of(guild_id)
+            .ok_or_else(|| anyhow!("no guild {guild_id}"))?;
+        self.send_slash_command_in(channel, user, name, options)
+    }
+
+    /// The channel where members of guild `guild_id` use commands.
+    pub fn main_channel_of(&self, guild_id: u64) -> Option<u64> {
+        let config = &self.shared.config;
+        if guild_id == config.guild_id {
+            return Some(config.channel_id);
+        }
+        config
+            .extra_guilds
+            .iter()
+            .find(|g| g.id == guild_id)
+            .map(|g| g.channel_id)
     }
 
     /// A user picks `values` in the select menu `custom_id` on a message.
@@ -96,7 +136,7 @@ impl RunningFake {
         values: &[&str],
     ) -> anyhow::Result<u64> {
         let values = values.iter().map(|v| v.to_string()).collect();
-        self.component(user, message.into(), custom_id, Some(values))
+        self.component(user, message.into(), custom_id, Some(values), None)
     }
 
     /// A user submits the modal `custom_id` the bot opened for them (interaction response
@@ -174,7 +214,15 @@ impl RunningFake {
         message: MessageRef,
         custom_id: &str,
         values: Option<Vec<String>>,
+        from_guild: Option<u64>,
     ) -> anyhow::Result<u64> {
+        let from_channel = match from_guild {
+            Some(g) => Some(
+                self.main_channel_of(g)
+                    .ok_or_else(|| anyhow!("no guild {g}"))?,
+            ),
+            None => None,
+        };
         let shared = &self.shared;
         let mut inner = shared.lock();
         let message = match message {
@@ -230,7 +278,9 @@ impl RunningFake {
             .channels
             .get(&channel_id)
             .and_then(|c| c["type"].as_u64());
-        let place = if channel_kind == Some(1) {
+        let place = if let Some(channel) = from_channel {
+            guild_place(shared, &inner, channel, user)?
+        } else if channel_kind == Some(1) {
             let dm = inner.dm_channels.get(&user.id).copied();
             if dm != Some(channel_id) {
                 bail!("user {} cannot see DM channel {channel_id}", user.id);
@@ -278,9 +328,11 @@ fn guild_place(
         .ok_or_else(|| anyhow!("no guild channel {channel_id}"))?;
     channel["permissions"] =
         json!(payloads::member_permissions(&shared.config, &user.roles).to_string());
+    // The main guild's, or an extra guild's channel.
+    let guild_id = snowflake_of(&channel["guild_id"]).unwrap_or(shared.config.guild_id);
     Ok(Place {
         channel_id,
-        guild_id: Some(shared.config.guild_id),
+        guild_id: Some(guild_id),
         channel,
     })
 }

@@ -28,7 +28,7 @@ use anyhow::Context;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{FakeDiscordConfig, FakeRole};
+pub use config::{FakeDiscordConfig, FakeGuild, FakeRole};
 pub use model::{
     FakeAttachment, FakeUser, InteractionKind, InteractionRecord, MessageRef, Part, RecordedBody,
     RecordedMessage, RecordedRequest, SessionInfo, SlashOption, UploadedFile,

@@ -5,13 +5,15 @@
 //! `FAKE_DISCORD_BOT_USER_ID`, `FAKE_DISCORD_GUILD_ID`, `FAKE_DISCORD_CHANNEL_ID`,
 //! `FAKE_DISCORD_EXTRA_CHANNEL_IDS` (comma-separated), `FAKE_DISCORD_SHARDS`,
 //! `FAKE_DISCORD_ROLES` (comma-separated `id:name`, default one role `Admin` with id
-//! 1100000000000000300), `FAKE_DISCORD_CONTROL_BIND` (the control API for playing users with
-//! `curl`, default 127.0.0.1:8092; see `fake_discord::control`).
+//! 1100000000000000300), `FAKE_DISCORD_EXTRA_GUILDS` (comma-separated
+//! `guild:channel:role:name`: more guilds the bot is in, each with one channel and one role),
+//! `FAKE_DISCORD_CONTROL_BIND` (the control API for playing users with `curl`, default
+//! 127.0.0.1:8092; see `fake_discord::control`).
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeRole};
+use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild, FakeRole};
 
 /// The role the demo's admin holds; its name matches the bot's default `ADMIN_ROLE_NAME`.
 const DEFAULT_ADMIN_ROLE_ID: u64 = 1_100_000_000_000_000_300;
@@ -65,6 +67,9 @@ fn config_from_env() -> anyhow::Result<FakeDiscordConfig> {
             .collect::<Result<_, _>>()
             .context("FAKE_DISCORD_EXTRA_CHANNEL_IDS")?;
     }
+    if let Ok(raw) = std::env::var("FAKE_DISCORD_EXTRA_GUILDS") {
+        config.extra_guilds = parse_extra_guilds(&raw)?;
+    }
     config.roles = match std::env::var("FAKE_DISCORD_ROLES") {
         Ok(raw) => parse_roles(&raw)?,
         Err(_) => vec![FakeRole {
@@ -74,6 +79,37 @@ fn config_from_env() -> anyhow::Result<FakeDiscordConfig> {
         }],
     };
     Ok(config)
+}
+
+/// `guild:channel:role:name,…` into extra guilds, each with one channel and one role (e.g. a
+/// look-alike "Admin" role in somebody else's server).
+fn parse_extra_guilds(raw: &str) -> anyhow::Result<Vec<FakeGuild>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let parts: Vec<&str> = entry.splitn(4, ':').map(str::trim).collect();
+            let [guild, channel, role, name] = parts[..] else {
+                anyhow::bail!(
+                    "FAKE_DISCORD_EXTRA_GUILDS: {entry:?} is not guild:channel:role:name"
+                );
+            };
+            let id = |s: &str| {
+                s.parse::<u64>()
+                    .with_context(|| format!("FAKE_DISCORD_EXTRA_GUILDS: {s:?} is not an id"))
+            };
+            Ok(FakeGuild {
+                id: id(guild)?,
+                name: format!("Guild {guild}"),
+                channel_id: id(channel)?,
+                roles: vec![FakeRole {
+                    id: id(role)?,
+                    name: name.to_string(),
+                    permissions: 0,
+                }],
+            })
+        })
+        .collect()
 }
 
 /// `id:name,id:name` into roles.
@@ -120,6 +156,18 @@ async fn main() -> anyhow::Result<()> {
     );
     for role in &fake.config().roles {
         println!("guild role {} = {:?}", role.id, role.name);
+    }
+    for guild in &fake.config().extra_guilds {
+        println!(
+            "extra guild {} (channel {}), roles {:?}",
+            guild.id,
+            guild.channel_id,
+            guild
+                .roles
+                .iter()
+                .map(|r| (r.id, &r.name))
+                .collect::<Vec<_>>()
+        );
     }
     tokio::signal::ctrl_c()
         .await

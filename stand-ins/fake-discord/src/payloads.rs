@@ -130,10 +130,15 @@ pub fn roles(config: &FakeDiscordConfig) -> Vec<Value> {
 }
 
 pub fn text_channel(config: &FakeDiscordConfig, id: u64, name: &str, position: u64) -> Value {
+    text_channel_in(config.guild_id, id, name, position)
+}
+
+/// A text channel of guild `guild_id`.
+pub fn text_channel_in(guild_id: u64, id: u64, name: &str, position: u64) -> Value {
     json!({
         "id": id.to_string(),
         "type": 0,
-        "guild_id": config.guild_id.to_string(),
+        "guild_id": guild_id.to_string(),
         "name": name,
         "position": position,
         "permission_overwrites": [],
@@ -144,6 +149,19 @@ pub fn text_channel(config: &FakeDiscordConfig, id: u64, name: &str, position: u
         "rate_limit_per_user": 0,
         "flags": 0,
     })
+}
+
+/// The roles of guild `guild_id` (the main guild's, or an extra guild's), `None` if unknown.
+pub fn roles_of(config: &FakeDiscordConfig, guild_id: u64) -> Option<Vec<Value>> {
+    if guild_id == config.guild_id {
+        return Some(roles(config));
+    }
+    let guild = config.extra_guilds.iter().find(|g| g.id == guild_id)?;
+    let mut all = vec![role(guild.id, "@everyone", EVERYONE_PERMISSIONS, 0)];
+    for (i, r) in guild.roles.iter().enumerate() {
+        all.push(role(r.id, &r.name, r.permissions, i as u64 + 1));
+    }
+    Some(all)
 }
 
 /// The guild's text channels: the main one first, then the extras.

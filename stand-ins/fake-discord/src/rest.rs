@@ -255,7 +255,9 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
                 .unwrap_or_default()))
         }
         ("PUT", ["applications", _, "guilds", _, "commands"]) => {
-            let Some(guild) = req.id(3).filter(|g| *g == config.guild_id) else {
+            let known =
+                |g: &u64| *g == config.guild_id || config.extra_guilds.iter().any(|x| x.id == *g);
+            let Some(guild) = req.id(3).filter(known) else {
                 return Reply::error(403, 50001);
             };
             let existing = inner
@@ -352,8 +354,11 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
                 None => Reply::error(404, 10007),
             }
         }
-        ("GET", ["guilds", _, "roles"]) if req.id(1) == Some(config.guild_id) => {
-            Reply::ok(json!(payloads::roles(config)))
+        ("GET", ["guilds", _, "roles"]) => {
+            match req.id(1).and_then(|g| payloads::roles_of(config, g)) {
+                Some(roles) => Reply::ok(json!(roles)),
+                None => Reply::error(404, 10004),
+            }
         }
         ("GET", ["guilds", _, "channels"]) if req.id(1) == Some(config.guild_id) => {
             Reply::ok(json!(payloads::guild_channels(config)))

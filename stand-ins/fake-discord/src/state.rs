@@ -87,6 +87,10 @@ impl Shared {
                 inner.channels.insert(id, channel);
             }
         }
+        for guild in &config.extra_guilds {
+            let channel = payloads::text_channel_in(guild.id, guild.channel_id, "general", 0);
+            inner.channels.insert(guild.channel_id, channel);
+        }
         Self {
             config,
             base_url,

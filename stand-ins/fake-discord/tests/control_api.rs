@@ -195,3 +195,104 @@ async fn a_user_is_played_through_the_control_api() {
     let _ = runner.await;
     control.stop().await;
 }
+
+/// A second guild (someone else's server with its own "Admin" role): the control API sends a
+/// slash command from it (`guild_id`) and from a DM (`dm`), and its roles are served over REST.
+#[tokio::test]
+async fn slash_commands_come_from_an_extra_guild_or_a_dm_when_asked() {
+    const OTHER_GUILD: u64 = 1_100_000_000_000_000_500;
+    const OTHER_CHANNEL: u64 = 1_100_000_000_000_000_501;
+    const OTHER_ADMIN: u64 = 1_100_000_000_000_000_502;
+    let fake = Arc::new(
+        FakeDiscord::start(FakeDiscordConfig {
+            roles: vec![fake_discord::FakeRole {
+                id: 1_100_000_000_000_000_300,
+                name: "Admin".into(),
+                permissions: 0,
+            }],
+            extra_guilds: vec![fake_discord::FakeGuild {
+                id: OTHER_GUILD,
+                name: "Elsewhere".into(),
+                channel_id: OTHER_CHANNEL,
+                roles: vec![fake_discord::FakeRole {
+                    id: OTHER_ADMIN,
+                    name: "Admin".into(),
+                    permissions: 0,
+                }],
+            }],
+            ..FakeDiscordConfig::default()
+        })
+        .await
+        .unwrap(),
+    );
+    let control = control::serve(fake.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let client = reqwest::Client::new();
+    let base = control.base_url().to_string();
+    let body = |extra: Value| {
+        let mut b = json!({"user_id": USER.to_string(), "roles": [OTHER_ADMIN.to_string()], "name": "admin"});
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let in_guild = post(
+        &client,
+        format!("{base}/_fake/slash"),
+        body(json!({"guild_id": OTHER_GUILD.to_string()})),
+    )
+    .await;
+    let in_dm = post(
+        &client,
+        format!("{base}/_fake/slash"),
+        body(json!({"dm": true})),
+    )
+    .await;
+    let in_shop = post(&client, format!("{base}/_fake/slash"), body(json!({}))).await;
+    let record = |answer: &Value| {
+        let id: u64 = answer["interaction_id"].as_str().unwrap().parse().unwrap();
+        fake.interactions()
+            .into_iter()
+            .find(|i| i.id == id)
+            .unwrap()
+    };
+    let guild = record(&in_guild);
+    assert_eq!(guild.guild_id, Some(OTHER_GUILD));
+    assert_eq!(guild.channel_id, OTHER_CHANNEL);
+    assert_eq!(guild.payload["guild_id"], OTHER_GUILD.to_string());
+    assert_eq!(
+        guild.payload["member"]["roles"],
+        json!([OTHER_ADMIN.to_string()])
+    );
+    let dm = record(&in_dm);
+    assert_eq!(dm.guild_id, None);
+    assert!(dm.payload["member"].is_null());
+    assert_eq!(record(&in_shop).guild_id, Some(fake.config().guild_id));
+    // The extra guild's roles, as the bot would read them.
+    let roles: Value = client
+        .get(format!(
+            "{}/api/v10/guilds/{OTHER_GUILD}/roles",
+            fake.base_url()
+        ))
+        .header("Authorization", "Bot control.test.token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, ["@everyone", "Admin"]);
+    let unknown = client
+        .get(format!("{}/api/v10/guilds/42/roles", fake.base_url()))
+        .header("Authorization", "Bot control.test.token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    control.stop().await;
+}

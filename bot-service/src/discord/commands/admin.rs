@@ -1,17 +1,20 @@
-//! `/admin …`: stock, orders, re-delivery/refund, statistics, the shop panel. The admin role is
-//! checked when each subcommand runs (not only by Discord's permissions), and every request
-//! carries a signed admin claim.
+//! `/admin …`: stock, orders, re-delivery/refund, statistics, the shop panel. Registered in the
+//! shop guild(s) only and hidden by `default_member_permissions`, but that is only what members
+//! see: the guild and the admin role are checked when each subcommand runs, and every request
+//! carries an admin claim bound to the guild, the operation and its parameters.
 
+use chrono::Utc;
 use serenity::all::{Attachment, User};
 use shared_proto::{
-    AdminClaim, AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView,
-    DiscordUserId, OrderFilter, OrderStatus, ProcessAction,
+    AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView, DiscordUserId,
+    OrderFilter, OrderStatus, ProcessAction,
 };
 
-use super::super::admin_check::admin_claim;
+use super::super::admin_check::admin_grant;
 use super::super::interaction::{defer_ephemeral, show, Origin};
 use super::super::outbound;
 use super::{origin, Context, Error};
+use crate::domain::admin::{sign_claim, AdminGrant};
 use crate::domain::views;
 
 /// Largest stock upload accepted (a code a line; 1 MiB is far above any real batch).
@@ -19,9 +22,14 @@ const MAX_STOCK_FILE: u32 = 1024 * 1024;
 const PAGE_SIZE: u32 = 10;
 
 /// Shop administration (admin role required).
+///
+/// `default_member_permissions` hides the command from members without Manage Server (a server
+/// owner can show it to the admin role under Server Settings → Integrations); the admin role in
+/// the shop guild is what actually grants it.
 #[poise::command(
     slash_command,
     guild_only,
+    default_member_permissions = "MANAGE_GUILD",
     subcommands(
         "addstock",
         "viewstock",
@@ -35,16 +43,16 @@ pub async fn admin(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Defers, checks the role, and returns the origin and the signed claim; on refusal tells the
+/// Defers, checks the guild and the role, and returns the origin and the admin grant (each
+/// command signs its own claim with it once its parameters are known); on refusal tells the
 /// user and returns None (nothing is published).
-async fn authorize(ctx: Context<'_>) -> Result<Option<(Origin, AdminClaim)>, Error> {
+async fn authorize(ctx: Context<'_>) -> Result<Option<(Origin, AdminGrant)>, Error> {
     let o = origin(ctx)?;
     defer_ephemeral(ctx.data(), &o).await?;
-    let request_id = o.interaction_id.to_string();
-    match admin_claim(ctx.serenity_context(), ctx.data(), &o, &request_id).await {
-        Ok(claim) => Ok(Some((o, claim))),
+    match admin_grant(ctx.data(), &o) {
+        Ok(grant) => Ok(Some((o, grant))),
         Err(refusal) => {
-            tracing::info!(user_id = %o.user, "admin command refused: no admin role");
+            tracing::info!(user_id = %o.user, guild_id = ?o.guild_id.map(|g| g.get()), reason = %refusal, "admin command refused");
             show(&ctx.data().http, &o, &views::error(refusal.to_string())).await;
             Ok(None)
         }
@@ -58,7 +66,7 @@ pub async fn addstock(
     #[description = "Codes, one a line (or separated by spaces)"] text: Option<String>,
     #[description = "A .txt file with one code a line"] file: Option<Attachment>,
 ) -> Result<(), Error> {
-    let Some((o, claim)) = authorize(ctx).await? else {
+    let Some((o, grant)) = authorize(ctx).await? else {
         return Ok(());
     };
     let state = ctx.data();
@@ -113,12 +121,15 @@ pub async fn addstock(
     };
     let view = match state
         .payments
-        .add_stock(AdminStockAdd {
-            request_id: o.interaction_id.to_string(),
-            claim,
-            text: body,
-            source_name,
-        })
+        .add_stock(sign_claim(
+            &state.settings.admin_claim_secret,
+            AdminStockAdd {
+                request_id: o.interaction_id.to_string(),
+                claim: grant.claim(Utc::now()),
+                text: body,
+                source_name,
+            },
+        ))
         .await
     {
         Ok(added) => views::stock_added(&added),
@@ -131,16 +142,19 @@ pub async fn addstock(
 /// Show stock counts and recent batches.
 #[poise::command(slash_command)]
 pub async fn viewstock(ctx: Context<'_>) -> Result<(), Error> {
-    let Some((o, claim)) = authorize(ctx).await? else {
+    let Some((o, grant)) = authorize(ctx).await? else {
         return Ok(());
     };
     let state = ctx.data();
     let view = match state
         .payments
-        .view_stock(AdminStockView {
-            request_id: o.interaction_id.to_string(),
-            claim,
-        })
+        .view_stock(sign_claim(
+            &state.settings.admin_claim_secret,
+            AdminStockView {
+                request_id: o.interaction_id.to_string(),
+                claim: grant.claim(Utc::now()),
+            },
+        ))
         .await
     {
         Ok(v) => views::stock_view(&v),
@@ -181,13 +195,13 @@ pub async fn vieworders(
     #[min = 1]
     page: Option<u32>,
 ) -> Result<(), Error> {
-    let Some((o, claim)) = authorize(ctx).await? else {
+    let Some((o, grant)) = authorize(ctx).await? else {
         return Ok(());
     };
     let user = user.and_then(|u| DiscordUserId::new(u.id.get()).ok());
     let status = status.map(OrderStatus::from);
     let page = page.unwrap_or(1).saturating_sub(1);
-    let view = orders_page(ctx.data(), &o, claim, page, status, user).await;
+    let view = orders_page(ctx.data(), &o, &grant, page, status, user).await;
     show(&ctx.data().http, &o, &view).await;
     Ok(())
 }
@@ -196,22 +210,25 @@ pub async fn vieworders(
 pub async fn orders_page(
     state: &crate::state::AppState,
     o: &Origin,
-    claim: AdminClaim,
+    grant: &AdminGrant,
     page: u32,
     status: Option<OrderStatus>,
     user: Option<DiscordUserId>,
 ) -> crate::domain::message::Message {
-    let request = AdminOrdersList {
-        request_id: o.interaction_id.to_string(),
-        claim,
-        filter: OrderFilter {
-            user_id: user,
-            status,
-            ..Default::default()
+    let request = sign_claim(
+        &state.settings.admin_claim_secret,
+        AdminOrdersList {
+            request_id: o.interaction_id.to_string(),
+            claim: grant.claim(Utc::now()),
+            filter: OrderFilter {
+                user_id: user,
+                status,
+                ..Default::default()
+            },
+            page,
+            page_size: PAGE_SIZE,
         },
-        page,
-        page_size: PAGE_SIZE,
-    };
+    );
     match state.payments.list_orders(request).await {
         Ok(p) => views::orders_page(o.user, &p, status, user)
             .unwrap_or_else(|_| views::error("This page could not be built.")),
@@ -234,7 +251,7 @@ pub async fn processorder(
     #[description = "Order number, e.g. ORD-20260101-0001"] order_number: String,
     #[description = "What to do"] action: ActionChoice,
 ) -> Result<(), Error> {
-    let Some((o, claim)) = authorize(ctx).await? else {
+    let Some((o, grant)) = authorize(ctx).await? else {
         return Ok(());
     };
     let state = ctx.data();
@@ -244,12 +261,15 @@ pub async fn processorder(
     };
     let view = match state
         .payments
-        .process_order(AdminOrderProcess {
-            request_id: o.interaction_id.to_string(),
-            claim,
-            order_number: order_number.trim().to_string(),
-            action,
-        })
+        .process_order(sign_claim(
+            &state.settings.admin_claim_secret,
+            AdminOrderProcess {
+                request_id: o.interaction_id.to_string(),
+                claim: grant.claim(Utc::now()),
+                order_number: order_number.trim().to_string(),
+                action,
+            },
+        ))
         .await
     {
         Ok(p) => views::order_processed(&p),
@@ -262,16 +282,19 @@ pub async fn processorder(
 /// Sales, top-ups and stock statistics.
 #[poise::command(slash_command)]
 pub async fn botstats(ctx: Context<'_>) -> Result<(), Error> {
-    let Some((o, claim)) = authorize(ctx).await? else {
+    let Some((o, grant)) = authorize(ctx).await? else {
         return Ok(());
     };
     let state = ctx.data();
     let view = match state
         .payments
-        .stats(AdminStats {
-            request_id: o.interaction_id.to_string(),
-            claim,
-        })
+        .stats(sign_claim(
+            &state.settings.admin_claim_secret,
+            AdminStats {
+                request_id: o.interaction_id.to_string(),
+                claim: grant.claim(Utc::now()),
+            },
+        ))
         .await
     {
         Ok(s) => views::stats(&s),
@@ -284,7 +307,7 @@ pub async fn botstats(ctx: Context<'_>) -> Result<(), Error> {
 /// Post the shop panel in this channel; its buttons keep working after restarts.
 #[poise::command(slash_command)]
 pub async fn postpanel(ctx: Context<'_>) -> Result<(), Error> {
-    let Some((o, _claim)) = authorize(ctx).await? else {
+    let Some((o, _grant)) = authorize(ctx).await? else {
         return Ok(());
     };
     let state = ctx.data();
