@@ -117,10 +117,17 @@ fn commands() -> Vec<Command> {
             claim: claim(),
             order_number: "RF-20261125-7K3M9Q".into(),
             action: ProcessAction::Refund,
+            force: true,
+            reason: Some("buyer reports the codes were already used".into()),
         }),
         Command::AdminStats(AdminStats {
             request_id: "r-5".into(),
             claim: claim(),
+        }),
+        Command::AdminStockQuarantine(AdminStockQuarantine {
+            request_id: "r-6".into(),
+            claim: claim(),
+            action: QuarantineAction::Release,
         }),
     ]
 }
@@ -190,8 +197,9 @@ fn replies() -> Vec<Reply> {
             outcome: Ok(StockView {
                 counts: StockCounts {
                     available: 10,
-                    reserved: 1,
+                    reserved: 3,
                     sold: 40,
+                    quarantined: 2,
                 },
                 low_stock_threshold: 10,
                 recent_batches: vec![StockBatchSummary {
@@ -220,12 +228,25 @@ fn replies() -> Vec<Reply> {
                 action: ProcessAction::Refund,
                 status: OrderStatus::Refunded,
                 refunded: Some(Idr::new(70_000)),
+                forced: true,
+                reason: Some("buyer reports the codes were already used".into()),
+                voided_deliveries: 1,
             }),
         }),
         Reply::Stats(AdminReply {
             request_id: "r-5".into(),
             outcome: Err(ServiceError::Forbidden {
                 message: "admin claim missing or invalid".into(),
+            }),
+        }),
+        Reply::QuarantineProcessed(AdminReply {
+            request_id: "r-6".into(),
+            outcome: Ok(QuarantineProcessed {
+                action: QuarantineAction::Release,
+                released: 4,
+                discarded: 0,
+                still_quarantined: 1,
+                available_after: 14,
             }),
         }),
         Reply::Error(QueryReply {
@@ -290,6 +311,12 @@ fn events() -> Vec<Event> {
             user_id: user(),
             amount: Idr::new(15_000),
             balance_after: Idr::new(15_000),
+        }),
+        Event::OrderAnomaly(OrderAnomaly {
+            order_number: "RF-20261125-7K3M9Q".into(),
+            user_id: user(),
+            kind: AnomalyKind::DeliveredAfterRefund,
+            detail: "delivery confirmed (attempt 2, dm) after the order was refunded".into(),
         }),
     ]
 }
@@ -417,4 +444,40 @@ fn newer_schema_versions_and_bad_payloads_are_refused() {
         Envelope::<Command>::from_bytes(b"not json"),
         Err(DecodeError::Envelope(_))
     ));
+}
+
+#[test]
+fn process_order_and_its_reply_from_an_older_peer_still_decode() {
+    // What a bot built before `force`/`reason` existed sends, and what an older service answers.
+    let mut v: serde_json::Value = serde_json::from_slice(
+        &fixed(Command::AdminOrderProcess(AdminOrderProcess {
+            request_id: "r-4".into(),
+            claim: claim(),
+            order_number: "RF-20261125-7K3M9Q".into(),
+            action: ProcessAction::Refund,
+            force: true,
+            reason: Some("x".into()),
+        }))
+        .to_bytes(),
+    )
+    .unwrap();
+    let payload = v["payload"].as_object_mut().unwrap();
+    payload.remove("force");
+    payload.remove("reason");
+    let env = Envelope::<Command>::from_bytes(&serde_json::to_vec(&v).unwrap()).unwrap();
+    match env.payload {
+        Command::AdminOrderProcess(p) => {
+            assert!(!p.force, "an old request never forces");
+            assert_eq!(p.reason, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    let old_reply = json!({"order_number": "RF-20261125-7K3M9Q", "action": "refund",
+        "status": "refunded", "refunded": 15000});
+    let p: OrderProcessed = serde_json::from_value(old_reply).unwrap();
+    assert!(!p.forced);
+    assert_eq!((p.reason, p.voided_deliveries), (None, 0));
+    let old_counts: StockCounts =
+        serde_json::from_value(json!({"available": 1, "reserved": 2, "sold": 3})).unwrap();
+    assert_eq!(old_counts.quarantined, 0);
 }

@@ -10,8 +10,9 @@ use proptest::test_runner::{Config, TestRunner};
 use security_tests::{admin_claim, request, scalar, snapshot, PaymentApp, CLAIM_SECRET};
 use serde_json::json;
 use shared_proto::{
-    AdminClaim, AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView,
-    Command, DiscordUserId, OrderFilter, ProcessAction, Reply, ServiceError,
+    AdminClaim, AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd,
+    AdminStockQuarantine, AdminStockView, Command, DiscordUserId, OrderFilter, ProcessAction,
+    QuarantineAction, Reply, ServiceError,
 };
 
 use crate::decoders::RawClient;
@@ -46,10 +47,17 @@ fn admin_commands(r: &str, claim: &AdminClaim) -> Vec<Command> {
             claim: claim.clone(),
             order_number: "RF-20260101-ABCDEF".into(),
             action: ProcessAction::Refund,
+            force: true,
+            reason: Some("forged".into()),
         }),
         Command::AdminStats(AdminStats {
             request_id: r.into(),
             claim: claim.clone(),
+        }),
+        Command::AdminStockQuarantine(AdminStockQuarantine {
+            request_id: r.into(),
+            claim: claim.clone(),
+            action: QuarantineAction::Discard,
         }),
     ]
 }
@@ -61,6 +69,7 @@ fn forbidden(reply: &Reply) -> bool {
         Reply::OrdersPage(r) => r.outcome.as_ref().err(),
         Reply::OrderProcessed(r) => r.outcome.as_ref().err(),
         Reply::Stats(r) => r.outcome.as_ref().err(),
+        Reply::QuarantineProcessed(r) => r.outcome.as_ref().err(),
         _ => None,
     };
     matches!(outcome_err, Some(ServiceError::Forbidden { .. }))
@@ -245,6 +254,8 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
                 claim: admin_claim(&r, 1),
                 order_number: h.to_string(),
                 action: ProcessAction::Refund,
+                force: false,
+                reason: Some(h.to_string()),
             }),
         )
         .await;
