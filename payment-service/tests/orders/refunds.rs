@@ -6,6 +6,7 @@
 
 use broker::{Broker, BrokerConfig};
 use payment_service::messaging::outbox_relay;
+use sea_orm::ConnectionTrait;
 use shared_proto::{
     AdminOrderProcess, AnomalyKind, DeliveryConfirmed, DeliveryFailed, DeliveryMethod, Event,
     OrderProcessed, OrderStatus, PackageSize, ProcessAction, ServiceError, Topology,
