@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use broker::{Broker, BrokerError};
 use shared_proto::{
-    AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView, BalanceQuery,
-    BalanceReply, CatalogQuery, CatalogReply, Command, DiscordUserId, Envelope, HistoryQuery,
-    HistoryReply, OrderAccepted, OrderCreate, OrderProcessed, OrdersPage, Reply, ServiceError,
-    StatsView, StockAdded, StockView, TopupCancel, TopupCreate, TopupCreated, TopupInfo,
-    TopupStatusQuery,
+    AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockQuarantine,
+    AdminStockView, BalanceQuery, BalanceReply, CatalogQuery, CatalogReply, Command,
+    DiscordUserId, Envelope, HistoryQuery, HistoryReply, OrderAccepted, OrderCreate,
+    OrderProcessed, OrdersPage, QuarantineProcessed, Reply, ServiceError, StatsView, StockAdded,
+    StockView, TopupCancel, TopupCreate, TopupCreated, TopupInfo, TopupStatusQuery,
 };
 
 /// Why a request got no usable answer.
@@ -200,6 +200,16 @@ impl PaymentClient {
         expect_reply!(
             self.send(Command::AdminOrderProcess(req)).await?,
             Reply::OrderProcessed
+        )
+    }
+
+    pub async fn quarantine_stock(
+        &self,
+        req: AdminStockQuarantine,
+    ) -> Result<QuarantineProcessed, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminStockQuarantine(req)).await?,
+            Reply::QuarantineProcessed
         )
     }
 

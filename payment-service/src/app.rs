@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::midtrans::MidtransClient;
 use crate::persistence;
 use crate::routes::{self, webhook::SourceGuard, HttpState};
-use crate::stock_vault::StockVault;
+use crate::stock_vault::{self, StockVault};
 use crate::sweeper;
 use crate::topups::TopupService;
 
@@ -38,6 +38,7 @@ pub struct Application {
     broker: Broker,
     metrics: Metrics,
     topups: TopupService,
+    vault: StockVault,
 }
 
 impl Application {
@@ -76,6 +77,8 @@ impl Application {
         announce_secrets_and_mode(&config);
         let config = Arc::new(config);
         let db = persistence::connect(&config).await?;
+        // Refuses to start when stock holds codes under a key that is not configured.
+        let vault = stock_vault::open(&db, &config).await?;
         let topology = Topology::new(config.amqp_namespace.clone());
         let mut broker_config = BrokerConfig::new(
             secrecy::ExposeSecret::expose_secret(&config.amqp_url).to_string(),
@@ -110,6 +113,7 @@ impl Application {
             broker,
             metrics,
             topups,
+            vault,
         })
     }
 
@@ -147,10 +151,10 @@ impl Application {
             broker,
             metrics,
             topups,
+            vault,
         } = self;
         let topology = broker.topology().clone();
         let events_exchange = topology.events_exchange();
-        let vault = StockVault::from_config(&config);
 
         let commands = CommandConsumer::new(CommandDeps {
             db: db.clone(),

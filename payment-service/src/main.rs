@@ -5,7 +5,7 @@
 
 use payment_service::app::Application;
 use payment_service::config::PaymentConfig;
-use payment_service::stock_vault::{rotation, StockVault};
+use payment_service::stock_vault::{self, rotation};
 use service_runtime::Settings;
 
 #[tokio::main]
@@ -41,9 +41,13 @@ async fn main() {
 
 /// Re-encrypts every stock row not under the current key, in small online batches.
 async fn rotate_keys(config: PaymentConfig) {
-    let vault = StockVault::from_config(&config);
     let db = match payment_service::persistence::connect(&config).await {
         Ok(db) => db,
+        Err(e) => exit_with(&format!("rotate-keys: {e:#}")),
+    };
+    // Rows are re-hashed under the stable hash key, so the vault must know it.
+    let vault = match stock_vault::open(&db, &config).await {
+        Ok(vault) => vault,
         Err(e) => exit_with(&format!("rotate-keys: {e:#}")),
     };
     match rotation::rotate(&db, &vault, 200).await {

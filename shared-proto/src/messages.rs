@@ -152,6 +152,7 @@ admin_operation! {
     AdminOrdersList = crate::topology::commands::ADMIN_ORDERS_LIST,
     AdminOrderProcess = crate::topology::commands::ADMIN_ORDER_PROCESS,
     AdminStats = crate::topology::commands::ADMIN_STATS,
+    AdminStockQuarantine = crate::topology::commands::ADMIN_STOCK_QUARANTINE,
 }
 
 /// Machine-readable reason for a refused request; the bot turns these into messages for people.
@@ -337,6 +338,33 @@ pub struct AdminOrderProcess {
     pub claim: AdminClaim,
     pub order_number: String,
     pub action: ProcessAction,
+    /// Refunding a `completed` or `delivering` order (the buyer may hold the codes) is refused
+    /// unless the admin sets this and gives a [`reason`](Self::reason). Absent in messages of
+    /// older bots: false.
+    #[serde(default)]
+    pub force: bool,
+    /// Why the admin acts; required with `force`, written to the audit log and echoed in the
+    /// reply.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineAction {
+    /// Put every quarantined code that decrypts again (its key is back) on sale; the rest stay.
+    Release,
+    /// Delete every quarantined code for good (its key is lost); a later upload of the same
+    /// codes adds them again under the current key.
+    Discard,
+}
+
+/// Release or discard the codes taken off sale because they could not be decrypted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminStockQuarantine {
+    pub request_id: String,
+    pub claim: AdminClaim,
+    pub action: QuarantineAction,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -507,8 +535,13 @@ pub struct StockAdded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct StockCounts {
     pub available: u64,
+    /// Codes bound to an order not yet completed, plus the quarantined ones.
     pub reserved: u64,
     pub sold: u64,
+    /// Of `reserved`: codes taken off sale because they could not be decrypted (a key missing
+    /// or wrong); an admin releases or discards them (`admin.stock.quarantine`).
+    #[serde(default)]
+    pub quarantined: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -545,6 +578,28 @@ pub struct OrderProcessed {
     /// Money returned (refund only).
     #[serde(default)]
     pub refunded: Option<Idr>,
+    /// The refund overrode the order's state (it was `completed` or `delivering`).
+    #[serde(default)]
+    pub forced: bool,
+    /// The admin's reason, as given.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Queued (not yet published) deliveries of the order that the refund cancelled.
+    #[serde(default)]
+    pub voided_deliveries: u32,
+}
+
+/// What `admin.stock.quarantine` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineProcessed {
+    pub action: QuarantineAction,
+    /// Codes put back on sale.
+    pub released: u64,
+    /// Codes deleted.
+    pub discarded: u64,
+    /// Codes still quarantined (their key is still missing or wrong).
+    pub still_quarantined: u64,
+    pub available_after: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -675,6 +730,24 @@ pub struct OrderFailed {
     pub user_id: DiscordUserId,
     pub attempts: u32,
     pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    /// The bot confirmed a delivery of an order that had been refunded: the buyer got the
+    /// codes and the money back. The order stays refunded; an admin decides what to do.
+    DeliveredAfterRefund,
+}
+
+/// Something happened that must not have: recorded in `order_anomalies` and shown to admins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAnomaly {
+    pub order_number: String,
+    pub user_id: DiscordUserId,
+    pub kind: AnomalyKind,
+    /// For people; no code or token in it.
+    pub detail: String,
 }
 
 /// The user's money came back.

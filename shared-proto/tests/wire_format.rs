@@ -128,10 +128,17 @@ fn commands() -> Vec<Command> {
             claim: claim(),
             order_number: "RF-20261125-7K3M9Q".into(),
             action: ProcessAction::Refund,
+            force: true,
+            reason: Some("buyer reports the codes were already used".into()),
         })),
         Command::AdminStats(bound(AdminStats {
             request_id: "r-5".into(),
             claim: claim(),
+        })),
+        Command::AdminStockQuarantine(bound(AdminStockQuarantine {
+            request_id: "r-6".into(),
+            claim: claim(),
+            action: QuarantineAction::Release,
         })),
     ]
 }
@@ -202,8 +209,9 @@ fn replies() -> Vec<Reply> {
             outcome: Ok(StockView {
                 counts: StockCounts {
                     available: 10,
-                    reserved: 1,
+                    reserved: 3,
                     sold: 40,
+                    quarantined: 2,
                 },
                 low_stock_threshold: 10,
                 recent_batches: vec![StockBatchSummary {
@@ -232,12 +240,25 @@ fn replies() -> Vec<Reply> {
                 action: ProcessAction::Refund,
                 status: OrderStatus::Refunded,
                 refunded: Some(Idr::new(70_000)),
+                forced: true,
+                reason: Some("buyer reports the codes were already used".into()),
+                voided_deliveries: 1,
             }),
         }),
         Reply::Stats(AdminReply {
             request_id: "r-5".into(),
             outcome: Err(ServiceError::Forbidden {
                 message: "admin claim missing or invalid".into(),
+            }),
+        }),
+        Reply::QuarantineProcessed(AdminReply {
+            request_id: "r-6".into(),
+            outcome: Ok(QuarantineProcessed {
+                action: QuarantineAction::Release,
+                released: 4,
+                discarded: 0,
+                still_quarantined: 1,
+                available_after: 14,
             }),
         }),
         Reply::Error(QueryReply {
@@ -302,6 +323,12 @@ fn events() -> Vec<Event> {
             user_id: user(),
             amount: Idr::new(15_000),
             balance_after: Idr::new(15_000),
+        }),
+        Event::OrderAnomaly(OrderAnomaly {
+            order_number: "RF-20261125-7K3M9Q".into(),
+            user_id: user(),
+            kind: AnomalyKind::DeliveredAfterRefund,
+            detail: "delivery confirmed (attempt 2, dm) after the order was refunded".into(),
         }),
     ]
 }
@@ -462,6 +489,9 @@ fn every_admin_operation_is_named_by_its_message_type() {
                 (AdminOrderProcess::OPERATION, c.claim.operation.clone())
             }
             Command::AdminStats(c) => (AdminStats::OPERATION, c.claim.operation.clone()),
+            Command::AdminStockQuarantine(c) => {
+                (AdminStockQuarantine::OPERATION, c.claim.operation.clone())
+            }
             _ => continue,
         };
         assert_eq!(expected.0, command.message_type());
@@ -505,6 +535,8 @@ fn params_digest_ignores_the_claim_and_changes_with_every_parameter() {
         claim: claim(),
         order_number: "RF-20261125-7K3M9Q".into(),
         action: ProcessAction::Redeliver,
+        force: false,
+        reason: None,
     };
     let digest = params_digest(&base).unwrap();
     let mut other_claim = base.clone();
@@ -552,4 +584,40 @@ fn signing_input_covers_guild_operation_and_digest() {
     let mut piped = claim.clone();
     piped.role = "Admin|1".into();
     assert_ne!(piped.signing_input("r-5"), input);
+}
+
+#[test]
+fn process_order_and_its_reply_from_an_older_peer_still_decode() {
+    // What a bot built before `force`/`reason` existed sends, and what an older service answers.
+    let mut v: serde_json::Value = serde_json::from_slice(
+        &fixed(Command::AdminOrderProcess(AdminOrderProcess {
+            request_id: "r-4".into(),
+            claim: claim(),
+            order_number: "RF-20261125-7K3M9Q".into(),
+            action: ProcessAction::Refund,
+            force: true,
+            reason: Some("x".into()),
+        }))
+        .to_bytes(),
+    )
+    .unwrap();
+    let payload = v["payload"].as_object_mut().unwrap();
+    payload.remove("force");
+    payload.remove("reason");
+    let env = Envelope::<Command>::from_bytes(&serde_json::to_vec(&v).unwrap()).unwrap();
+    match env.payload {
+        Command::AdminOrderProcess(p) => {
+            assert!(!p.force, "an old request never forces");
+            assert_eq!(p.reason, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    let old_reply = json!({"order_number": "RF-20261125-7K3M9Q", "action": "refund",
+        "status": "refunded", "refunded": 15000});
+    let p: OrderProcessed = serde_json::from_value(old_reply).unwrap();
+    assert!(!p.forced);
+    assert_eq!((p.reason, p.voided_deliveries), (None, 0));
+    let old_counts: StockCounts =
+        serde_json::from_value(json!({"available": 1, "reserved": 2, "sold": 3})).unwrap();
+    assert_eq!(old_counts.quarantined, 0);
 }

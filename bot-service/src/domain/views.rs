@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use shared_proto::{
-    BalanceReply, CatalogEntry, CatalogReply, DiscordUserId, HistoryReply, Idr, OrderAccepted,
-    OrderFailed, OrderProcessed, OrderRefunded, OrderStatus, OrderSummary, OrdersPage, PackageSize,
-    ProcessAction, ServiceError, StatsView, StockAdded, StockLow, StockView, TopupCreated,
-    TopupInfo, TopupState,
+    AnomalyKind, BalanceReply, CatalogEntry, CatalogReply, DiscordUserId, HistoryReply, Idr,
+    OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed, OrderRefunded, OrderStatus,
+    OrderSummary, OrdersPage, PackageSize, ProcessAction, QuarantineAction, QuarantineProcessed,
+    ServiceError, StatsView, StockAdded, StockLow, StockView, TopupCreated, TopupInfo, TopupState,
 };
 
 use super::custom_id::{ComponentAction, CustomIdError, MenuItem};
@@ -496,6 +496,18 @@ pub fn stock_view(v: &StockView) -> Message {
             v.low_stock_threshold.to_string(),
             true,
         );
+    if v.counts.quarantined > 0 {
+        e = e.field(
+            "Quarantined",
+            format!(
+                "**{}** of the reserved codes could not be decrypted and are off sale. Put the \
+                 missing key back and run `/admin quarantine release`, or drop them with \
+                 `/admin quarantine discard`.",
+                v.counts.quarantined
+            ),
+            false,
+        );
+    }
     if !v.recent_batches.is_empty() {
         let lines = v
             .recent_batches
@@ -583,16 +595,79 @@ pub fn orders_page(
 pub fn order_processed(p: &OrderProcessed) -> Message {
     let what = match p.action {
         ProcessAction::Redeliver => "Re-delivery requested".to_string(),
+        ProcessAction::Refund if p.forced => format!(
+            "Refunded (forced){}",
+            p.refunded.map(|r| format!(" {r}")).unwrap_or_default()
+        ),
         ProcessAction::Refund => format!(
             "Refunded{}",
             p.refunded.map(|r| format!(" {r}")).unwrap_or_default()
         ),
     };
-    Message::embed(Embed::new(
+    let mut e = Embed::new(
         what,
         format!("Order `{}` is now {}.", p.order_number, p.status.as_str()),
-        COLOR_OK,
-    ))
+        if p.forced { COLOR_WARN } else { COLOR_OK },
+    );
+    if p.forced {
+        e = e.field(
+            "Forced",
+            "Yes: the order was completed or being delivered; the buyer may hold the codes.",
+            false,
+        );
+    }
+    if let Some(reason) = &p.reason {
+        e = e.field("Reason", reason.clone(), false);
+    }
+    if p.voided_deliveries > 0 {
+        e = e.field(
+            "Deliveries cancelled",
+            format!("{} queued delivery(ies) will not be sent.", p.voided_deliveries),
+            false,
+        );
+    }
+    Message::embed(e.fitted())
+}
+
+/// What `/admin quarantine` did.
+pub fn quarantine_processed(q: &QuarantineProcessed) -> Message {
+    let title = match q.action {
+        QuarantineAction::Release => "Quarantined codes released",
+        QuarantineAction::Discard => "Quarantined codes discarded",
+    };
+    let color = if q.still_quarantined > 0 {
+        COLOR_WARN
+    } else {
+        COLOR_OK
+    };
+    Message::embed(
+        Embed::new(title, "", color)
+            .field("Back on sale", q.released.to_string(), true)
+            .field("Discarded", q.discarded.to_string(), true)
+            .field("Still quarantined", q.still_quarantined.to_string(), true)
+            .field("Available now", q.available_after.to_string(), true)
+            .fitted(),
+    )
+}
+
+/// An order anomaly for the alert channel (e.g. codes delivered after the refund).
+pub fn order_anomaly_alert(a: &OrderAnomaly) -> Message {
+    let title = match a.kind {
+        AnomalyKind::DeliveredAfterRefund => "Delivered after refund",
+    };
+    Message::embed(
+        Embed::new(
+            title,
+            format!(
+                "Order `{}` of <@{}> stays refunded, but the buyer received its codes. Decide \
+                 whether to contact the buyer or adjust the balance.",
+                a.order_number, a.user_id
+            ),
+            COLOR_ERROR,
+        )
+        .field("What happened", a.detail.clone(), false)
+        .fitted(),
+    )
 }
 
 pub fn stats(s: &StatsView) -> Message {

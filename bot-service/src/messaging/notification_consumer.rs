@@ -1,5 +1,5 @@
 //! Consumes the notification events: tells users about settled or expired top-ups and refunds,
-//! and admins about low stock and failed orders. Best effort: a user with closed DMs is not an
+//! and admins about low stock, failed orders and order anomalies. Best effort: a user with closed DMs is not an
 //! error; the message is acknowledged once every recipient was tried.
 
 use std::collections::BTreeSet;
@@ -112,6 +112,10 @@ impl Handler for NotificationConsumer {
             }
             Event::OrderRefunded(r) => {
                 self.dm(r.user_id, &views::order_refunded(&r)).await;
+            }
+            Event::OrderAnomaly(a) => {
+                tracing::warn!(order_number = %a.order_number, kind = ?a.kind, "order anomaly");
+                self.alert(&views::order_anomaly_alert(&a)).await;
             }
             other => {
                 tracing::error!(

@@ -207,6 +207,7 @@ pub const ALL_TABLES_AND_VIEWS: &[&str] = &[
     "balance_ledger",
     "daily_sales",
     "deliveries",
+    "order_anomalies",
     "orders",
     "outbox",
     "processed_messages",

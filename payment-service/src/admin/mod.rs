@@ -1,5 +1,5 @@
-//! Admin operations (request/reply): add stock, view stock, list orders, process an order,
-//! stats. Each one is refused without a valid admin claim from the bot, and each allowed one
+//! Admin operations (request/reply): add stock, view stock, release or discard quarantined
+//! stock, list orders, process an order, stats. Each one is refused without a valid admin claim from the bot, and each allowed one
 //! writes an `admin_audit` row (in the same transaction where it changes something).
 //!
 //! Filters are bound parameters in fixed SQL; no request text is ever spliced into a query.
@@ -11,14 +11,15 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, TransactionTrait, Value};
 use shared_proto::{
     AdminClaim, AdminOperation, AdminOrderProcess, AdminOrdersList, AdminReply, AdminStats,
-    AdminStockAdd, AdminStockView, DiscordUserId, Idr, OrderProcessed, OrderStatus, OrderSummary,
-    OrdersPage, PackageSize, PeriodStats, ServiceError, StatsView, StockAdded, StockBatchSummary,
-    StockView,
+    AdminStockAdd, AdminStockQuarantine, AdminStockView, DiscordUserId, Idr, OrderProcessed,
+    OrderStatus, OrderSummary, OrdersPage, PackageSize, PeriodStats, QuarantineAction,
+    QuarantineProcessed, ServiceError, StatsView, StockAdded, StockBatchSummary, StockView,
 };
 use uuid::Uuid;
 
 use crate::messaging::outbox_relay;
-use crate::orders::OrderService;
+use crate::orders::domain::clean_reason;
+use crate::orders::{OrderService, ProcessRequest};
 use crate::persistence::stmt;
 use crate::stock_vault::store;
 
@@ -291,10 +292,13 @@ impl AdminService {
             return Ok(reply(Err(e)));
         }
         let txn = self.orders.db().begin().await?;
-        let outcome = self
-            .orders
-            .process(&txn, &cmd.order_number, cmd.action, correlation_id)
-            .await?;
+        let request = ProcessRequest {
+            order_number: &cmd.order_number,
+            action: cmd.action,
+            force: cmd.force,
+            reason: cmd.reason.as_deref(),
+        };
+        let outcome = self.orders.process(&txn, request, correlation_id).await?;
         match &outcome {
             Ok(done) => {
                 audit(
@@ -306,6 +310,10 @@ impl AdminService {
                         "order_number": done.order_number,
                         "action": cmd.action,
                         "refunded": done.refunded,
+                        "force": cmd.force,
+                        "forced": done.forced,
+                        "reason": done.reason,
+                        "voided_deliveries": done.voided_deliveries,
                     }),
                 )
                 .await?;
@@ -322,13 +330,87 @@ impl AdminService {
                     &txn,
                     &cmd.claim,
                     "order.process.refused",
-                    serde_json::json!({"request_id": cmd.request_id, "order_number": cmd.order_number, "action": cmd.action}),
+                    serde_json::json!({
+                        "request_id": cmd.request_id,
+                        "order_number": cmd.order_number,
+                        "action": cmd.action,
+                        "force": cmd.force,
+                        "reason": clean_reason(cmd.reason.as_deref()),
+                    }),
                 )
                 .await?;
                 txn.commit().await?;
             }
         }
         Ok(reply(outcome))
+    }
+
+    /// Releases the quarantined codes that decrypt again, or discards all quarantined codes.
+    #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, admin = %cmd.claim.admin_user_id))]
+    pub async fn stock_quarantine(
+        &self,
+        cmd: &AdminStockQuarantine,
+        correlation_id: Uuid,
+    ) -> Outcome<QuarantineProcessed> {
+        let reply = |outcome| AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        };
+        if let Err(e) = self.check(cmd) {
+            return Ok(reply(Err(e)));
+        }
+        let txn = self.orders.db().begin().await?;
+        let (released, discarded, still) = match cmd.action {
+            QuarantineAction::Release => {
+                let r = store::release_quarantined(&txn, self.orders.vault())
+                    .await
+                    .context("releasing quarantined codes")?;
+                (r.released, Vec::new(), r.still_quarantined)
+            }
+            QuarantineAction::Discard => {
+                let d = store::discard_quarantined(&txn)
+                    .await
+                    .context("discarding quarantined codes")?;
+                (Vec::new(), d, Vec::new())
+            }
+        };
+        // Stock ids only: they say which rows, never what code.
+        audit(
+            &txn,
+            &cmd.claim,
+            "stock.quarantine",
+            serde_json::json!({
+                "request_id": cmd.request_id,
+                "action": cmd.action,
+                "released_stock_ids": released,
+                "discarded_stock_ids": discarded,
+                "still_quarantined": still.len(),
+            }),
+        )
+        .await?;
+        self.orders.note_stock_level(&txn, correlation_id).await?;
+        let available_after = store::available(&txn).await?;
+        txn.commit()
+            .await
+            .context("committing the quarantine decision")?;
+        outbox_relay::wake();
+        self.orders
+            .metrics()
+            .stock_available
+            .set(i64::try_from(available_after).unwrap_or(i64::MAX));
+        tracing::info!(
+            released = released.len(),
+            discarded = discarded.len(),
+            still_quarantined = still.len(),
+            "quarantined stock handled"
+        );
+        Ok(reply(Ok(QuarantineProcessed {
+            action: cmd.action,
+            released: released.len() as u64,
+            discarded: discarded.len() as u64,
+            still_quarantined: still.len() as u64,
+            available_after,
+        })))
     }
 
     pub async fn stats(&self, cmd: &AdminStats) -> Outcome<StatsView> {

@@ -45,7 +45,11 @@ impl Handler for DeliveryResultsConsumer {
         };
         let message_id = envelope.message_id.to_string();
         let result = match &envelope.payload {
-            Event::DeliveryConfirmed(ev) => self.orders.delivery_confirmed(ev, &message_id).await,
+            Event::DeliveryConfirmed(ev) => {
+                self.orders
+                    .delivery_confirmed_in(ev, &message_id, envelope.correlation_id)
+                    .await
+            }
             Event::DeliveryFailed(ev) => {
                 self.orders
                     .delivery_failed(ev, &message_id, envelope.correlation_id)

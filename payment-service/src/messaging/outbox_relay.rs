@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
+use crate::persistence::outbox::without_codes;
 use crate::persistence::stmt;
 
 /// Rows per round.
@@ -225,14 +226,6 @@ async fn publish_rows(
 }
 
 const DELIVERY_REQUESTED: &str = shared_proto::topology::events::DELIVERY_REQUESTED;
-
-/// The envelope JSON with `payload.codes` emptied (still a decodable envelope).
-fn without_codes(payload: &str) -> Option<String> {
-    let mut value: serde_json::Value = serde_json::from_str(payload).ok()?;
-    let codes = value.get_mut("payload")?.get_mut("codes")?;
-    *codes = serde_json::Value::Array(Vec::new());
-    serde_json::to_string(&value).ok()
-}
 
 async fn backlog(db: &DatabaseConnection) -> anyhow::Result<i64> {
     let row = db

@@ -84,8 +84,7 @@ impl OrderService {
                     self.quarantine(&ids).await?;
                 }
                 Err(error) if is_unique_violation(&error) => {
-                    if let Some(reply) = self.replay(&self.db, &cmd.request_id).await? {
-                        self.metrics.orders.with_label_values(&["replayed"]).inc();
+                    if let Some(reply) = self.replay(&self.db, cmd).await? {
                         return Ok(reply);
                     }
                     tracing::info!("order number clash, retrying with a new one");
@@ -126,9 +125,10 @@ impl OrderService {
         };
         match limits {
             Limits::Seen => {
-                if let Some(reply) = self.replay(&txn, &cmd.request_id).await? {
-                    txn.commit().await?;
-                    self.metrics.orders.with_label_values(&["replayed"]).inc();
+                if let Some(reply) = self.replay(&txn, cmd).await? {
+                    if reply.outcome.is_ok() {
+                        txn.commit().await?;
+                    }
                     return Ok(Try::Done(reply));
                 }
             }
@@ -171,11 +171,8 @@ impl OrderService {
             OpenOutcome::NotOpened { limits: Some(row) } => match self.judge_limits(&row, now)? {
                 Limits::Seen => {
                     drop(txn);
-                    return match self.replay(&self.db, &cmd.request_id).await? {
-                        Some(reply) => {
-                            self.metrics.orders.with_label_values(&["replayed"]).inc();
-                            Ok(Try::Done(reply))
-                        }
+                    return match self.replay(&self.db, cmd).await? {
+                        Some(reply) => Ok(Try::Done(reply)),
                         None => anyhow::bail!("request seen but its order is gone"),
                     };
                 }
@@ -259,12 +256,16 @@ impl OrderService {
         }))
     }
 
-    /// The first outcome of an accepted request, if there is one.
+    /// The first outcome of an accepted request, if there is one. A request id that belongs to
+    /// another user's order is refused without a word about that order (its number, price,
+    /// state or the other user's balance): request ids are Discord interaction ids, which other
+    /// members can see.
     async fn replay(
         &self,
         db: &impl ConnectionTrait,
-        request_id: &str,
+        cmd: &OrderCreate,
     ) -> anyhow::Result<Option<OrderCreateReply>> {
+        let request_id = cmd.request_id.as_str();
         let Some(row) = db
             .query_one(stmt(
                 db,
@@ -282,6 +283,20 @@ impl OrderService {
             return Ok(None);
         };
         let order = OrderRow::from_row(&row)?;
+        if order.user_id != cmd.user.user_id.as_i64() {
+            tracing::warn!("order.create reused another user's request id; refused");
+            self.metrics
+                .orders
+                .with_label_values(&["request_id_conflict"])
+                .inc();
+            return Ok(Some(OrderCreateReply {
+                request_id: request_id.to_string(),
+                outcome: Err(ServiceError::InvalidInput {
+                    message: "This request was already used; nothing was ordered.".into(),
+                }),
+            }));
+        }
+        self.metrics.orders.with_label_values(&["replayed"]).inc();
         let balance_after: Option<i64> = row.try_get("", "balance_after")?;
         Ok(Some(OrderCreateReply {
             request_id: request_id.to_string(),
@@ -423,8 +438,9 @@ impl OrderService {
         Ok(())
     }
 
-    /// Takes codes that fail authentication out of sale: `reserved` without an order. They stay
-    /// for an operator to inspect and are never delivered.
+    /// Takes codes that fail decryption out of sale: `reserved` without an order, with
+    /// `quarantined_at` set. Admins see their count (`/admin viewstock`) and release them once
+    /// the key is back, or discard them (`admin.stock.quarantine`); they are never delivered.
     async fn quarantine(&self, ids: &[i64]) -> anyhow::Result<()> {
         tracing::error!(stock_ids = ?ids, "quarantining stock codes that fail authentication");
         let placeholders = (2..ids.len() + 2)
@@ -437,8 +453,8 @@ impl OrderService {
             .execute(stmt(
                 &self.db,
                 &format!(
-                    "UPDATE stock SET status = 'reserved', order_id = NULL, reserved_at = $1 \
-                     WHERE status = 'available' AND id IN ({placeholders})"
+                    "UPDATE stock SET status = 'reserved', order_id = NULL, reserved_at = $1, \
+                     quarantined_at = $1 WHERE status = 'available' AND id IN ({placeholders})"
                 ),
                 values,
             ))

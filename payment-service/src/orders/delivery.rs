@@ -3,22 +3,37 @@
 //!
 //! Codes that left the database (a `delivery.requested` was queued) are never sold again: a
 //! refunded order keeps its stock rows `reserved` and bound to it. Only a pending order whose
-//! codes were never sent gives them back.
+//! codes were never sent gives them back. A refund voids the order's queued deliveries in the
+//! same transaction, and a confirmation that still arrives for a refunded order is recorded as
+//! an anomaly and alerted, never taken as a completion.
 
 use anyhow::Context;
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use shared_proto::{
-    DeliveryConfirmed, DeliveryFailed, DeliveryRequested, Event, Idr, OrderFailed, OrderProcessed,
-    OrderRefunded, OrderStatus, ProcessAction, ServiceError,
+    AnomalyKind, DeliveryConfirmed, DeliveryFailed, DeliveryRequested, Event, Idr, OrderAnomaly,
+    OrderFailed, OrderProcessed, OrderRefunded, OrderStatus, ProcessAction, ServiceError,
 };
 use uuid::Uuid;
 
-use super::domain::{self, FailureDecision};
+use super::domain::{self, FailureDecision, RefundRefusal, RefundRule};
 use super::{find_order, order_codes, OrderRow, OrderService};
 use crate::messaging::outbox_relay;
 use crate::persistence::ledger::{self, LedgerReason};
-use crate::persistence::stmt;
+use crate::persistence::{outbox, stmt};
+
+/// What an admin asked `process` to do with an order.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessRequest<'a> {
+    pub order_number: &'a str,
+    pub action: ProcessAction,
+    /// Allows refunding a `completed` or `delivering` order (with a reason).
+    pub force: bool,
+    pub reason: Option<&'a str>,
+}
+
+/// `order_anomalies.kind` of a confirmation that arrived after the refund.
+const ANOMALY_DELIVERED_AFTER_REFUND: &str = "delivered_after_refund";
 
 /// `processed_messages.consumer` of the delivery-results consumer.
 const CONSUMER: &str = "delivery_results";
@@ -26,12 +41,24 @@ const MAX_ERROR_LEN: usize = 500;
 
 impl OrderService {
     /// Records a confirmed delivery; completes the order and marks its codes sold. Duplicate and
-    /// late confirmations are harmless.
-    #[tracing::instrument(skip_all, fields(order_number = %ev.order_number, attempt = ev.attempt))]
+    /// late confirmations are harmless; a confirmation for a refunded order is an anomaly.
     pub async fn delivery_confirmed(
         &self,
         ev: &DeliveryConfirmed,
         message_id: &str,
+    ) -> anyhow::Result<()> {
+        self.delivery_confirmed_in(ev, message_id, Uuid::now_v7())
+            .await
+    }
+
+    /// [`Self::delivery_confirmed`] within the conversation `correlation` (the anomaly alert
+    /// joins it).
+    #[tracing::instrument(skip_all, fields(order_number = %ev.order_number, attempt = ev.attempt))]
+    pub async fn delivery_confirmed_in(
+        &self,
+        ev: &DeliveryConfirmed,
+        message_id: &str,
+        correlation: Uuid,
     ) -> anyhow::Result<()> {
         let txn = self.db.begin().await?;
         if !first_time(&txn, message_id).await? {
@@ -56,6 +83,17 @@ impl OrderService {
             .deliveries
             .with_label_values(&[ev.method.as_str(), "confirmed"])
             .inc();
+        if order.status == OrderStatus::Refunded {
+            // The buyer has the codes and the money: never accepted silently. The order stays
+            // refunded; admins see it in the alert channel and in `order_anomalies`.
+            self.delivered_after_refund(&txn, &order, ev, message_id, correlation)
+                .await?;
+            txn.commit()
+                .await
+                .context("committing a delivery anomaly")?;
+            outbox_relay::wake();
+            return Ok(());
+        }
         if domain::completes_on_confirm(order.status) {
             let done = txn
                 .execute(stmt(
@@ -233,11 +271,10 @@ impl OrderService {
     pub async fn process(
         &self,
         txn: &DatabaseTransaction,
-        order_number: &str,
-        action: ProcessAction,
+        request: ProcessRequest<'_>,
         correlation_id: Uuid,
     ) -> anyhow::Result<Result<OrderProcessed, ServiceError>> {
-        let Some(number) = domain::OrderNumber::parse(order_number) else {
+        let Some(number) = domain::OrderNumber::parse(request.order_number) else {
             return Ok(Err(ServiceError::NotFound {
                 message: "No such order.".into(),
             }));
@@ -247,9 +284,18 @@ impl OrderService {
                 message: format!("No order {number}."),
             }));
         };
-        match action {
-            ProcessAction::Redeliver => self.redeliver(txn, &order, correlation_id).await,
-            ProcessAction::Refund => self.refund(txn, &order, correlation_id).await,
+        match request.action {
+            ProcessAction::Redeliver => {
+                let mut outcome = self.redeliver(txn, &order, correlation_id).await?;
+                if let Ok(done) = &mut outcome {
+                    done.reason = domain::clean_reason(request.reason);
+                }
+                Ok(outcome)
+            }
+            ProcessAction::Refund => {
+                self.refund(txn, &order, request.force, request.reason, correlation_id)
+                    .await
+            }
         }
     }
 
@@ -305,13 +351,21 @@ impl OrderService {
             action: ProcessAction::Redeliver,
             status,
             refunded: None,
+            forced: false,
+            reason: None,
+            voided_deliveries: 0,
         }))
     }
 
+    /// Refunds `order` if its state allows (see [`domain::refund_rule`]): the money back through
+    /// the ledger, every queued delivery of the order voided, the codes withdrawn (or back on
+    /// sale when they were never sent) — all in the caller's transaction.
     async fn refund(
         &self,
         txn: &DatabaseTransaction,
         order: &OrderRow,
+        force: bool,
+        reason: Option<&str>,
         correlation_id: Uuid,
     ) -> anyhow::Result<Result<OrderProcessed, ServiceError>> {
         if !self.config.features.enable_refund {
@@ -319,18 +373,51 @@ impl OrderService {
                 message: "Refunds are disabled (ENABLE_REFUND=false).".into(),
             }));
         }
+        let n = &order.order_number;
+        let (forced, reason) = match domain::refund_rule(order.status, force, reason) {
+            Ok(RefundRule::Plain) => (false, domain::clean_reason(reason)),
+            Ok(RefundRule::Forced { reason }) => (true, Some(reason)),
+            Err(RefundRefusal::AlreadyRefunded) => {
+                return Ok(Err(ServiceError::InvalidInput {
+                    message: format!("Order {n} was already refunded."),
+                }))
+            }
+            Err(RefundRefusal::NeedsForce(status)) => {
+                return Ok(Err(ServiceError::InvalidInput {
+                    message: format!(
+                        "Order {n} is {}: the buyer may already have its codes. Refund it only \
+                         with force and a reason.",
+                        status.as_str()
+                    ),
+                }))
+            }
+            Err(RefundRefusal::NeedsReason) => {
+                return Ok(Err(ServiceError::InvalidInput {
+                    message: format!("A forced refund of order {n} needs a reason."),
+                }))
+            }
+        };
         let now = Utc::now();
+        // Guarded by the state the rule was checked against: an order that moved meanwhile
+        // (e.g. a confirmation completed it) is judged again by the admin, not refunded blindly.
         let moved = txn
             .execute(stmt(
                 txn,
-                "UPDATE orders SET status = 'refunded', updated_at = $1 WHERE id = $2 AND status <> 'refunded'",
-                [now.into(), order.id.into()],
+                "UPDATE orders SET status = 'refunded', updated_at = $1 WHERE id = $2 AND status = $3",
+                [now.into(), order.id.into(), order.status.as_str().into()],
             ))
             .await?;
         if moved.rows_affected() != 1 {
             return Ok(Err(ServiceError::InvalidInput {
-                message: format!("Order {} was already refunded.", order.order_number),
+                message: format!("Order {n} changed meanwhile; look at it again and retry."),
             }));
+        }
+        // No delivery of a refunded order may leave the outbox any more (delayed retries too).
+        let voided_deliveries = outbox::void_deliveries(txn, n, now)
+            .await
+            .context("voiding the order's queued deliveries")?;
+        if voided_deliveries > 0 {
+            tracing::info!(order_number = %n, voided_deliveries, "queued deliveries voided by the refund");
         }
         let price = order.total_price.rupiah();
         let row = txn
@@ -384,7 +471,50 @@ impl OrderService {
             action: ProcessAction::Refund,
             status: OrderStatus::Refunded,
             refunded: Some(order.total_price),
+            forced,
+            reason,
+            voided_deliveries,
         }))
+    }
+
+    /// Records and announces a confirmed delivery of a refunded order.
+    async fn delivered_after_refund(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &OrderRow,
+        ev: &DeliveryConfirmed,
+        message_id: &str,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<()> {
+        let detail = format!(
+            "delivery confirmed (attempt {}, {}) after the order was refunded; the buyer holds \
+             the codes and the refund",
+            ev.attempt,
+            ev.method.as_str()
+        );
+        tracing::error!(order_number = %order.order_number, attempt = ev.attempt, "delivery confirmed for a refunded order");
+        txn.execute(stmt(
+            txn,
+            "INSERT INTO order_anomalies (order_id, kind, detail, message_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            [
+                order.id.into(),
+                ANOMALY_DELIVERED_AFTER_REFUND.into(),
+                detail.clone().into(),
+                message_id.into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await
+        .context("recording the delivery anomaly")?;
+        let event = Event::OrderAnomaly(OrderAnomaly {
+            order_number: order.order_number.clone(),
+            user_id: order.user()?,
+            kind: AnomalyKind::DeliveredAfterRefund,
+            detail,
+        });
+        self.enqueue(txn, event, correlation_id, None).await?;
+        Ok(())
     }
 }
 

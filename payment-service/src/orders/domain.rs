@@ -96,6 +96,63 @@ pub fn completes_on_confirm(status: OrderStatus) -> bool {
     )
 }
 
+/// Longest admin reason kept (audit log and reply); longer text is cut, not refused.
+pub const MAX_REASON_LEN: usize = 300;
+
+/// How a refund fits the order's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRule {
+    /// Never sent (`pending`) or given up (`failed`): an ordinary refund.
+    Plain,
+    /// `completed` or `delivering`: the buyer may hold the codes, so this is the admin's
+    /// explicit decision (forced, with the reason).
+    Forced { reason: String },
+}
+
+/// Why a refund is refused; nothing changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRefusal {
+    AlreadyRefunded,
+    /// The order is `completed` or `delivering` and the request did not set `force`.
+    NeedsForce(OrderStatus),
+    /// `force` without a reason (or a blank one).
+    NeedsReason,
+}
+
+/// The admin's reason, trimmed and cut to [`MAX_REASON_LEN`] characters; `None` when blank.
+pub fn clean_reason(reason: Option<&str>) -> Option<String> {
+    let r: String = reason?
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_REASON_LEN)
+        .collect();
+    (!r.is_empty()).then_some(r)
+}
+
+/// Whether an order in `status` may be refunded: `pending` and `failed` orders may; a
+/// `completed` or `delivering` one only with `force` and a reason (design invariant 6: a refund
+/// of a delivered order is always an admin's explicit, audited decision).
+pub fn refund_rule(
+    status: OrderStatus,
+    force: bool,
+    reason: Option<&str>,
+) -> Result<RefundRule, RefundRefusal> {
+    match status {
+        OrderStatus::Refunded => Err(RefundRefusal::AlreadyRefunded),
+        OrderStatus::Pending | OrderStatus::Failed => Ok(RefundRule::Plain),
+        OrderStatus::Completed | OrderStatus::Delivering => {
+            if !force {
+                return Err(RefundRefusal::NeedsForce(status));
+            }
+            match clean_reason(reason) {
+                Some(reason) => Ok(RefundRule::Forced { reason }),
+                None => Err(RefundRefusal::NeedsReason),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +218,46 @@ mod tests {
         assert!(completes_on_confirm(OrderStatus::Failed));
         assert!(!completes_on_confirm(OrderStatus::Refunded));
         assert!(!completes_on_confirm(OrderStatus::Completed));
+    }
+
+    #[test]
+    fn refunds_follow_the_order_state() {
+        use OrderStatus::*;
+        assert_eq!(refund_rule(Failed, false, None), Ok(RefundRule::Plain));
+        assert_eq!(refund_rule(Pending, false, None), Ok(RefundRule::Plain));
+        assert_eq!(refund_rule(Failed, true, Some("x")), Ok(RefundRule::Plain));
+        for s in [Completed, Delivering] {
+            assert_eq!(
+                refund_rule(s, false, Some("why")),
+                Err(RefundRefusal::NeedsForce(s))
+            );
+            assert_eq!(refund_rule(s, true, None), Err(RefundRefusal::NeedsReason));
+            assert_eq!(
+                refund_rule(s, true, Some(" \t ")),
+                Err(RefundRefusal::NeedsReason)
+            );
+            assert_eq!(
+                refund_rule(s, true, Some("  codes were used  ")),
+                Ok(RefundRule::Forced {
+                    reason: "codes were used".into()
+                })
+            );
+        }
+        assert_eq!(
+            refund_rule(Refunded, true, Some("again")),
+            Err(RefundRefusal::AlreadyRefunded)
+        );
+    }
+
+    #[test]
+    fn reasons_are_trimmed_and_bounded() {
+        let long = "x".repeat(MAX_REASON_LEN + 50);
+        assert_eq!(
+            clean_reason(Some(&long)).map(|r| r.chars().count()),
+            Some(MAX_REASON_LEN)
+        );
+        assert_eq!(clean_reason(Some("a\u{7}b\n")), Some("ab".into()));
+        assert_eq!(clean_reason(None), None);
     }
 
     proptest! {

@@ -9,6 +9,8 @@ mod create;
 mod delivery;
 pub mod domain;
 
+pub use delivery::ProcessRequest;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,13 +3,22 @@
 //! one (a plain SHA-256 of a short code is a dictionary lookup away from the code).
 //!
 //! Keys: `ENCRYPTION_KEY` encrypts; `PREVIOUS_ENCRYPTION_KEYS` still decrypt during a rotation.
-//! The hash key of a row is derived from the *same* key that encrypted it
-//! (`HMAC-SHA256(key, "redfinger-stock-code-hash-v1")`), so rotation re-hashes each row together
-//! with re-encrypting it and an old key can be dropped once [`rotation::rotate`] has finished.
-//! Duplicate checks during a rotation look for the hash under every configured key.
+//!
+//! The hash key is *one* stable key, independent of which key encrypted a row (see
+//! [`hash_key`]): a code is a duplicate whatever key it was stored under, even while that key is
+//! missing from this replica (a half-finished rotation, a replica started with the old
+//! settings), so a re-upload of the supplier's file never stores a second copy. Rows written
+//! before the stable key existed carry a hash under the key that encrypted them
+//! (`HMAC-SHA256(key, "redfinger-stock-code-hash-v1")`, the "legacy" hash); duplicate checks
+//! also look for those under every configured key, and [`rotation::rotate`] moves them to the
+//! stable hash.
+//!
+//! At start-up [`open`] refuses to run when `stock` holds codes under a key id that is not
+//! configured, naming the key ids and how many codes each holds.
 //!
 //! This module must never log a code or put one in an error.
 
+pub mod hash_key;
 pub mod parse;
 pub mod rotation;
 pub mod store;
@@ -29,6 +38,8 @@ type HmacSha256 = Hmac<Sha256>;
 /// Bound into every ciphertext so a blob from another purpose never authenticates as a code.
 const AAD: &[u8] = b"redfinger-stock-v1";
 const HASH_KEY_LABEL: &[u8] = b"redfinger-stock-code-hash-v1";
+/// Bound into the sealed copies of the stable hash key.
+const HASH_KEY_WRAP_AAD: &[u8] = b"redfinger-stock-hash-key-wrap-v1";
 
 /// One encrypted code as stored in `stock`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +103,8 @@ fn keyed_hash(hash_key: &[u8; 32], code: &str) -> String {
 pub struct StockVault {
     /// `keys[0]` is the current key; the rest only decrypt.
     keys: Arc<Vec<VaultKey>>,
+    /// The stable hash key every new `code_hash` is computed with.
+    hash_key: [u8; 32],
 }
 
 impl std::fmt::Debug for StockVault {
@@ -112,16 +125,38 @@ impl StockVault {
                 keys.push(VaultKey::new(&k.id, k.bytes()));
             }
         }
-        StockVault {
-            keys: Arc::new(keys),
-        }
+        Self::over(keys)
     }
 
     /// A vault over raw keys, current first (tests and tools).
     pub fn from_keys(keys: &[(&str, [u8; 32])]) -> Self {
+        Self::over(keys.iter().map(|(id, k)| VaultKey::new(id, k)).collect())
+    }
+
+    /// Until [`hash_key::load_or_create`] says otherwise, the hash key is the current key's
+    /// legacy one (what every row written before the stable key existed carries).
+    fn over(keys: Vec<VaultKey>) -> Self {
+        let hash_key = keys.first().map(|k| k.hash_key).unwrap_or_default();
         StockVault {
-            keys: Arc::new(keys.iter().map(|(id, k)| VaultKey::new(id, k)).collect()),
+            keys: Arc::new(keys),
+            hash_key,
         }
+    }
+
+    /// This vault with `hash_key` as the stable hash key.
+    pub fn with_hash_key(mut self, hash_key: [u8; 32]) -> Self {
+        self.hash_key = hash_key;
+        self
+    }
+
+    /// Whether `key_id` is configured (current or previous).
+    pub fn knows_key(&self, key_id: &str) -> bool {
+        self.keys.iter().any(|k| k.id == key_id)
+    }
+
+    /// The configured key ids, current first.
+    pub fn key_ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.id.as_str()).collect()
     }
 
     fn current(&self) -> &VaultKey {
@@ -158,7 +193,7 @@ impl StockVault {
             ciphertext,
             nonce: nonce.to_vec(),
             key_id: key.id.clone(),
-            code_hash: key.hash(code),
+            code_hash: self.hash(code),
         }
     }
 
@@ -190,15 +225,107 @@ impl StockVault {
         String::from_utf8(plain).map_err(|_| VaultError::NotUtf8)
     }
 
-    /// The hash of `code` under the current key (what a new row stores).
+    /// The hash of `code` under the stable hash key (what a new row stores).
     pub fn hash(&self, code: &str) -> String {
-        self.current().hash(code)
+        keyed_hash(&self.hash_key, code)
     }
 
-    /// The hashes of `code` under every configured key other than the current one.
-    pub fn previous_hashes(&self, code: &str) -> Vec<String> {
-        self.keys.iter().skip(1).map(|k| k.hash(code)).collect()
+    /// Whether rows may carry a hash other than [`Self::hash`]: a configured key's legacy hash
+    /// differs from the stable one.
+    pub fn has_legacy_hashes(&self) -> bool {
+        self.keys.iter().any(|k| k.hash_key != self.hash_key)
     }
+
+    /// The legacy hashes of `code` (under each configured key's own hash key) that differ from
+    /// [`Self::hash`]: what rows written before the stable hash key may carry.
+    pub fn legacy_hashes(&self, code: &str) -> Vec<String> {
+        self.keys
+            .iter()
+            .filter(|k| k.hash_key != self.hash_key)
+            .map(|k| k.hash(code))
+            .collect()
+    }
+
+    /// The stable hash key sealed under every configured key: `(key id, blob)`.
+    pub(crate) fn wrap_hash_key(&self) -> Vec<(String, Vec<u8>)> {
+        self.keys
+            .iter()
+            .map(|k| {
+                let mut nonce = [0u8; 12];
+                rand::thread_rng().fill_bytes(&mut nonce);
+                let sealed = k
+                    .cipher
+                    .encrypt(
+                        Nonce::from_slice(&nonce),
+                        Payload {
+                            msg: &self.hash_key,
+                            aad: HASH_KEY_WRAP_AAD,
+                        },
+                    )
+                    .unwrap_or_default();
+                let mut blob = nonce.to_vec();
+                blob.extend(sealed);
+                (k.id.clone(), blob)
+            })
+            .collect()
+    }
+
+    /// Opens a hash key sealed by [`Self::wrap_hash_key`] under `key_id`.
+    pub(crate) fn unwrap_hash_key(&self, key_id: &str, blob: &[u8]) -> Result<[u8; 32], VaultError> {
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.id == key_id)
+            .ok_or_else(|| VaultError::UnknownKey(key_id.to_string()))?;
+        if blob.len() < 12 {
+            return Err(VaultError::MalformedNonce);
+        }
+        let (nonce, sealed) = blob.split_at(12);
+        let plain = key
+            .cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: HASH_KEY_WRAP_AAD,
+                },
+            )
+            .map_err(|_| VaultError::Authentication)?;
+        plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| VaultError::Authentication)
+    }
+}
+
+/// The vault of a running service: the configured keys and the stable hash key. Refuses (an
+/// error naming the key ids and how many codes each holds, never a code) when `stock` holds
+/// codes under a key id that is not configured: those codes could be neither sold nor told
+/// apart from a re-upload, and silently quarantining them would take stock off sale unseen.
+/// Codes already quarantined do not count (admins see and handle them).
+pub async fn open(
+    db: &sea_orm::DatabaseConnection,
+    config: &PaymentConfig,
+) -> anyhow::Result<StockVault> {
+    let vault = StockVault::from_config(config);
+    let missing = store::codes_under_unknown_keys(db, &vault)
+        .await
+        .map_err(anyhow::Error::from)
+        .map_err(|e| e.context("counting stock codes by key id"))?;
+    if !missing.is_empty() {
+        let list = missing
+            .iter()
+            .map(|(id, n)| format!("{id} ({n} codes)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        anyhow::bail!(
+            "stock holds codes encrypted with key ids that are not configured: {list}; \
+             configured are {:?}. Put the missing keys in PREVIOUS_ENCRYPTION_KEYS (or \
+             ENCRYPTION_KEY) and start again",
+            vault.key_ids()
+        );
+    }
+    hash_key::load_or_create(db, vault).await
 }
 
 #[cfg(test)]
@@ -258,13 +385,36 @@ mod tests {
     }
 
     #[test]
-    fn previous_keys_still_decrypt_and_hash_differently() {
+    fn previous_keys_still_decrypt_and_legacy_hashes_are_found() {
         let old = StockVault::from_keys(&[("k1", [1u8; 32])]);
         let s = old.seal("X1");
         let v = vault();
         assert_eq!(v.open(&s.ciphertext, &s.nonce, "k1").unwrap(), "X1");
-        assert_eq!(v.previous_hashes("X1"), vec![s.code_hash.clone()]);
+        assert_eq!(v.legacy_hashes("X1"), vec![s.code_hash.clone()]);
         assert_ne!(v.hash("X1"), s.code_hash);
+    }
+
+    #[test]
+    fn the_stable_hash_key_hashes_alike_whatever_key_encrypts() {
+        let stable = [9u8; 32];
+        let old = StockVault::from_keys(&[("k1", [1u8; 32])]).with_hash_key(stable);
+        let new = vault().with_hash_key(stable);
+        let a = old.seal("SAME-CODE");
+        let b = new.seal("SAME-CODE");
+        assert_ne!(a.key_id, b.key_id);
+        assert_eq!(a.code_hash, b.code_hash);
+        // Wrapped under one key, opened by a vault that has only that key.
+        let wraps = new.wrap_hash_key();
+        assert_eq!(wraps.len(), 2);
+        let (id, blob) = wraps.iter().find(|(id, _)| id == "k1").unwrap();
+        assert_eq!(old.unwrap_hash_key(id, blob), Ok(stable));
+        let mut bad = blob.clone();
+        bad[20] ^= 1;
+        assert_eq!(
+            old.unwrap_hash_key(id, &bad),
+            Err(VaultError::Authentication)
+        );
+        assert!(old.unwrap_hash_key("k2", blob).is_err());
     }
 
     proptest! {

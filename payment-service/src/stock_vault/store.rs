@@ -48,11 +48,11 @@ pub async fn add_codes(
             duplicates += 1;
         }
     }
-    if vault.has_previous_keys() {
-        // Rows not yet re-encrypted carry their hash under an older key.
+    if vault.has_legacy_hashes() {
+        // Rows written before the stable hash key carry the hash of the key that encrypted them.
         let mut by_old_hash: HashMap<String, usize> = HashMap::new();
         for (i, (_, code)) in fresh.iter().enumerate() {
-            for h in vault.previous_hashes(code) {
+            for h in vault.legacy_hashes(code) {
                 by_old_hash.insert(h, i);
             }
         }
@@ -128,12 +128,12 @@ pub async fn add_codes(
     })
 }
 
-/// Codes by status.
+/// Codes by status, and how many of the reserved ones are quarantined.
 pub async fn counts(db: &impl ConnectionTrait) -> Result<StockCounts, DbErr> {
     let rows = db
         .query_all(stmt(
             db,
-            "SELECT status, COUNT(*) AS n FROM stock GROUP BY status",
+            "SELECT status, COUNT(*) AS n, COUNT(quarantined_at) AS q FROM stock GROUP BY status",
             [],
         ))
         .await?;
@@ -141,7 +141,9 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<StockCounts, DbErr> {
     for row in rows {
         let status: String = row.try_get("", "status")?;
         let n: i64 = row.try_get("", "n")?;
+        let q: i64 = row.try_get("", "q")?;
         let n = u64::try_from(n).unwrap_or(0);
+        counts.quarantined += u64::try_from(q).unwrap_or(0);
         match status.as_str() {
             "available" => counts.available = n,
             "reserved" => counts.reserved = n,
@@ -150,6 +152,103 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<StockCounts, DbErr> {
         }
     }
     Ok(counts)
+}
+
+/// The condition that picks quarantined codes (see `orders::create`'s quarantine).
+const QUARANTINED: &str = "quarantined_at IS NOT NULL AND status = 'reserved' AND order_id IS NULL";
+
+/// What [`release_quarantined`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Released {
+    /// Stock ids put back on sale.
+    pub released: Vec<i64>,
+    /// Stock ids that still do not decrypt (their key is still missing or wrong).
+    pub still_quarantined: Vec<i64>,
+}
+
+/// Puts every quarantined code that decrypts with the configured keys back on sale. Call
+/// inside a transaction.
+pub async fn release_quarantined(
+    txn: &impl ConnectionTrait,
+    vault: &StockVault,
+) -> Result<Released, DbErr> {
+    let rows = txn
+        .query_all(stmt(
+            txn,
+            &format!(
+                "SELECT id, ciphertext, nonce, key_id FROM stock WHERE {QUARANTINED} ORDER BY id"
+            ),
+            [],
+        ))
+        .await?;
+    let mut out = Released::default();
+    for row in rows {
+        let id: i64 = row.try_get("", "id")?;
+        let ciphertext: Vec<u8> = row.try_get("", "ciphertext")?;
+        let nonce: Vec<u8> = row.try_get("", "nonce")?;
+        let key_id: String = row.try_get("", "key_id")?;
+        if vault.open(&ciphertext, &nonce, &key_id).is_err() {
+            out.still_quarantined.push(id);
+            continue;
+        }
+        let r = txn
+            .execute(stmt(
+                txn,
+                &format!(
+                    "UPDATE stock SET status = 'available', reserved_at = NULL, \
+                     quarantined_at = NULL WHERE id = $1 AND {QUARANTINED}"
+                ),
+                [id.into()],
+            ))
+            .await?;
+        if r.rows_affected() == 1 {
+            out.released.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes every quarantined code; returns their stock ids. A later upload of the same codes
+/// stores them again under the current key. Call inside a transaction.
+pub async fn discard_quarantined(txn: &impl ConnectionTrait) -> Result<Vec<i64>, DbErr> {
+    let rows = txn
+        .query_all(stmt(
+            txn,
+            &format!("DELETE FROM stock WHERE {QUARANTINED} RETURNING id"),
+            [],
+        ))
+        .await?;
+    let mut ids = rows
+        .iter()
+        .map(|r| r.try_get::<i64>("", "id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Codes per key id that the vault cannot decrypt because the key is not configured, leaving
+/// out quarantined codes (already off sale and visible to admins). Sorted by key id.
+pub async fn codes_under_unknown_keys(
+    db: &impl ConnectionTrait,
+    vault: &StockVault,
+) -> Result<Vec<(String, u64)>, DbErr> {
+    let rows = db
+        .query_all(stmt(
+            db,
+            "SELECT key_id, COUNT(*) AS n FROM stock WHERE quarantined_at IS NULL \
+             GROUP BY key_id ORDER BY key_id",
+            [],
+        ))
+        .await?;
+    let mut missing = Vec::new();
+    for row in rows {
+        let key_id: String = row.try_get("", "key_id")?;
+        let n: i64 = row.try_get("", "n")?;
+        if !vault.knows_key(&key_id) {
+            missing.push((key_id, u64::try_from(n).unwrap_or(0)));
+        }
+    }
+    Ok(missing)
 }
 
 /// Codes available for sale.

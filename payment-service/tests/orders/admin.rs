@@ -60,6 +60,8 @@ async fn operations_without_a_valid_claim_are_refused_and_leave_no_trace() {
         claim: admin_claim(1),
         order_number: "RF-20260101-ABCDEF".into(),
         action: ProcessAction::Refund,
+        force: false,
+        reason: None,
     });
     c.claim.role = "Member".into();
     let reply = w.admin.order_process(&c, Uuid::new_v4()).await.unwrap();
@@ -220,6 +222,8 @@ async fn orders_list_filters_pages_and_shrugs_off_injection() {
                 claim: admin_claim(1),
                 order_number: "RF-1' OR '1'='1".into(),
                 action: ProcessAction::Refund,
+                force: false,
+                reason: None,
             }),
             Uuid::new_v4(),
         )

@@ -156,6 +156,8 @@ async fn failed_deliveries_retry_then_fail_and_alert() {
                 claim: admin_claim(9),
                 order_number: order.clone(),
                 action: ProcessAction::Redeliver,
+                force: false,
+                reason: None,
             }),
             Uuid::new_v4(),
         )
@@ -209,6 +211,8 @@ async fn process(
                 claim: admin_claim(9),
                 order_number: order.into(),
                 action,
+                force: false,
+                reason: None,
             }),
             Uuid::new_v4(),
         )

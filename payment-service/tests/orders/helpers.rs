@@ -6,7 +6,7 @@ use payment_service::config::PaymentConfig;
 use payment_service::metrics::Metrics;
 use payment_service::orders::OrderService;
 use payment_service::persistence::{self, stmt};
-use payment_service::stock_vault::StockVault;
+use payment_service::stock_vault::{self, StockVault};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use service_runtime::Settings;
 use shared_proto::{
@@ -104,7 +104,9 @@ impl World {
         let db = persistence::connect(&config)
             .await
             .expect("connect + migrate");
-        let vault = StockVault::from_config(&config);
+        let vault = stock_vault::open(&db, &config)
+            .await
+            .expect("stock keys configured");
         let orders = OrderService::new(
             db.clone(),
             config.clone(),

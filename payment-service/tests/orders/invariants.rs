@@ -76,6 +76,9 @@ async fn invariants_hold_after_a_randomized_concurrent_run() {
                     claim: admin_claim(1),
                     order_number: n.clone(),
                     action,
+                    // Plan 2 refunds an order still delivering (a retry is queued).
+                    force: true,
+                    reason: Some("the buyer reports no delivery".into()),
                 })
             };
             let id = || Uuid::new_v4().to_string();

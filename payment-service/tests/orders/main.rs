@@ -6,5 +6,7 @@ mod delivery;
 mod helpers;
 mod invariants;
 mod order_create;
+mod quarantine;
+mod refunds;
 mod relay;
 mod stock;

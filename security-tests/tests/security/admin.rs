@@ -12,8 +12,9 @@ use security_tests::{
 };
 use serde_json::json;
 use shared_proto::{
-    AdminClaim, AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView,
-    Command, DiscordGuildId, DiscordUserId, OrderFilter, ProcessAction, Reply, ServiceError,
+    AdminClaim, AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd,
+    AdminStockQuarantine, AdminStockView, Command, DiscordGuildId, DiscordUserId, OrderFilter,
+    ProcessAction, QuarantineAction, Reply, ServiceError,
 };
 
 use crate::decoders::RawClient;
@@ -48,10 +49,17 @@ fn admin_commands(r: &str) -> Vec<Command> {
             claim: admin_claim(42),
             order_number: "RF-20260101-ABCDEF".into(),
             action: ProcessAction::Refund,
+            force: true,
+            reason: Some("forged".into()),
         })),
         Command::AdminStats(signed(AdminStats {
             request_id: r.into(),
             claim: admin_claim(42),
+        })),
+        Command::AdminStockQuarantine(signed(AdminStockQuarantine {
+            request_id: r.into(),
+            claim: admin_claim(42),
+            action: QuarantineAction::Discard,
         })),
     ]
 }
@@ -64,6 +72,7 @@ fn claim_of(command: &mut Command) -> &mut AdminClaim {
         Command::AdminOrdersList(c) => &mut c.claim,
         Command::AdminOrderProcess(c) => &mut c.claim,
         Command::AdminStats(c) => &mut c.claim,
+        Command::AdminStockQuarantine(c) => &mut c.claim,
         other => panic!("not an admin command: {other:?}"),
     }
 }
@@ -74,6 +83,7 @@ fn change_parameters(command: &mut Command) -> bool {
         Command::AdminStockAdd(c) => c.text = "JUNK-1\nJUNK-2\n".into(),
         Command::AdminOrdersList(c) => c.page = 7,
         Command::AdminOrderProcess(c) => c.action = ProcessAction::Redeliver,
+        Command::AdminStockQuarantine(c) => c.action = QuarantineAction::Release,
         _ => return false,
     }
     true
@@ -86,6 +96,7 @@ fn forbidden(reply: &Reply) -> bool {
         Reply::OrdersPage(r) => r.outcome.as_ref().err(),
         Reply::OrderProcessed(r) => r.outcome.as_ref().err(),
         Reply::Stats(r) => r.outcome.as_ref().err(),
+        Reply::QuarantineProcessed(r) => r.outcome.as_ref().err(),
         _ => None,
     };
     matches!(outcome_err, Some(ServiceError::Forbidden { .. }))
@@ -311,6 +322,8 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
                 claim: admin_claim(1),
                 order_number: h.to_string(),
                 action: ProcessAction::Refund,
+                force: false,
+                reason: Some(h.to_string()),
             })),
         )
         .await;

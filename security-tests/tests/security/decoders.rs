@@ -35,6 +35,7 @@ const COMMAND_TYPES: &[&str] = &[
     "admin.orders.list",
     "admin.order.process",
     "admin.stats",
+    "admin.stock.quarantine",
 ];
 
 /// A raw AMQP client: publishes any bytes and reads replies via direct reply-to.

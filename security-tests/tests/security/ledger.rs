@@ -369,6 +369,9 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op, seq: usize) -> Result<(), T
                     claim: admin_claim(9),
                     order_number: number,
                     action: ProcessAction::Refund,
+                    // Nobody confirms deliveries here, so the orders are still delivering.
+                    force: true,
+                    reason: Some("ledger model refund".into()),
                 })),
             )
             .await;

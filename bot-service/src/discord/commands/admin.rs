@@ -1,4 +1,4 @@
-//! `/admin …`: stock, orders, re-delivery/refund, statistics, the shop panel. Registered in the
+//! `/admin …`: stock (and its quarantine), orders, re-delivery/refund, statistics, the shop panel. Registered in the
 //! shop guild(s) only and hidden by `default_member_permissions`, but that is only what members
 //! see: the guild and the admin role are checked when each subcommand runs, and every request
 //! carries an admin claim bound to the guild, the operation and its parameters.
@@ -7,7 +7,7 @@ use chrono::Utc;
 use serenity::all::{Attachment, User};
 use shared_proto::{
     AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView, DiscordUserId,
-    OrderFilter, OrderStatus, ProcessAction,
+    OrderFilter, OrderStatus, ProcessAction, AdminStockQuarantine, QuarantineAction,
 };
 
 use super::super::admin_check::admin_grant;
@@ -35,6 +35,7 @@ const PAGE_SIZE: u32 = 10;
         "viewstock",
         "vieworders",
         "processorder",
+        "quarantine",
         "botstats",
         "postpanel"
     )
@@ -244,12 +245,19 @@ pub enum ActionChoice {
     Refund,
 }
 
-/// Re-deliver or refund an order.
+/// Re-deliver or refund an order. Refunding a completed or delivering order needs force and a
+/// reason (the buyer may hold the codes).
 #[poise::command(slash_command)]
 pub async fn processorder(
     ctx: Context<'_>,
-    #[description = "Order number, e.g. ORD-20260101-0001"] order_number: String,
+    #[description = "Order number, e.g. RF-20260101-ABC234"] order_number: String,
     #[description = "What to do"] action: ActionChoice,
+    #[description = "Refund even a completed or delivering order (needs a reason)"] force: Option<
+        bool,
+    >,
+    #[description = "Why (kept in the audit log; required with force)"]
+    #[max_length = 300]
+    reason: Option<String>,
 ) -> Result<(), Error> {
     let Some((o, grant)) = authorize(ctx).await? else {
         return Ok(());
@@ -268,11 +276,56 @@ pub async fn processorder(
                 claim: grant.claim(Utc::now()),
                 order_number: order_number.trim().to_string(),
                 action,
+                force: force.unwrap_or(false),
+                reason: reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
             },
         ))
         .await
     {
         Ok(p) => views::order_processed(&p),
+        Err(e) => views::error(e.user_message()),
+    };
+    show(&state.http, &o, &view).await;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum QuarantineChoice {
+    #[name = "release"]
+    Release,
+    #[name = "discard"]
+    Discard,
+}
+
+/// Put quarantined codes (that could not be decrypted) back on sale once their key is back, or
+/// discard them.
+#[poise::command(slash_command)]
+pub async fn quarantine(
+    ctx: Context<'_>,
+    #[description = "release: back on sale when they decrypt again; discard: delete them"]
+    action: QuarantineChoice,
+) -> Result<(), Error> {
+    let Some((o, grant)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let state = ctx.data();
+    let action = match action {
+        QuarantineChoice::Release => QuarantineAction::Release,
+        QuarantineChoice::Discard => QuarantineAction::Discard,
+    };
+    let view = match state
+        .payments
+        .quarantine_stock(sign_claim(
+            &state.settings.admin_claim_secret,
+            AdminStockQuarantine {
+                request_id: o.interaction_id.to_string(),
+                claim: grant.claim(Utc::now()),
+                action,
+            },
+        ))
+        .await
+    {
+        Ok(q) => views::quarantine_processed(&q),
         Err(e) => views::error(e.user_message()),
     };
     show(&state.http, &o, &view).await;
