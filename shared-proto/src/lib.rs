@@ -32,6 +32,7 @@ message_family! {
         AdminOrdersList(AdminOrdersList) = "admin.orders.list",
         AdminOrderProcess(AdminOrderProcess) = "admin.order.process",
         AdminStats(AdminStats) = "admin.stats",
+        AdminOwedClear(AdminOwedClear) = "admin.owed.clear",
     }
 }
 
@@ -49,6 +50,7 @@ message_family! {
         OrdersPage(AdminReply<OrdersPage>) = "reply.admin.orders.list",
         OrderProcessed(AdminReply<OrderProcessed>) = "reply.admin.order.process",
         Stats(AdminReply<StatsView>) = "reply.admin.stats",
+        OwedCleared(AdminReply<OwedCleared>) = "reply.admin.owed.clear",
         /// The command could not be decoded or handled at all.
         Error(QueryReply<()>) = "reply.error",
     }
@@ -65,5 +67,6 @@ message_family! {
         StockLow(StockLow) = "stock.low",
         OrderFailed(OrderFailed) = "order.failed",
         OrderRefunded(OrderRefunded) = "order.refunded",
+        TopupReversed(TopupReversed) = "topup.reversed",
     }
 }

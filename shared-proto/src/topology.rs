@@ -29,6 +29,7 @@ pub mod commands {
     pub const ADMIN_ORDERS_LIST: &str = "admin.orders.list";
     pub const ADMIN_ORDER_PROCESS: &str = "admin.order.process";
     pub const ADMIN_STATS: &str = "admin.stats";
+    pub const ADMIN_OWED_CLEAR: &str = "admin.owed.clear";
 }
 
 /// Routing keys of the event types (equal to their message types).
@@ -41,6 +42,7 @@ pub mod events {
     pub const STOCK_LOW: &str = "stock.low";
     pub const ORDER_FAILED: &str = "order.failed";
     pub const ORDER_REFUNDED: &str = "order.refunded";
+    pub const TOPUP_REVERSED: &str = "topup.reversed";
 }
 
 /// The kind of an exchange, as RabbitMQ names it.
@@ -163,6 +165,7 @@ impl Topology {
                     ADMIN_ORDERS_LIST,
                     ADMIN_ORDER_PROCESS,
                     ADMIN_STATS,
+                    ADMIN_OWED_CLEAR,
                 ],
             ),
             self.queue(
@@ -191,6 +194,7 @@ impl Topology {
                     STOCK_LOW,
                     ORDER_FAILED,
                     ORDER_REFUNDED,
+                    TOPUP_REVERSED,
                 ],
             ),
         ]

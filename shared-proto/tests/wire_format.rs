@@ -122,6 +122,12 @@ fn commands() -> Vec<Command> {
             request_id: "r-5".into(),
             claim: claim(),
         }),
+        Command::AdminOwedClear(AdminOwedClear {
+            request_id: "r-6".into(),
+            claim: claim(),
+            user_id: user(),
+            note: Some("settled in person".into()),
+        }),
     ]
 }
 
@@ -228,6 +234,13 @@ fn replies() -> Vec<Reply> {
                 message: "admin claim missing or invalid".into(),
             }),
         }),
+        Reply::OwedCleared(AdminReply {
+            request_id: "r-6".into(),
+            outcome: Ok(OwedCleared {
+                user_id: user(),
+                cleared: Idr::new(30_000),
+            }),
+        }),
         Reply::Error(QueryReply {
             outcome: Err(ServiceError::InvalidInput {
                 message: "unknown message type \"x\"".into(),
@@ -290,6 +303,16 @@ fn events() -> Vec<Event> {
             user_id: user(),
             amount: Idr::new(15_000),
             balance_after: Idr::new(15_000),
+        }),
+        Event::TopupReversed(TopupReversed {
+            order_id: "ORDER-412345678901234567-1795602600".into(),
+            user_id: user(),
+            midtrans_status: "chargeback".into(),
+            returned: Idr::new(50_000),
+            taken_from_balance: Idr::new(20_000),
+            owed: Idr::new(30_000),
+            balance_after: Idr::new(0),
+            total_owed: Idr::new(30_000),
         }),
     ]
 }

@@ -113,6 +113,9 @@ impl Handler for NotificationConsumer {
             Event::OrderRefunded(r) => {
                 self.dm(r.user_id, &views::order_refunded(&r)).await;
             }
+            Event::TopupReversed(r) => {
+                self.alert(&views::topup_reversed_alert(&r)).await;
+            }
             other => {
                 tracing::error!(
                     message_type = shared_proto::MessageFamily::message_type(&other),

@@ -93,6 +93,7 @@ impl CommandConsumer {
                 Reply::OrderProcessed(self.admin.order_process(cmd, correlation_id).await?)
             }
             Command::AdminStats(cmd) => Reply::Stats(self.admin.stats(cmd).await?),
+            Command::AdminOwedClear(cmd) => Reply::OwedCleared(self.admin.owed_clear(cmd).await?),
         })
     }
 

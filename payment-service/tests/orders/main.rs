@@ -6,5 +6,6 @@ mod delivery;
 mod helpers;
 mod invariants;
 mod order_create;
+mod owed;
 mod relay;
 mod stock;
