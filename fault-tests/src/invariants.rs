@@ -15,6 +15,10 @@
 //!    deltas = Σ balances; per user, balance = Σ of its ledger deltas = the last `balance_after`,
 //!    balance ≥ 0, `total_topup`/`total_spent` agree; one ledger row per credited top-up, per
 //!    order and per refund, with the right amount and user, and none without its cause;
+//!    money returned after settlement (refunds, chargebacks of credited top-ups; DESIGN
+//!    invariant 5): every reversal row belongs to a credited top-up of the same user, never more
+//!    is returned than was credited, and per user what was returned = what was taken back from
+//!    the balance + what is owed + what an admin cleared (nothing lost);
 //! 2. stock: no code hash twice; sold = Σ quantities of completed orders; each completed order
 //!    holds exactly its quantity of sold codes, each delivering/failed order its reserved ones;
 //!    no sold code outside a completed order;
@@ -48,6 +52,12 @@ pub struct Report {
     pub refunds: i64,
     pub refunds_sum: i64,
     pub adjustments_sum: i64,
+    /// Σ of the `reversal` ledger rows (≤ 0): money returned after settlement, taken back.
+    pub reversals_sum: i64,
+    /// Σ `topups.returned_amount`: money Midtrans reported returned after settlement.
+    pub returned_sum: i64,
+    /// Σ `balance_owed.amount`.
+    pub owed_sum: i64,
     pub ledger_sum: i64,
     pub balance_sum: i64,
     pub orders_by_status: BTreeMap<String, i64>,
@@ -70,7 +80,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "users {}; top-ups credited {} (Rp {}), pending {}, failed {}; orders {} (Rp {}) {:?}; refunds {} (Rp {}); adjustments Rp {}",
+            "users {}; top-ups credited {} (Rp {}), pending {}, failed {}; orders {} (Rp {}) {:?}; refunds {} (Rp {}); adjustments Rp {}; returned Rp {} (reversed Rp {}, owed Rp {})",
             self.users,
             self.credited_topups,
             self.credited_topups_sum,
@@ -81,7 +91,10 @@ impl fmt::Display for Report {
             self.orders_by_status,
             self.refunds,
             self.refunds_sum,
-            self.adjustments_sum
+            self.adjustments_sum,
+            self.returned_sum,
+            -self.reversals_sum,
+            self.owed_sum
         )?;
         writeln!(
             f,
@@ -245,6 +258,21 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
         "SELECT COALESCE(SUM(delta), 0)::BIGINT FROM balance_ledger WHERE reason = 'adjustment'",
     )
     .await?;
+    r.reversals_sum = int(
+        db,
+        "SELECT COALESCE(SUM(delta), 0)::BIGINT FROM balance_ledger WHERE reason = 'reversal'",
+    )
+    .await?;
+    r.returned_sum = int(
+        db,
+        "SELECT COALESCE(SUM(returned_amount), 0)::BIGINT FROM topups WHERE bot_source = 'order'",
+    )
+    .await?;
+    r.owed_sum = int(
+        db,
+        "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM balance_owed",
+    )
+    .await?;
     r.ledger_sum = int(
         db,
         "SELECT COALESCE(SUM(delta), 0)::BIGINT FROM balance_ledger",
@@ -270,10 +298,13 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
         int(db, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await?;
 
     // ---- 1. money ---------------------------------------------------------------------------
-    let expected = r.credited_topups_sum - r.charged_orders_sum + r.refunds_sum + r.adjustments_sum;
+    let expected = r.credited_topups_sum - r.charged_orders_sum
+        + r.refunds_sum
+        + r.adjustments_sum
+        + r.reversals_sum;
     if expected != r.ledger_sum || r.ledger_sum != r.balance_sum {
         r.violations.push(format!(
-            "money: credited top-ups − charged orders + refunds + adjustments = Rp {expected}, ledger Σ = Rp {}, balances Σ = Rp {}",
+            "money: credited top-ups − charged orders + refunds + adjustments − reversals = Rp {expected}, ledger Σ = Rp {}, balances Σ = Rp {}",
             r.ledger_sum, r.balance_sum
         ));
     }
@@ -382,6 +413,44 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
         "a refund ledger row without its order",
         "SELECT l.reference FROM balance_ledger l WHERE l.reason = 'refund' \
          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_number = l.reference)",
+    )
+    .await?;
+
+    // ---- 1b. money returned after settlement (invariant 5) ----------------------------------
+    none_of(
+        db,
+        &mut r,
+        "a reversal ledger row without a credited top-up of the same user, or one that adds money",
+        "SELECT l.reference || ' (ledger id ' || l.id || ', delta ' || l.delta || ')' FROM balance_ledger l \
+         WHERE l.reason = 'reversal' AND (l.delta > 0 OR NOT EXISTS (SELECT 1 FROM topups t \
+              WHERE t.order_id = split_part(l.reference, '#', 1) AND t.user_id = l.user_id \
+              AND t.status = 'success' AND t.bot_source = 'order'))",
+    )
+    .await?;
+    none_of(
+        db,
+        &mut r,
+        "a top-up with more returned than was credited",
+        "SELECT order_id || ': returned ' || returned_amount || ' of ' || amount FROM topups \
+         WHERE bot_source = 'order' AND returned_amount IS NOT NULL \
+         AND (returned_amount > amount OR returned_amount < 0 OR status <> 'success')",
+    )
+    .await?;
+    none_of(
+        db,
+        &mut r,
+        "money returned after settlement not accounted for (returned ≠ taken back + owed + cleared by an admin)",
+        "SELECT u.user_id || ': returned ' || u.returned || ', taken ' || COALESCE(l.taken, 0) \
+              || ', owed ' || COALESCE(o.amount, 0) || ', cleared ' || COALESCE(c.cleared, 0) \
+         FROM (SELECT user_id, SUM(returned_amount)::BIGINT returned FROM topups \
+               WHERE bot_source = 'order' AND returned_amount IS NOT NULL GROUP BY user_id) u \
+         LEFT JOIN (SELECT user_id, -SUM(delta)::BIGINT taken FROM balance_ledger \
+               WHERE reason = 'reversal' GROUP BY user_id) l ON l.user_id = u.user_id \
+         LEFT JOIN balance_owed o ON o.user_id = u.user_id \
+         LEFT JOIN (SELECT detail::jsonb->>'user_id' AS user_id, \
+               SUM((detail::jsonb->>'cleared')::BIGINT)::BIGINT cleared FROM admin_audit \
+               WHERE action = 'owed.clear' GROUP BY 1) c ON c.user_id = u.user_id::text \
+         WHERE u.returned <> COALESCE(l.taken, 0) + COALESCE(o.amount, 0) + COALESCE(c.cleared, 0)",
     )
     .await?;
 

@@ -19,7 +19,8 @@ async fn exec(db: &DatabaseConnection, sql: &str) {
 }
 
 /// One user: a credited top-up of 50 000, a completed 1-code order of 15 000 (with its sold
-/// code), a refunded order of 15 000; all rows as the payment-service writes them.
+/// code), a refunded order of 15 000; another whose credited top-up of 20 000 was charged back
+/// (taken back from the balance); all rows as the payment-service writes them.
 async fn consistent(db: &DatabaseConnection) {
     exec(db, "INSERT INTO users (user_id, balance, total_topup, total_spent) VALUES (7, 35000, 50000, 15000)").await;
     exec(db, "INSERT INTO topups (user_id, amount, order_id, status, bot_source) VALUES (7, 50000, 'ORDER-7-1', 'success', 'order')").await;
@@ -32,6 +33,19 @@ async fn consistent(db: &DatabaseConnection) {
         "INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES \
               (7, 50000, 'topup', 'ORDER-7-1', 50000), (7, -15000, 'order', 'ORD-1', 35000), \
               (7, -15000, 'order', 'ORD-2', 20000), (7, 15000, 'refund', 'ORD-2', 35000)",
+    )
+    .await;
+    exec(
+        db,
+        "INSERT INTO users (user_id, balance, total_topup, total_spent) VALUES (8, 0, 20000, 0)",
+    )
+    .await;
+    exec(db, "INSERT INTO topups (user_id, amount, order_id, status, bot_source, midtrans_status, returned_amount) \
+              VALUES (8, 20000, 'ORDER-8-1', 'success', 'order', 'chargeback', 20000)").await;
+    exec(
+        db,
+        "INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES \
+              (8, 20000, 'topup', 'ORDER-8-1', 20000), (8, -20000, 'reversal', 'ORDER-8-1#id:1', 0)",
     )
     .await;
     exec(db, "INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id, payload, published_at) \
@@ -61,6 +75,9 @@ async fn each_kind_of_breakage_is_named() {
         ("UPDATE stock SET status = 'reserved'", "codes sold but completed orders hold"),
         ("UPDATE outbox SET published_at = NULL", "never published"),
         ("UPDATE users SET total_topup = 0", "total_topup differs"),
+        ("UPDATE topups SET returned_amount = 30000 WHERE order_id = 'ORDER-8-1'", "more returned than was credited"),
+        ("INSERT INTO balance_owed (user_id, amount) VALUES (8, 5000)", "money returned after settlement not accounted for"),
+        ("UPDATE balance_ledger SET reference = 'ORDER-7-1#id:1' WHERE reason = 'reversal'", "a reversal ledger row without a credited top-up of the same user"),
     ];
     for (breakage, named) in cases {
         let (database, db) = migrated().await;

@@ -22,6 +22,7 @@ on_both_backends!(
     timestamps_decode_as_documented_entity_types,
     views_report_stock_and_daily_sales,
     constraints_refuse_inconsistent_rows,
+    the_ledger_takes_reversals_and_keeps_its_rows_when_widened,
 );
 
 async fn schema_fingerprint(db: &Db) -> anyhow::Result<Vec<String>> {
@@ -40,7 +41,7 @@ async fn applies_to_empty_database_and_second_up_is_a_no_op(db: Db) -> anyhow::R
     apply_pending(&db.conn, None).await?;
     assert_eq!(db.relations().await?, ALL_TABLES_AND_VIEWS);
     let status = migration_status(&db.conn).await?;
-    assert_eq!(status.len(), 5);
+    assert_eq!(status.len(), 6);
     assert!(status.iter().all(|(_, applied)| *applied), "{status:?}");
     let before = schema_fingerprint(&db).await?;
 
@@ -61,13 +62,17 @@ async fn down_keeps_shared_tables_and_up_again_works(db: Db) -> anyhow::Result<(
     let users = db.snapshot("users", "user_id").await?;
     let topups = db.snapshot("topups", "id").await?;
 
-    // One step: only the refund/quarantine additions go; two: the views too.
+    // One step: the owed amounts go; two: the refund/quarantine additions; three: the views too.
+    roll_back(&db.conn, 1).await?;
+    assert!(!db.relations().await?.contains(&"balance_owed".to_owned()));
     roll_back(&db.conn, 1).await?;
     assert!(!db.relations().await?.contains(&"order_anomalies".to_owned()));
     assert!(!db.columns("stock").await?.contains(&"quarantined_at".to_owned()));
     roll_back(&db.conn, 1).await?;
     let mut without_views: Vec<&str> = ALL_TABLES_AND_VIEWS.to_vec();
-    without_views.retain(|r| !["stock_summary", "daily_sales", "order_anomalies"].contains(r));
+    without_views.retain(|r| {
+        !["stock_summary", "daily_sales", "order_anomalies", "balance_owed"].contains(r)
+    });
     assert_eq!(db.relations().await?, without_views);
 
     roll_back(&db.conn, 10).await?;
@@ -375,6 +380,46 @@ async fn constraints_refuse_inconsistent_rows(db: Db) -> anyhow::Result<()> {
         .try_exec(&format!("INSERT INTO stock (ciphertext, nonce, key_id, code_hash) VALUES ({blob}, {blob}, 'k', 'dup')"))
         .await
         .is_err());
+    Ok(())
+}
+
+async fn the_ledger_takes_reversals_and_keeps_its_rows_when_widened(db: Db) -> anyhow::Result<()> {
+    apply_pending(&db.conn, Some(5)).await?;
+    db.exec("INSERT INTO users (user_id, balance) VALUES (5, 15000)")
+        .await?;
+    db.exec("INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES (5, 15000, 'topup', 'ORDER-5-1', 15000)")
+        .await?;
+    assert!(db
+        .try_exec("INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES (5, -1, 'reversal', 'ORDER-5-1#1', 14999)")
+        .await
+        .is_err());
+    let before = db.snapshot("balance_ledger", "id").await?;
+
+    apply_pending(&db.conn, None).await?;
+    assert_eq!(db.snapshot("balance_ledger", "id").await?, before);
+    db.exec("INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES (5, -15000, 'reversal', 'ORDER-5-1#1', 0)")
+        .await?;
+    let refused = [
+        // Each returned amount is reversed once.
+        "INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES (5, -1, 'reversal', 'ORDER-5-1#1', 0)",
+        "INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES (5, 1, 'gift', 'x', 1)",
+        "INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES (5, -1, 'reversal', 'y', -1)",
+        "INSERT INTO balance_owed (user_id, amount) VALUES (5, -1)",
+        "INSERT INTO balance_owed (user_id, amount) VALUES (999, 1)",
+    ];
+    for sql in refused {
+        assert!(db.try_exec(sql).await.is_err(), "accepted: {sql}");
+    }
+    db.exec("INSERT INTO balance_owed (user_id, amount) VALUES (5, 2500)")
+        .await?;
+    db.exec("UPDATE topups SET returned_amount = 1 WHERE order_id = 'none'")
+        .await?;
+    // A second up changes nothing (the SQLite rebuild is skipped).
+    apply_pending(&db.conn, None).await?;
+    assert_eq!(
+        db.snapshot("balance_ledger", "id").await?.len(),
+        before.len() + 1
+    );
     Ok(())
 }
 

@@ -103,6 +103,14 @@ pub struct MidtransConfig {
     pub webhook_url: Option<String>,
     pub qris_expiry_minutes: u32,
     pub request_timeout_secs: u64,
+    /// The webhook's bound on its status check (`MIDTRANS_WEBHOOK_STATUS_TIMEOUT_MS`, default
+    /// 2500): one attempt, no retries, so the webhook answers well within Midtrans's advised 5 s
+    /// (503 when it could not confirm, and Midtrans retries).
+    pub webhook_status_timeout_ms: u64,
+    /// How long `topup.create` keeps asking again (same `Idempotency-Key`) while Midtrans answers
+    /// HTTP 202 "still processing" (`MIDTRANS_CHARGE_IN_PROGRESS_WAIT_MS`, default 4000). After
+    /// that the top-up stays pending without a QR: `topup.status` and the sweeper finish it.
+    pub charge_in_progress_wait_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -358,6 +366,10 @@ impl PaymentConfig {
                 webhook_url: s.optional_string("WEBHOOK_URL"),
                 qris_expiry_minutes: s.parse_or::<u32>("QRIS_EXPIRY_MINUTES", 15)?,
                 request_timeout_secs: s.parse_or::<u64>("MIDTRANS_TIMEOUT_SECS", 10)?,
+                webhook_status_timeout_ms: s
+                    .parse_or::<u64>("MIDTRANS_WEBHOOK_STATUS_TIMEOUT_MS", 2500)?,
+                charge_in_progress_wait_ms: s
+                    .parse_or::<u64>("MIDTRANS_CHARGE_IN_PROGRESS_WAIT_MS", 4000)?,
             },
             encryption_key,
             previous_encryption_keys,

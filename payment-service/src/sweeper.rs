@@ -1,6 +1,8 @@
 //! The expiry sweeper: pending top-ups whose QR expired are checked with Midtrans's status API
 //! and closed — credited if Midtrans says they were paid (a notification was lost), failed with
-//! a `topup.expired` event otherwise.
+//! a `topup.expired` event otherwise. Rows whose charge never completed (no QR, no `expires_at`:
+//! Midtrans kept answering "still processing") are swept the same way once they are older than
+//! a QR's lifetime plus a grace period, so none stays "being created" forever.
 //!
 //! Safe with several replicas: every change goes through the conditional `WHERE status =
 //! 'pending'` update, so two sweepers (or a sweeper and the webhook) acting on one row credit or
@@ -19,7 +21,10 @@ const BATCH: u64 = 50;
 
 /// One pass over the expired pending top-ups; answers how many were closed.
 pub async fn sweep_once(topups: &TopupService) -> anyhow::Result<usize> {
-    let rows = repository::expired_pending(topups.db(), Utc::now(), BATCH).await?;
+    let now = Utc::now();
+    let rows =
+        repository::expired_pending(topups.db(), now, topups.never_charged_cutoff(now), BATCH)
+            .await?;
     let mut closed = 0;
     for row in rows {
         match topups.close_expired(&row).await {

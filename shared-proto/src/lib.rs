@@ -33,6 +33,7 @@ message_family! {
         AdminOrderProcess(AdminOrderProcess) = "admin.order.process",
         AdminStats(AdminStats) = "admin.stats",
         AdminStockQuarantine(AdminStockQuarantine) = "admin.stock.quarantine",
+        AdminOwedClear(AdminOwedClear) = "admin.owed.clear",
     }
 }
 
@@ -51,6 +52,7 @@ message_family! {
         OrderProcessed(AdminReply<OrderProcessed>) = "reply.admin.order.process",
         Stats(AdminReply<StatsView>) = "reply.admin.stats",
         QuarantineProcessed(AdminReply<QuarantineProcessed>) = "reply.admin.stock.quarantine",
+        OwedCleared(AdminReply<OwedCleared>) = "reply.admin.owed.clear",
         /// The command could not be decoded or handled at all.
         Error(QueryReply<()>) = "reply.error",
     }
@@ -68,5 +70,6 @@ message_family! {
         OrderFailed(OrderFailed) = "order.failed",
         OrderRefunded(OrderRefunded) = "order.refunded",
         OrderAnomaly(OrderAnomaly) = "order.anomaly",
+        TopupReversed(TopupReversed) = "topup.reversed",
     }
 }

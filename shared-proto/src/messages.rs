@@ -153,6 +153,7 @@ admin_operation! {
     AdminOrderProcess = crate::topology::commands::ADMIN_ORDER_PROCESS,
     AdminStats = crate::topology::commands::ADMIN_STATS,
     AdminStockQuarantine = crate::topology::commands::ADMIN_STOCK_QUARANTINE,
+    AdminOwedClear = crate::topology::commands::ADMIN_OWED_CLEAR,
 }
 
 /// Machine-readable reason for a refused request; the bot turns these into messages for people.
@@ -371,6 +372,19 @@ pub struct AdminStockQuarantine {
 pub struct AdminStats {
     pub request_id: String,
     pub claim: AdminClaim,
+}
+
+/// Clears what a user owes after a refund or chargeback of a top-up the balance could no
+/// longer cover (the money was settled with the user some other way, or written off). Until
+/// then the user cannot order. The claim covers this request; the clearing is audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOwedClear {
+    pub request_id: String,
+    pub claim: AdminClaim,
+    pub user_id: DiscordUserId,
+    /// Why (kept in the audit row).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,6 +616,13 @@ pub struct QuarantineProcessed {
     pub available_after: u64,
 }
 
+/// Answer to [`AdminOwedClear`]: how much was owed and is now cleared (0 when nothing was).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwedCleared {
+    pub user_id: DiscordUserId,
+    pub cleared: Idr,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PeriodStats {
     pub orders: u64,
@@ -748,6 +769,26 @@ pub struct OrderAnomaly {
     pub kind: AnomalyKind,
     /// For people; no code or token in it.
     pub detail: String,
+}
+
+/// Money of a credited top-up went back to the payer after settlement (a refund or a
+/// chargeback, whole or partial): it was taken back from the balance as far as the balance
+/// allowed; the rest is owed and blocks orders until an admin clears it. For the alert channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupReversed {
+    pub order_id: String,
+    pub user_id: DiscordUserId,
+    /// `refund`, `partial_refund`, `chargeback` or `partial_chargeback`.
+    pub midtrans_status: String,
+    /// What this report returned of the top-up.
+    pub returned: Idr,
+    /// Taken back from the balance.
+    pub taken_from_balance: Idr,
+    /// Could not be taken back: added to what the user owes.
+    pub owed: Idr,
+    pub balance_after: Idr,
+    /// Everything the user owes now.
+    pub total_owed: Idr,
 }
 
 /// The user's money came back.

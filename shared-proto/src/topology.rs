@@ -30,6 +30,7 @@ pub mod commands {
     pub const ADMIN_ORDER_PROCESS: &str = "admin.order.process";
     pub const ADMIN_STATS: &str = "admin.stats";
     pub const ADMIN_STOCK_QUARANTINE: &str = "admin.stock.quarantine";
+    pub const ADMIN_OWED_CLEAR: &str = "admin.owed.clear";
 }
 
 /// Routing keys of the event types (equal to their message types).
@@ -43,6 +44,7 @@ pub mod events {
     pub const ORDER_FAILED: &str = "order.failed";
     pub const ORDER_REFUNDED: &str = "order.refunded";
     pub const ORDER_ANOMALY: &str = "order.anomaly";
+    pub const TOPUP_REVERSED: &str = "topup.reversed";
 }
 
 /// The kind of an exchange, as RabbitMQ names it.
@@ -166,6 +168,7 @@ impl Topology {
                     ADMIN_ORDER_PROCESS,
                     ADMIN_STATS,
                     ADMIN_STOCK_QUARANTINE,
+                    ADMIN_OWED_CLEAR,
                 ],
             ),
             self.queue(
@@ -195,6 +198,7 @@ impl Topology {
                     ORDER_FAILED,
                     ORDER_REFUNDED,
                     ORDER_ANOMALY,
+                    TOPUP_REVERSED,
                 ],
             ),
         ]

@@ -140,6 +140,12 @@ fn commands() -> Vec<Command> {
             claim: claim(),
             action: QuarantineAction::Release,
         })),
+        Command::AdminOwedClear(bound(AdminOwedClear {
+            request_id: "r-7".into(),
+            claim: claim(),
+            user_id: user(),
+            note: Some("settled in person".into()),
+        })),
     ]
 }
 
@@ -261,6 +267,13 @@ fn replies() -> Vec<Reply> {
                 available_after: 14,
             }),
         }),
+        Reply::OwedCleared(AdminReply {
+            request_id: "r-7".into(),
+            outcome: Ok(OwedCleared {
+                user_id: user(),
+                cleared: Idr::new(30_000),
+            }),
+        }),
         Reply::Error(QueryReply {
             outcome: Err(ServiceError::InvalidInput {
                 message: "unknown message type \"x\"".into(),
@@ -329,6 +342,16 @@ fn events() -> Vec<Event> {
             user_id: user(),
             kind: AnomalyKind::DeliveredAfterRefund,
             detail: "delivery confirmed (attempt 2, dm) after the order was refunded".into(),
+        }),
+        Event::TopupReversed(TopupReversed {
+            order_id: "ORDER-412345678901234567-1795602600".into(),
+            user_id: user(),
+            midtrans_status: "chargeback".into(),
+            returned: Idr::new(50_000),
+            taken_from_balance: Idr::new(20_000),
+            owed: Idr::new(30_000),
+            balance_after: Idr::new(0),
+            total_owed: Idr::new(30_000),
         }),
     ]
 }
@@ -492,6 +515,7 @@ fn every_admin_operation_is_named_by_its_message_type() {
             Command::AdminStockQuarantine(c) => {
                 (AdminStockQuarantine::OPERATION, c.claim.operation.clone())
             }
+            Command::AdminOwedClear(c) => (AdminOwedClear::OPERATION, c.claim.operation.clone()),
             _ => continue,
         };
         assert_eq!(expected.0, command.message_type());

@@ -6,7 +6,8 @@ use shared_proto::{
     AnomalyKind, BalanceReply, CatalogEntry, CatalogReply, DiscordUserId, HistoryReply, Idr,
     OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed, OrderRefunded, OrderStatus,
     OrderSummary, OrdersPage, PackageSize, ProcessAction, QuarantineAction, QuarantineProcessed,
-    ServiceError, StatsView, StockAdded, StockLow, StockView, TopupCreated, TopupInfo, TopupState,
+    ServiceError, StatsView, StockAdded, StockLow, StockView, TopupCreated, TopupInfo,
+    TopupReversed, TopupState,
 };
 
 use super::custom_id::{ComponentAction, CustomIdError, MenuItem};
@@ -719,6 +720,30 @@ pub fn order_failed_alert(o: &OrderFailed) -> Message {
         )
         .field("Reason", o.reason.clone(), false)
         .fitted(),
+    )
+}
+
+/// For admins: money of a credited top-up went back to the payer after settlement.
+pub fn topup_reversed_alert(r: &TopupReversed) -> Message {
+    let what = match r.midtrans_status.as_str() {
+        "chargeback" | "partial_chargeback" => "charged back by the payer's bank",
+        _ => "refunded",
+    };
+    let mut text = format!(
+        "Top-up `{}` of <@{}> was {what} after it was credited ({}): {} returned, {} taken back from the balance.",
+        r.order_id, r.user_id, r.midtrans_status, r.returned, r.taken_from_balance
+    );
+    if r.total_owed.is_positive() {
+        text.push_str(&format!(
+            " The user owes {} and cannot order until an admin clears it.",
+            r.total_owed
+        ));
+    }
+    Message::embed(
+        Embed::new("Top-up money returned", text, COLOR_ERROR)
+            .field("Balance now", r.balance_after.to_string(), true)
+            .field("Owed now", r.total_owed.to_string(), true)
+            .fitted(),
     )
 }
 

@@ -117,6 +117,9 @@ impl Handler for NotificationConsumer {
                 tracing::warn!(order_number = %a.order_number, kind = ?a.kind, "order anomaly");
                 self.alert(&views::order_anomaly_alert(&a)).await;
             }
+            Event::TopupReversed(r) => {
+                self.alert(&views::topup_reversed_alert(&r)).await;
+            }
             other => {
                 tracing::error!(
                     message_type = shared_proto::MessageFamily::message_type(&other),

@@ -205,6 +205,7 @@ pub const ALL_TABLES_AND_VIEWS: &[&str] = &[
     "admin_audit",
     "app_state",
     "balance_ledger",
+    "balance_owed",
     "daily_sales",
     "deliveries",
     "order_anomalies",

@@ -10,10 +10,11 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, TransactionTrait, Value};
 use shared_proto::{
-    AdminClaim, AdminOperation, AdminOrderProcess, AdminOrdersList, AdminReply, AdminStats,
-    AdminStockAdd, AdminStockQuarantine, AdminStockView, DiscordUserId, Idr, OrderProcessed,
-    OrderStatus, OrderSummary, OrdersPage, PackageSize, PeriodStats, QuarantineAction,
-    QuarantineProcessed, ServiceError, StatsView, StockAdded, StockBatchSummary, StockView,
+    AdminClaim, AdminOperation, AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminReply,
+    AdminStats, AdminStockAdd, AdminStockQuarantine, AdminStockView, DiscordUserId, Idr,
+    OrderProcessed, OrderStatus, OrderSummary, OrdersPage, OwedCleared, PackageSize, PeriodStats,
+    QuarantineAction, QuarantineProcessed, ServiceError, StatsView, StockAdded, StockBatchSummary,
+    StockView,
 };
 use uuid::Uuid;
 
@@ -413,6 +414,72 @@ impl AdminService {
         })))
     }
 
+    /// `admin.owed.clear`: clears what a user owes after money returned on a credited top-up
+    /// (the block on their orders goes with it). Audited with the amount; a repeated request
+    /// answers what the first one cleared.
+    #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, admin = %cmd.claim.admin_user_id, user_id = %cmd.user_id))]
+    pub async fn owed_clear(&self, cmd: &AdminOwedClear) -> Outcome<OwedCleared> {
+        let reply = |outcome| AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        };
+        if let Err(e) = self.check(cmd) {
+            return Ok(reply(Err(e)));
+        }
+        let txn = self.orders.db().begin().await?;
+        let user_id = cmd.user_id.as_i64();
+        // Locks the row (PostgreSQL) so a reversal cannot add to it between read and clear.
+        let lock = if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let owed = txn
+            .query_one(stmt(
+                &txn,
+                &format!("SELECT amount FROM balance_owed WHERE user_id = $1{lock}"),
+                [user_id.into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "amount"))
+            .transpose()?
+            .unwrap_or(0);
+        if owed == 0 {
+            if let Some(cleared) = already_cleared(&txn, &cmd.request_id).await? {
+                txn.commit().await?;
+                return Ok(reply(Ok(OwedCleared {
+                    user_id: cmd.user_id,
+                    cleared: Idr::new(cleared),
+                })));
+            }
+        }
+        txn.execute(stmt(
+            &txn,
+            "UPDATE balance_owed SET amount = 0, updated_at = $1 WHERE user_id = $2",
+            [Utc::now().into(), user_id.into()],
+        ))
+        .await
+        .context("clearing what the user owes")?;
+        audit(
+            &txn,
+            &cmd.claim,
+            "owed.clear",
+            serde_json::json!({
+                "request_id": cmd.request_id,
+                "user_id": cmd.user_id,
+                "cleared": owed,
+                "note": cmd.note,
+            }),
+        )
+        .await?;
+        txn.commit().await.context("committing the owed clearing")?;
+        tracing::warn!(cleared = owed, "amount owed cleared by an admin");
+        Ok(reply(Ok(OwedCleared {
+            user_id: cmd.user_id,
+            cleared: Idr::new(owed),
+        })))
+    }
+
     pub async fn stats(&self, cmd: &AdminStats) -> Outcome<StatsView> {
         let reply = |outcome| AdminReply {
             request_id: cmd.request_id.clone(),
@@ -446,6 +513,31 @@ impl AdminService {
         txn.commit().await?;
         Ok(reply(Ok(view)))
     }
+}
+
+/// What an earlier `owed.clear` of this request id cleared, from its audit row.
+async fn already_cleared(
+    txn: &DatabaseTransaction,
+    request_id: &str,
+) -> anyhow::Result<Option<i64>> {
+    let rows = txn
+        .query_all(stmt(
+            txn,
+            "SELECT detail FROM admin_audit WHERE action = 'owed.clear' ORDER BY id DESC LIMIT 200",
+            [],
+        ))
+        .await?;
+    for row in rows {
+        let detail: Option<String> = row.try_get("", "detail")?;
+        let Some(detail) = detail.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+        else {
+            continue;
+        };
+        if detail.get("request_id").and_then(serde_json::Value::as_str) == Some(request_id) {
+            return Ok(detail.get("cleared").and_then(serde_json::Value::as_i64));
+        }
+    }
+    Ok(None)
 }
 
 /// Stock batch ids come from the request id, so a redelivered upload is recognised.

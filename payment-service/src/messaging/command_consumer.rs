@@ -96,6 +96,7 @@ impl CommandConsumer {
             Command::AdminStockQuarantine(cmd) => Reply::QuarantineProcessed(
                 self.admin.stock_quarantine(cmd, correlation_id).await?,
             ),
+            Command::AdminOwedClear(cmd) => Reply::OwedCleared(self.admin.owed_clear(cmd).await?),
         })
     }
 

@@ -36,6 +36,10 @@ pub enum MidtransError {
     /// No answer in time. Not retried: the request may have been processed.
     #[error("Midtrans did not answer in time")]
     Timeout,
+    /// HTTP 202: a request with the same `Idempotency-Key` is still being processed. Not an
+    /// error and not a final answer: ask again (same key) a little later.
+    #[error("Midtrans is still processing an earlier request with the same idempotency key (202)")]
+    InProgress,
     #[error("unexpected answer from Midtrans: {0}")]
     InvalidResponse(String),
 }
@@ -55,6 +59,7 @@ impl MidtransError {
             MidtransError::Rejected { status_code, .. } => format!("charge_error_{status_code}"),
             MidtransError::Unavailable(_) => "charge_unavailable".into(),
             MidtransError::Timeout => "charge_timeout".into(),
+            MidtransError::InProgress => "charge_in_progress".into(),
             MidtransError::InvalidResponse(_) => "charge_invalid_response".into(),
         }
     }
@@ -213,7 +218,29 @@ impl MidtransClient {
         })
     }
 
-    /// `GET /v2/{order_id}/status`.
+    /// `GET /v2/{order_id}/status` once, answered within `deadline` or [`MidtransError::Timeout`]:
+    /// for the webhook, which must answer Midtrans within 5 seconds whatever the status API does
+    /// (a failure there answers 503 and Midtrans retries the notification later).
+    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
+    pub async fn status_within(
+        &self,
+        order_id: &str,
+        deadline: Duration,
+    ) -> Result<TransactionView, MidtransError> {
+        let url = format!(
+            "{}/v2/{}/status",
+            self.inner.base_url,
+            path_segment(order_id)
+        );
+        let request = self.authorized(self.inner.http.get(&url)).timeout(deadline);
+        let answer = match tokio::time::timeout(deadline, send(request)).await {
+            Ok(answer) => answer?,
+            Err(_) => return Err(MidtransError::Timeout),
+        };
+        parse_transaction(&answer).map_err(|e| MidtransError::InvalidResponse(e.to_string()))
+    }
+
+    /// `GET /v2/{order_id}/status`, retried on 5xx and connection errors.
     #[tracing::instrument(skip_all, fields(order_id = %order_id))]
     pub async fn status(&self, order_id: &str) -> Result<TransactionView, MidtransError> {
         let url = format!(
@@ -289,6 +316,11 @@ async fn send(request: reqwest::RequestBuilder) -> Result<Value, MidtransError> 
         }
     })?;
     let http_status = response.status().as_u16();
+    // HTTP 202 (whatever the body says): an earlier request with this Idempotency-Key is still
+    // being processed. (A denied charge is a body status_code 202 in an HTTP 200.)
+    if http_status == 202 {
+        return Err(MidtransError::InProgress);
+    }
     let bytes = response.bytes().await.map_err(|e| {
         if e.is_timeout() {
             MidtransError::Timeout

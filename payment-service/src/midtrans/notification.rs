@@ -22,6 +22,19 @@ pub struct TransactionView {
     /// With "automatic fee imposition", what the merchant asked for (without the customer's fee).
     pub original_amount: Option<Idr>,
     pub settlement_time: Option<DateTime<Utc>>,
+    /// `refund_amount`: everything returned after settlement so far (refunds and chargebacks).
+    pub refund_amount: Option<Idr>,
+    /// `refunds[]`: each refund or chargeback, oldest first.
+    pub refunds: Vec<ReturnedMoney>,
+}
+
+/// One refund or chargeback in `refunds[]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnedMoney {
+    /// What identifies it across repeated notifications: Midtrans's `refund_chargeback_id`
+    /// (`id:7`), else the merchant's `refund_key` (`key:…`), else its position and amount.
+    pub key: String,
+    pub amount: Idr,
 }
 
 /// An HTTP notification: a transaction plus its signature.
@@ -82,6 +95,21 @@ pub fn parse_transaction(value: &Value) -> Result<TransactionView, ParseError> {
             source,
         })?),
     };
+    let refund_amount = match value.get("refund_amount").and_then(scalar_text) {
+        None => None,
+        Some(t) => Some(Idr::parse_decimal(&t).map_err(|source| ParseError::Amount {
+            field: "refund_amount",
+            source,
+        })?),
+    };
+    let refunds = match value.get("refunds").and_then(Value::as_array) {
+        None => Vec::new(),
+        Some(entries) => entries
+            .iter()
+            .enumerate()
+            .map(|(n, entry)| returned_money(n, entry))
+            .collect::<Result<_, _>>()?,
+    };
     Ok(TransactionView {
         order_id,
         status_code,
@@ -93,7 +121,27 @@ pub fn parse_transaction(value: &Value) -> Result<TransactionView, ParseError> {
         gross_amount,
         original_amount,
         settlement_time: text(value, "settlement_time").and_then(|t| parse_jakarta_time(&t)),
+        refund_amount,
+        refunds,
     })
+}
+
+fn returned_money(position: usize, entry: &Value) -> Result<ReturnedMoney, ParseError> {
+    let amount_text =
+        text(entry, "refund_amount").ok_or(ParseError::Missing("refunds[].refund_amount"))?;
+    let amount = Idr::parse_decimal(&amount_text).map_err(|source| ParseError::Amount {
+        field: "refunds[].refund_amount",
+        source,
+    })?;
+    let key = match (
+        text(entry, "refund_chargeback_id"),
+        text(entry, "refund_key"),
+    ) {
+        (Some(id), _) => format!("id:{id}"),
+        (None, Some(key)) => format!("key:{key}"),
+        (None, None) => format!("n:{position}:{}", amount.rupiah()),
+    };
+    Ok(ReturnedMoney { key, amount })
 }
 
 /// A non-empty string field; numbers are accepted as their text (the signature is then computed
@@ -192,6 +240,32 @@ mod tests {
         let n = parse_notification(body.to_string().as_bytes()).unwrap();
         assert_eq!(n.transaction.original_amount, Some(Idr::new(50000)));
         assert_eq!(n.transaction.gross_amount, Idr::new(50350));
+    }
+
+    #[test]
+    fn refunds_are_read_with_a_stable_key_each() {
+        let body = serde_json::json!({
+            "order_id": "o", "status_code": "200", "transaction_status": "partial_refund",
+            "gross_amount": "50000.00", "signature_key": "x", "refund_amount": "30000.00",
+            "refunds": [
+                {"refund_chargeback_id": 7, "refund_amount": "20000.00", "refund_key": "rk"},
+                {"refund_key": "rk-2", "refund_amount": "5000.00"},
+                {"refund_amount": "5000.00"}
+            ]
+        });
+        let t = parse_notification(body.to_string().as_bytes())
+            .unwrap()
+            .transaction;
+        assert_eq!(t.refund_amount, Some(Idr::new(30_000)));
+        let keys: Vec<_> = t
+            .refunds
+            .iter()
+            .map(|r| (r.key.as_str(), r.amount.rupiah()))
+            .collect();
+        assert_eq!(
+            keys,
+            [("id:7", 20_000), ("key:rk-2", 5_000), ("n:2:5000", 5_000)]
+        );
     }
 
     #[test]

@@ -68,6 +68,7 @@ impl OrderService {
                         Err(ServiceError::OutOfStock { .. }) => "out_of_stock",
                         Err(ServiceError::DailyOrderLimit { .. }) => "daily_limit",
                         Err(ServiceError::Cooldown { .. }) => "cooldown",
+                        Err(ServiceError::Forbidden { .. }) => "owed",
                         Err(_) => "refused",
                     };
                     self.metrics.orders.with_label_values(&[outcome]).inc();
@@ -115,6 +116,24 @@ impl OrderService {
         ledger::ensure_user(&txn, user_id, cmd.user.username.as_deref())
             .await
             .context("upserting the user")?;
+        // Money returned on a credited top-up that the balance could not cover blocks orders
+        // until an admin clears it (DESIGN invariant 5). The user row is locked above, so a
+        // reversal cannot slip in between. A request accepted before is still answered.
+        let owed = crate::topups::repository::owed_in(&txn, user_id)
+            .await
+            .context("reading what the user owes")?;
+        if owed > 0 {
+            if let Some(reply) = self.replay(&txn, &cmd.request_id).await? {
+                txn.commit().await?;
+                return Ok(Try::Done(reply));
+            }
+            return Ok(refuse(ServiceError::Forbidden {
+                message: format!(
+                    "{} of a top-up was refunded or charged back after it was credited and is still owed. An admin must clear it before you can order.",
+                    Idr::new(owed)
+                ),
+            }));
+        }
         let now = Utc::now();
         // On PostgreSQL the order statement itself checks the limits (see `open_order`).
         let limits = if txn.get_database_backend() == DbBackend::Postgres {

@@ -12,6 +12,9 @@ pub enum LedgerReason {
     Order,
     Refund,
     Adjustment,
+    /// Money of a credited top-up returned to the payer after settlement (refund or
+    /// chargeback), taken back from the balance; reference `{order_id}#{refund id}`.
+    Reversal,
 }
 
 impl LedgerReason {
@@ -21,6 +24,7 @@ impl LedgerReason {
             LedgerReason::Order => "order",
             LedgerReason::Refund => "refund",
             LedgerReason::Adjustment => "adjustment",
+            LedgerReason::Reversal => "reversal",
         }
     }
 }

@@ -18,6 +18,10 @@ use super::HttpState;
 use crate::config::{IpNet, PaymentConfig};
 use crate::midtrans::parse_notification;
 
+/// How long the webhook may work on one notification before answering 503 (Midtrans: answer
+/// within 5 seconds).
+pub const WEBHOOK_DEADLINE: std::time::Duration = std::time::Duration::from_millis(4500);
+
 pub async fn midtrans_notification(
     req: HttpRequest,
     body: web::Bytes,
@@ -57,11 +61,28 @@ pub async fn midtrans_notification(
         tracing::warn!(%order_id, "notification with a bad signature");
         return answer(HttpResponse::Unauthorized(), "invalid signature");
     }
-    match state
-        .topups
-        .apply_notification(&notification, arrived)
-        .await
-    {
+    // Midtrans advises answering within 5 seconds (it gives up at 15). The status check is
+    // bounded on its own; this bounds everything else too (a slow database): past it the
+    // notification counts as not recorded, 503, and Midtrans sends it again. Every change is a
+    // conditional, idempotent transaction, so one that committed just before the cut-off makes
+    // the retry a duplicate.
+    let applied = tokio::time::timeout(
+        WEBHOOK_DEADLINE,
+        state.topups.apply_notification(&notification, arrived),
+    )
+    .await;
+    let applied = match applied {
+        Ok(result) => result,
+        Err(_) => {
+            count("timeout");
+            tracing::error!(%order_id, "notification not handled within the deadline; Midtrans will retry");
+            return answer(
+                HttpResponse::ServiceUnavailable(),
+                "temporarily unavailable",
+            );
+        }
+    };
+    match applied {
         Ok(outcome) => {
             count(outcome.label());
             tracing::info!(%order_id, outcome = outcome.label(), status = %notification.transaction.transaction_status, "notification handled");

@@ -117,10 +117,191 @@ pub fn decide(current: Option<TopupStatus>, stored: Idr, seen: &Observation<'_>)
     }
 }
 
+/// Money returned to the payer after settlement: a refund (by the merchant) or a chargeback (by
+/// the payer's bank), whole or partial. It can follow a credit; DESIGN invariant 5.
+pub fn is_money_returned(transaction_status: &str) -> bool {
+    matches!(
+        transaction_status,
+        "refund" | "partial_refund" | "chargeback" | "partial_chargeback"
+    )
+}
+
+/// One returned amount to reverse, identified so that a repeated notification reverses it once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalPlan {
+    /// The ledger reference (`{order_id}#{key}`): `UNIQUE(reason, reference)` books it once.
+    pub reference: String,
+    pub requested: Idr,
+    /// `requested` is the total returned so far (no `refunds[]` list was given), not one refund.
+    pub cumulative: bool,
+}
+
+/// What to reverse for a money-returned report: one plan per listed refund or chargeback
+/// (`refunds[]`, each keyed by its id), or, without a list, one for the reported total.
+pub fn reversal_plans<'a>(
+    order_id: &str,
+    listed: impl IntoIterator<Item = (&'a str, Idr)>,
+    total: Option<Idr>,
+) -> Vec<ReversalPlan> {
+    let plans: Vec<ReversalPlan> = listed
+        .into_iter()
+        .filter(|(_, amount)| amount.is_positive())
+        .map(|(key, amount)| ReversalPlan {
+            reference: format!("{order_id}#{key}"),
+            requested: amount,
+            cumulative: false,
+        })
+        .collect();
+    if !plans.is_empty() {
+        return plans;
+    }
+    match total {
+        Some(total) if total.is_positive() => vec![ReversalPlan {
+            reference: format!("{order_id}#total:{}", total.rupiah()),
+            requested: total,
+            cumulative: true,
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// How one returned amount is reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReversalSplit {
+    /// What this report returns of the top-up (never more than is left of what was credited).
+    pub due: Idr,
+    /// Taken back from the balance now.
+    pub taken: Idr,
+    /// What the balance could not cover: owed until an admin clears it.
+    pub owed: Idr,
+}
+
+/// Takes `due` back from `balance` as far as it goes (the balance never goes negative) and
+/// keeps the rest as owed. `due` is capped by what is left of the credited `stored` amount once
+/// `returned_before` is counted (a fee-imposed refund may name more than was credited).
+pub fn split_reversal(
+    stored: Idr,
+    returned_before: Idr,
+    plan: &ReversalPlan,
+    balance: Idr,
+) -> ReversalSplit {
+    let left = (stored.rupiah() - returned_before.rupiah()).max(0);
+    let requested = if plan.cumulative {
+        plan.requested.rupiah() - returned_before.rupiah()
+    } else {
+        plan.requested.rupiah()
+    };
+    let due = requested.clamp(0, left);
+    let taken = due.min(balance.rupiah().max(0));
+    ReversalSplit {
+        due: Idr::new(due),
+        taken: Idr::new(taken),
+        owed: Idr::new(due - taken),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn plan(requested: i64, cumulative: bool) -> ReversalPlan {
+        ReversalPlan {
+            reference: "o#id:1".into(),
+            requested: Idr::new(requested),
+            cumulative,
+        }
+    }
+
+    #[test]
+    fn a_refund_takes_what_the_balance_has_and_the_rest_is_owed() {
+        let s = split_reversal(
+            Idr::new(50_000),
+            Idr::new(0),
+            &plan(50_000, false),
+            Idr::new(20_000),
+        );
+        assert_eq!(
+            (s.due.rupiah(), s.taken.rupiah(), s.owed.rupiah()),
+            (50_000, 20_000, 30_000)
+        );
+        let s = split_reversal(
+            Idr::new(50_000),
+            Idr::new(0),
+            &plan(10_000, false),
+            Idr::new(90_000),
+        );
+        assert_eq!(
+            (s.due.rupiah(), s.taken.rupiah(), s.owed.rupiah()),
+            (10_000, 10_000, 0)
+        );
+    }
+
+    #[test]
+    fn never_more_than_was_credited_is_reversed() {
+        // A fee-imposed refund of 50,350 on a 50,000 top-up.
+        let s = split_reversal(
+            Idr::new(50_000),
+            Idr::new(0),
+            &plan(50_350, false),
+            Idr::new(99_000),
+        );
+        assert_eq!(s.due.rupiah(), 50_000);
+        let s = split_reversal(
+            Idr::new(50_000),
+            Idr::new(45_000),
+            &plan(20_000, false),
+            Idr::new(99_000),
+        );
+        assert_eq!(s.due.rupiah(), 5_000);
+        let s = split_reversal(
+            Idr::new(50_000),
+            Idr::new(50_000),
+            &plan(1, false),
+            Idr::new(99_000),
+        );
+        assert_eq!(s.due.rupiah(), 0);
+    }
+
+    #[test]
+    fn a_cumulative_total_reverses_only_what_is_new() {
+        let s = split_reversal(
+            Idr::new(50_000),
+            Idr::new(20_000),
+            &plan(30_000, true),
+            Idr::new(99_000),
+        );
+        assert_eq!(s.due.rupiah(), 10_000);
+    }
+
+    #[test]
+    fn plans_follow_the_refund_list_or_the_total() {
+        let listed = [("id:1", Idr::new(20_000)), ("id:2", Idr::new(5_000))];
+        let plans = reversal_plans("ORDER-1-2", listed, Some(Idr::new(25_000)));
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[1].reference, "ORDER-1-2#id:2");
+        assert!(!plans[0].cumulative);
+        let plans = reversal_plans("ORDER-1-2", [], Some(Idr::new(25_000)));
+        assert_eq!(plans[0].reference, "ORDER-1-2#total:25000");
+        assert!(plans[0].cumulative);
+        assert!(reversal_plans("ORDER-1-2", [], None).is_empty());
+        assert!(is_money_returned("partial_chargeback"));
+        assert!(!is_money_returned("settlement"));
+    }
+
+    proptest! {
+        #[test]
+        fn a_reversal_never_makes_a_negative_balance_and_loses_nothing(
+            stored in 1i64..10_000_000, before in 0i64..10_000_000,
+            requested in 0i64..20_000_000, balance in 0i64..20_000_000,
+        ) {
+            let s = split_reversal(Idr::new(stored), Idr::new(before), &plan(requested, false), Idr::new(balance));
+            prop_assert!(s.taken.rupiah() <= balance);
+            prop_assert_eq!(s.taken.rupiah() + s.owed.rupiah(), s.due.rupiah());
+            prop_assert!(s.due.rupiah() + before.min(stored) <= stored.max(before));
+            prop_assert!(s.owed.rupiah() >= 0 && s.taken.rupiah() >= 0);
+        }
+    }
 
     fn seen(status: &str, gross: i64) -> Observation<'_> {
         Observation {

@@ -5,7 +5,7 @@ pub mod domain;
 pub mod repository;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -35,6 +35,9 @@ pub enum Outcome {
     Ignored,
     /// The status API does not know the transaction: the notification is not acted on.
     Unverified,
+    /// Money returned after settlement was taken back (as far as the balance allowed; the rest
+    /// is owed).
+    Reversed,
 }
 
 impl Outcome {
@@ -47,6 +50,7 @@ impl Outcome {
             Outcome::AmountMismatch => "amount_mismatch",
             Outcome::Ignored => "ignored",
             Outcome::Unverified => "unverified",
+            Outcome::Reversed => "reversed",
         }
     }
 }
@@ -204,12 +208,7 @@ impl TopupService {
     ) -> Result<TopupCreated, ServiceError> {
         let amount = shared_proto::Idr::new(amount);
         let key = idempotency_key(request_id);
-        match self
-            .inner
-            .midtrans
-            .charge_qris(order_id, amount, &key)
-            .await
-        {
+        match self.charge_until_answered(order_id, amount, &key).await {
             Ok(charge) => {
                 repository::store_charge(
                     &self.inner.db,
@@ -227,6 +226,18 @@ impl TopupService {
                     qr_string: charge.qr_string,
                     expires_at: charge.expires_at,
                     sandbox: !self.inner.config.midtrans.is_production,
+                })
+            }
+            // Midtrans is still processing an earlier charge with this key (HTTP 202). Not a
+            // failure: the row stays pending without a QR; asking again (a repeated request,
+            // `topup.status`) gets the QR once Midtrans has it, and the sweeper closes the row
+            // if it never comes.
+            Err(MidtransError::InProgress) => {
+                tracing::info!(%order_id, "QRIS charge still being processed at Midtrans");
+                Err(ServiceError::ProviderUnavailable {
+                    message:
+                        "Your QRIS code is still being created; check the top-up again in a moment."
+                            .into(),
                 })
             }
             Err(e) if attempt == Attempt::Repeat => {
@@ -254,6 +265,36 @@ impl TopupService {
                 })
             }
         }
+    }
+
+    /// Charges, asking again with the same `Idempotency-Key` while Midtrans answers HTTP 202
+    /// ("still processing an earlier request with this key"), for at most
+    /// `MIDTRANS_CHARGE_IN_PROGRESS_WAIT_MS`; then answers [`MidtransError::InProgress`].
+    async fn charge_until_answered(
+        &self,
+        order_id: &str,
+        amount: shared_proto::Idr,
+        key: &str,
+    ) -> Result<crate::midtrans::QrisCharge, MidtransError> {
+        let budget = Duration::from_millis(self.inner.config.midtrans.charge_in_progress_wait_ms);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.inner.midtrans.charge_qris(order_id, amount, key).await {
+                Err(MidtransError::InProgress) if started.elapsed() + pause <= budget => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Pending rows created before this have had every chance to get their QR: the sweeper
+    /// closes those still without one (`expires_at` never set).
+    pub fn never_charged_cutoff(&self, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+        now - chrono::Duration::minutes(i64::from(self.inner.config.midtrans.qris_expiry_minutes))
+            - chrono::Duration::minutes(5)
     }
 
     /// The answer for a request id seen before.
@@ -322,6 +363,19 @@ impl TopupService {
             .filter(|r| r.user_id == Some(user_id.as_i64()))
             .ok_or_else(not_found)?;
         if TopupStatus::parse(row.status.as_deref()) == Some(TopupStatus::Pending) {
+            if !cancel && row.qr_string.is_none() {
+                if let Some(request_id) = row.request_id.as_deref() {
+                    // The charge never completed (Midtrans answered "still processing"): ask
+                    // again with the same key, which answers the first charge's QR once it
+                    // exists and can never create a second transaction.
+                    if let Err(e) = self
+                        .charge(request_id, order_id, row.amount, Attempt::Repeat)
+                        .await
+                    {
+                        tracing::info!(%order_id, error = ?e, "QRIS charge still not available");
+                    }
+                }
+            }
             if cancel {
                 match self.inner.midtrans.cancel(order_id).await {
                     Ok(word) => {
@@ -398,6 +452,11 @@ impl TopupService {
         if row.bot_source.as_deref() != Some(BOT_SOURCE) {
             return Ok(Outcome::Ignored);
         }
+        if TopupStatus::parse(row.status.as_deref()) == Some(TopupStatus::Success)
+            && domain::is_money_returned(&seen.transaction_status)
+        {
+            return self.apply_returned(&row, seen).await;
+        }
         if TopupStatus::parse(row.status.as_deref()) != Some(TopupStatus::Pending) {
             if domain::payment(&seen.transaction_status, seen.fraud_status.as_deref())
                 == domain::Payment::Paid
@@ -430,7 +489,7 @@ impl TopupService {
         }
         let confirmed;
         let view = if self.inner.config.midtrans.verify_status {
-            confirmed = match self.inner.midtrans.status(&seen.order_id).await {
+            confirmed = match self.confirm(&seen.order_id).await {
                 Ok(v) => v,
                 Err(MidtransError::NotFound) => return Ok(Outcome::Unverified),
                 Err(e) => return Err(e.into()),
@@ -440,6 +499,92 @@ impl TopupService {
             seen
         };
         self.apply_view(&row, view, Some(arrived)).await
+    }
+
+    /// The webhook's status check: one attempt within `MIDTRANS_WEBHOOK_STATUS_TIMEOUT_MS`, no
+    /// retries, so the webhook answers well within Midtrans's 5 seconds (an error becomes a 503
+    /// and Midtrans sends the notification again later).
+    async fn confirm(&self, order_id: &str) -> Result<TransactionView, MidtransError> {
+        let deadline =
+            Duration::from_millis(self.inner.config.midtrans.webhook_status_timeout_ms.max(1));
+        self.inner.midtrans.status_within(order_id, deadline).await
+    }
+
+    /// Money of a credited top-up went back to the payer (refund or chargeback, whole or
+    /// partial): each returned amount is reversed once, from the balance as far as it goes, the
+    /// rest owed (DESIGN invariant 5). Midtrans's status API is the source when verification is
+    /// on; the notification (signature checked) otherwise.
+    async fn apply_returned(
+        &self,
+        row: &TopupRow,
+        seen: &TransactionView,
+    ) -> Result<Outcome, ApplyError> {
+        // Midtrans reports money returned with status_code 200; the signature covers it.
+        if seen.status_code.trim() != "200" {
+            tracing::warn!(order_id = %row.order_id, status_code = %seen.status_code, "money-returned notification with a non-200 status_code; not acted on");
+            return Ok(Outcome::Unverified);
+        }
+        let confirmed;
+        let view = if self.inner.config.midtrans.verify_status {
+            confirmed = match self.confirm(&seen.order_id).await {
+                Ok(v) => v,
+                Err(MidtransError::NotFound) => return Ok(Outcome::Unverified),
+                Err(e) => return Err(e.into()),
+            };
+            &confirmed
+        } else {
+            seen
+        };
+        if view.order_id != row.order_id || !domain::is_money_returned(&view.transaction_status) {
+            tracing::warn!(order_id = %row.order_id, status = %view.transaction_status, "Midtrans does not confirm money returned; not acted on");
+            return Ok(Outcome::Unverified);
+        }
+        let Some(user_id) = row.user_id.and_then(|u| DiscordUserId::from_i64(u).ok()) else {
+            tracing::error!(order_id = %row.order_id, "top-up row without a valid user id");
+            return Ok(Outcome::Ignored);
+        };
+        let plans = domain::reversal_plans(
+            &row.order_id,
+            view.refunds.iter().map(|r| (r.key.as_str(), r.amount)),
+            view.refund_amount,
+        );
+        let mut outcome = Outcome::Duplicate;
+        for plan in &plans {
+            match repository::reverse(
+                &self.inner.db,
+                &self.inner.events_exchange,
+                row,
+                user_id,
+                plan,
+                &view.transaction_status,
+            )
+            .await?
+            {
+                repository::Reversed::Done {
+                    split,
+                    balance_after,
+                    total_owed,
+                } => {
+                    tracing::warn!(
+                        order_id = %row.order_id,
+                        status = %view.transaction_status,
+                        returned = split.due.rupiah(),
+                        taken = split.taken.rupiah(),
+                        owed = split.owed.rupiah(),
+                        balance_after = balance_after.rupiah(),
+                        total_owed = total_owed.rupiah(),
+                        "money returned after settlement reversed"
+                    );
+                    outcome = Outcome::Reversed;
+                }
+                repository::Reversed::AlreadyDone => {}
+            }
+        }
+        if plans.is_empty() {
+            tracing::error!(order_id = %row.order_id, status = %view.transaction_status, "money returned without an amount; an operator must check it");
+            return Ok(Outcome::Ignored);
+        }
+        Ok(outcome)
     }
 
     /// Asks Midtrans about a pending top-up and applies the answer (sweeper, status refresh).

@@ -4,9 +4,10 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, TransactionTrait};
 use shared_proto::{
-    DiscordUserId, Envelope, Event, Idr, MessageFamily, TopupExpired, TopupSettled,
+    DiscordUserId, Envelope, Event, Idr, MessageFamily, TopupExpired, TopupReversed, TopupSettled,
 };
 
+use super::domain::{split_reversal, ReversalPlan, ReversalSplit};
 use crate::persistence::{ledger, outbox, stmt};
 
 /// Our rows in the shared `topups` table carry this source.
@@ -133,10 +134,13 @@ pub async fn store_charge(
     Ok(())
 }
 
-/// Our pending rows whose QR expired before `now` (oldest first).
+/// Our pending rows whose QR expired before `now`, and those whose charge never completed (no
+/// `expires_at`: Midtrans never gave a QR, e.g. it answered "still processing" until the request
+/// gave up) created before `never_charged_before`. Oldest first.
 pub async fn expired_pending(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
+    never_charged_before: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<TopupRow>, DbErr> {
     let rows = db
@@ -144,9 +148,17 @@ pub async fn expired_pending(
             db,
             &format!(
                 "SELECT {COLUMNS} FROM topups WHERE status = 'pending' AND bot_source = $1 \
-                 AND expires_at IS NOT NULL AND expires_at < $2 ORDER BY expires_at LIMIT $3"
+                 AND ((expires_at IS NOT NULL AND expires_at < $2) \
+                 OR (expires_at IS NULL AND created_at < $3)) \
+                 ORDER BY created_at LIMIT $4"
             ),
-            [BOT_SOURCE.into(), now.into(), (limit as i64).into()],
+            [
+                BOT_SOURCE.into(),
+                now.into(),
+                // `created_at` is the shared table's legacy timestamp without time zone (UTC).
+                never_charged_before.naive_utc().into(),
+                (limit as i64).into(),
+            ],
         ))
         .await?;
     rows.iter().map(row).collect()
@@ -363,4 +375,162 @@ pub async fn fail_charge(
     ))
     .await?;
     Ok(())
+}
+
+/// The result of reversing one returned amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reversed {
+    Done {
+        split: ReversalSplit,
+        balance_after: Idr,
+        total_owed: Idr,
+    },
+    /// This returned amount was reversed before (a repeated notification).
+    AlreadyDone,
+}
+
+/// Reverses one returned amount of a credited top-up (DESIGN invariant 5), in one transaction:
+/// takes it back from the balance as far as the balance allows (a guarded `UPDATE`, so the
+/// balance never goes negative), books a `reversal` ledger row (its `UNIQUE(reason, reference)`
+/// makes this exactly-once per returned amount), adds what the balance could not cover to
+/// `balance_owed`, records the amount and Midtrans's word on the top-up (`status` stays
+/// `success`) and queues `topup.reversed` for the admins.
+///
+/// The top-up row is locked first on PostgreSQL, so concurrent copies of one notification
+/// serialise and the later ones find the ledger row. On SQLite the single writer does the same.
+pub async fn reverse<C: TransactionTrait>(
+    db: &C,
+    events_exchange: &str,
+    row: &TopupRow,
+    user_id: DiscordUserId,
+    plan: &ReversalPlan,
+    midtrans_status: &str,
+) -> Result<Reversed, DbErr> {
+    let txn = db.begin().await?;
+    let pg = txn.get_database_backend() == DbBackend::Postgres;
+    let lock = if pg { " FOR UPDATE" } else { "" };
+    let returned_before = txn
+        .query_one(stmt(
+            &txn,
+            &format!(
+                "SELECT COALESCE(returned_amount, 0) AS returned FROM topups \
+                 WHERE order_id = $1 AND bot_source = $2 AND status = 'success'{lock}"
+            ),
+            [row.order_id.as_str().into(), BOT_SOURCE.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("credited top-up {}", row.order_id)))?
+        .try_get::<i64>("", "returned")?;
+    let booked = txn
+        .query_one(stmt(
+            &txn,
+            "SELECT COUNT(*) AS n FROM balance_ledger WHERE reason = $1 AND reference = $2",
+            [
+                ledger::LedgerReason::Reversal.as_str().into(),
+                plan.reference.as_str().into(),
+            ],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if booked > 0 {
+        txn.rollback().await?;
+        return Ok(Reversed::AlreadyDone);
+    }
+    let balance = txn
+        .query_one(stmt(
+            &txn,
+            &format!("SELECT balance FROM users WHERE user_id = $1{lock}"),
+            [user_id.as_i64().into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("user {user_id}")))?
+        .try_get::<i64>("", "balance")?;
+    let split = split_reversal(
+        Idr::new(row.amount),
+        Idr::new(returned_before),
+        plan,
+        Idr::new(balance),
+    );
+    // Guarded: if the balance changed since it was read (SQLite has no row lock), nothing is
+    // taken and the caller retries (the webhook answers 503).
+    let balance_after = txn
+        .query_one(stmt(
+            &txn,
+            "UPDATE users SET balance = balance - $1 WHERE user_id = $2 AND balance >= $1 \
+             RETURNING balance",
+            [split.taken.rupiah().into(), user_id.as_i64().into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the balance changed during a reversal; retry".into()))?
+        .try_get::<i64>("", "balance")?;
+    ledger::record(
+        &txn,
+        user_id.as_i64(),
+        -split.taken.rupiah(),
+        ledger::LedgerReason::Reversal,
+        &plan.reference,
+        balance_after,
+    )
+    .await?;
+    if split.owed.is_positive() {
+        txn.execute(stmt(
+            &txn,
+            "INSERT INTO balance_owed (user_id, amount, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET amount = balance_owed.amount + EXCLUDED.amount, \
+             updated_at = EXCLUDED.updated_at",
+            [
+                user_id.as_i64().into(),
+                split.owed.rupiah().into(),
+                Utc::now().into(),
+            ],
+        ))
+        .await?;
+    }
+    let total_owed = owed_in(&txn, user_id.as_i64()).await?;
+    txn.execute(stmt(
+        &txn,
+        "UPDATE topups SET midtrans_status = $1, returned_amount = COALESCE(returned_amount, 0) + $2, \
+         returned_at = $3 WHERE order_id = $4 AND bot_source = $5",
+        [
+            midtrans_status.into(),
+            split.due.rupiah().into(),
+            Utc::now().into(),
+            row.order_id.as_str().into(),
+            BOT_SOURCE.into(),
+        ],
+    ))
+    .await?;
+    let event = Envelope::new(Event::TopupReversed(TopupReversed {
+        order_id: row.order_id.clone(),
+        user_id,
+        midtrans_status: midtrans_status.to_string(),
+        returned: split.due,
+        taken_from_balance: split.taken,
+        owed: split.owed,
+        balance_after: Idr::new(balance_after),
+        total_owed: Idr::new(total_owed),
+    }));
+    outbox::enqueue(&txn, events_exchange, &event).await?;
+    txn.commit().await?;
+    Ok(Reversed::Done {
+        split,
+        balance_after: Idr::new(balance_after),
+        total_owed: Idr::new(total_owed),
+    })
+}
+
+/// What `user_id` owes after money returned on a credited top-up (0 when nothing).
+pub async fn owed_in(db: &impl ConnectionTrait, user_id: i64) -> Result<i64, DbErr> {
+    Ok(db
+        .query_one(stmt(
+            db,
+            "SELECT amount FROM balance_owed WHERE user_id = $1",
+            [user_id.into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "amount"))
+        .transpose()?
+        .unwrap_or(0))
 }

@@ -3,6 +3,8 @@
 
 mod broker_flow;
 mod helpers;
+mod midtrans_strictness;
+mod money_returned;
 mod sweeper;
 mod topups;
 mod webhook;

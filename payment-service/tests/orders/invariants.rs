@@ -1,5 +1,5 @@
 //! DESIGN.md §6 after a randomized concurrent run of orders, delivery confirmations and
-//! failures, refunds and re-deliveries.
+//! failures, refunds and re-deliveries, and chargebacks of credited top-ups (invariant 5).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -34,6 +34,52 @@ async fn invariants_hold_after_a_randomized_concurrent_run() {
         initial.insert(u, b);
     }
     let mut tasks = Vec::new();
+    // Some users had a top-up credited; Midtrans reports it charged back (each report twice, at
+    // once) while their orders run.
+    const CHARGED_BACK: i64 = 8;
+    for u in 1..=CHARGED_BACK {
+        let order_id = format!("ORDER-{u}-1700000000");
+        w.db.execute(stmt(
+            &w.db,
+            "INSERT INTO topups (order_id, user_id, amount, bot_source, status, midtrans_status) \
+             VALUES ($1, $2, 60000, 'order', 'success', 'settlement')",
+            [order_id.clone().into(), u.into()],
+        ))
+        .await
+        .unwrap();
+        let row = payment_service::topups::repository::find_by_order_id(&w.db, &order_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let amount = rng.gen_range(1..=4) * 15_000;
+        for _ in 0..2 {
+            let (w, row) = (w.clone(), row.clone());
+            tasks.push(tokio::spawn(async move {
+                let plan = payment_service::topups::domain::ReversalPlan {
+                    reference: format!("{}#id:{u}", row.order_id),
+                    requested: shared_proto::Idr::new(amount),
+                    cumulative: false,
+                };
+                let user = shared_proto::DiscordUserId::from_i64(u).unwrap();
+                // A copy that lost the race on SQLite-style guards may fail; Midtrans retries.
+                for _ in 0..5 {
+                    if payment_service::topups::repository::reverse(
+                        &w.db,
+                        "events",
+                        &row,
+                        user,
+                        &plan,
+                        "partial_chargeback",
+                    )
+                    .await
+                    .is_ok()
+                    {
+                        break;
+                    }
+                }
+            }));
+        }
+    }
     for i in 0..250u32 {
         let w = w.clone();
         let user = rng.gen_range(1..=USERS);
@@ -163,7 +209,46 @@ async fn invariants_hold_after_a_randomized_concurrent_run() {
             vec![],
         )
         .await;
-    assert_eq!(-charged + refunded, ledger);
+    let reversed = w
+        .scalar(
+            "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM balance_ledger WHERE reason = 'reversal'",
+            vec![],
+        )
+        .await;
+    assert_eq!(-charged + refunded + reversed, ledger);
+    // 5. Money returned after settlement: reversed once each, as far as the balance allowed,
+    //    the rest owed — returned = taken back + owed, per user; nothing lost.
+    assert_eq!(
+        w.scalar(
+            "SELECT COUNT(*) FROM balance_ledger WHERE reason = 'reversal'",
+            vec![]
+        )
+        .await,
+        CHARGED_BACK
+    );
+    for u in 1..=CHARGED_BACK {
+        let returned = w
+            .scalar(
+                "SELECT CAST(COALESCE(SUM(returned_amount), 0) AS BIGINT) FROM topups WHERE user_id = $1",
+                vec![u.into()],
+            )
+            .await;
+        let taken = -w
+            .scalar(
+                "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM balance_ledger WHERE user_id = $1 AND reason = 'reversal'",
+                vec![u.into()],
+            )
+            .await;
+        let owed = w
+            .scalar(
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM balance_owed WHERE user_id = $1",
+                vec![u.into()],
+            )
+            .await;
+        assert!(returned > 0, "user {u}");
+        assert_eq!(returned, taken + owed, "user {u}");
+        assert!(taken >= 0 && owed >= 0);
+    }
     assert_eq!(
         w.scalar(
             "SELECT COUNT(*) FROM balance_ledger WHERE reason = 'refund'",

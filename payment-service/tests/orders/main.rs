@@ -8,5 +8,6 @@ mod invariants;
 mod order_create;
 mod quarantine;
 mod refunds;
+mod owed;
 mod relay;
 mod stock;

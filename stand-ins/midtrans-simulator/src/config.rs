@@ -27,8 +27,12 @@ pub struct SimulatorConfig {
     pub notification_timeout: Duration,
     /// For demos: settle every new charge after this long, as if the customer paid.
     pub auto_pay_after: Option<Duration>,
-    /// How long an `Idempotency-Key` answer is replayed (Midtrans: 5 minutes).
+    /// How long a successful `Idempotency-Key` answer is replayed (Midtrans: 5 minutes; the
+    /// simulator's clock can be moved forward, see `POST /_sim/clock`).
     pub idempotency_ttl: Duration,
+    /// How long processing a charge takes; a retry with the same `Idempotency-Key` meanwhile
+    /// answers HTTP 202. Zero by default; `/_sim/charge-hold` holds charges indefinitely.
+    pub charge_processing_delay: Duration,
     /// The base URL put into `actions[].url`, when the bound address is not what clients see
     /// (containers). Defaults to the bound base URL.
     pub public_base_url: Option<String>,
@@ -47,6 +51,7 @@ impl SimulatorConfig {
             notification_timeout: Duration::from_secs(15),
             auto_pay_after: None,
             idempotency_ttl: Duration::from_secs(5 * 60),
+            charge_processing_delay: Duration::ZERO,
             public_base_url: None,
         }
     }
@@ -70,6 +75,7 @@ impl fmt::Debug for SimulatorConfig {
             .field("notification_timeout", &self.notification_timeout)
             .field("auto_pay_after", &self.auto_pay_after)
             .field("idempotency_ttl", &self.idempotency_ttl)
+            .field("charge_processing_delay", &self.charge_processing_delay)
             .field("public_base_url", &self.public_base_url)
             .finish()
     }

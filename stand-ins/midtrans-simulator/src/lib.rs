@@ -7,6 +7,7 @@
 //! It never talks to the real Midtrans.
 
 pub mod charge_request;
+pub mod clock;
 pub mod config;
 pub mod faults;
 mod idempotency;
@@ -30,10 +31,11 @@ pub use config::{NotificationRetry, SimulatorConfig};
 pub use faults::FaultRequest;
 pub use notifier::{DeliveryOutcome, NotificationRecord};
 pub use signature::{
-    format_amount, notification_body, resign, signature_key, status_code_for, NotificationSpec,
+    format_amount, notification_body, notification_status_code_for, resign, signature_key,
+    status_code_for, NotificationSpec, RefundEntry,
 };
-pub use state::{ControlOutcome, NotifyRequest};
-pub use transactions::{TransactionStatus, TransitionError};
+pub use state::{ControlOutcome, NotifyRequest, MAX_NOTIFICATION_URLS};
+pub use transactions::{ReturnKind, ReturnRequest, TransactionStatus, TransitionError};
 
 use state::SimulatorState;
 
@@ -142,6 +144,41 @@ impl RunningSimulator {
         request: NotifyRequest,
     ) -> Result<ControlOutcome, TransitionError> {
         self.state.renotify(order_id, request).await
+    }
+
+    /// Refunds `request.amount` (default: everything left) of a settled transaction and
+    /// notifies (`refund` or `partial_refund`).
+    pub async fn refund(
+        &self,
+        order_id: &str,
+        request: ReturnRequest,
+    ) -> Result<ControlOutcome, TransitionError> {
+        self.state
+            .return_money(order_id, ReturnKind::Refund, &request)
+            .await
+    }
+
+    /// A chargeback by the payer's bank of `request.amount` (default: everything left) and
+    /// its notification (`chargeback` or `partial_chargeback`).
+    pub async fn chargeback(
+        &self,
+        order_id: &str,
+        request: ReturnRequest,
+    ) -> Result<ControlOutcome, TransitionError> {
+        self.state
+            .return_money(order_id, ReturnKind::Chargeback, &request)
+            .await
+    }
+
+    /// While held, charges wait before they are processed; retries with the same
+    /// `Idempotency-Key` meanwhile answer HTTP 202. Release to let them finish.
+    pub fn hold_charges(&self, hold: bool) {
+        self.state.hold_charges(hold);
+    }
+
+    /// Moves the simulator's clock forward (the `Idempotency-Key` retention).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.state.clock().advance(by);
     }
 
     /// Arms faults as `POST /_sim/faults` does.

@@ -44,6 +44,9 @@ fn config_from_env() -> anyhow::Result<SimulatorConfig> {
     config.fee_imposition = parse_optional::<i64>("SIMULATOR_FEE_IMPOSITION")?;
     config.auto_pay_after =
         parse_optional::<u64>("SIMULATOR_AUTO_PAY_AFTER_SECS")?.map(Duration::from_secs);
+    if let Some(ms) = parse_optional::<u64>("SIMULATOR_CHARGE_PROCESSING_MS")? {
+        config.charge_processing_delay = Duration::from_millis(ms);
+    }
     if let Some(merchant_id) = optional("SIMULATOR_MERCHANT_ID")? {
         config.merchant_id = merchant_id;
     }

@@ -49,13 +49,26 @@ pub fn now_jakarta() -> DateTime<FixedOffset> {
     Utc::now().with_timezone(&JAKARTA)
 }
 
-/// The `status_code` Midtrans pairs with a `transaction_status`.
+/// The `status_code` `GET /v2/{order_id}/status` pairs with a `transaction_status`
+/// (an expired transaction answers 407 there).
 pub fn status_code_for(transaction_status: &str) -> &'static str {
     match transaction_status {
         "pending" => "201",
         "deny" | "failure" => "202",
         "expire" => "407",
-        // settlement, capture, cancel, refund, partial_refund, authorize
+        // settlement, capture, cancel, refund, partial_refund, chargeback, authorize
+        _ => "200",
+    }
+}
+
+/// The `status_code` an HTTP notification carries for a `transaction_status`: 200 success
+/// (settlement, capture, refunds, chargebacks), 201 pending, 202 for deny, cancel, expire and
+/// failure. Differs from [`status_code_for`] (the status API) for `expire` (407 there) and
+/// `cancel` (200 there).
+pub fn notification_status_code_for(transaction_status: &str) -> &'static str {
+    match transaction_status {
+        "pending" => "201",
+        "deny" | "cancel" | "expire" | "failure" => "202",
         _ => "200",
     }
 }
@@ -83,6 +96,58 @@ pub struct NotificationSpec {
     pub acquirer: String,
     pub issuer: String,
     pub transaction_type: String,
+    /// Money returned after settlement (refunds and chargebacks), sent as `refund_amount` and
+    /// `refunds[]` when not empty.
+    pub refunds: Vec<RefundEntry>,
+}
+
+/// One refund or chargeback of a settled transaction, as `refunds[]` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundEntry {
+    /// Midtrans's `refund_chargeback_id`: one numbering for refunds and chargebacks.
+    pub refund_chargeback_id: u64,
+    /// Integer rupiah; sent as `"5000.00"`.
+    pub refund_amount: i64,
+    pub created_at: String,
+    pub reason: String,
+    /// The merchant's key of a refund (absent for chargebacks, which the payer's bank starts).
+    pub refund_key: Option<String>,
+    /// `refund` or `chargeback`.
+    pub kind: String,
+}
+
+impl RefundEntry {
+    pub fn to_json(&self) -> Value {
+        let mut entry = Map::new();
+        entry.insert(
+            "refund_chargeback_id".into(),
+            json!(self.refund_chargeback_id),
+        );
+        entry.insert(
+            "refund_amount".into(),
+            json!(format_amount(self.refund_amount)),
+        );
+        entry.insert("created_at".into(), json!(self.created_at));
+        entry.insert("reason".into(), json!(self.reason));
+        if let Some(key) = &self.refund_key {
+            entry.insert("refund_key".into(), json!(key));
+        }
+        entry.insert("refund_method".into(), json!(self.kind));
+        Value::Object(entry)
+    }
+}
+
+/// `refund_amount` (the total returned so far) and `refunds[]` for a body, when any.
+pub(crate) fn insert_refunds(body: &mut Map<String, Value>, refunds: &[RefundEntry]) {
+    if refunds.is_empty() {
+        return;
+    }
+    let total: i64 = refunds.iter().map(|r| r.refund_amount).sum();
+    body.insert("refund_amount".into(), json!(format_amount(total)));
+    body.insert(
+        "refunds".into(),
+        Value::Array(refunds.iter().map(RefundEntry::to_json).collect()),
+    );
 }
 
 impl NotificationSpec {
@@ -94,7 +159,7 @@ impl NotificationSpec {
             order_id: order_id.to_owned(),
             transaction_id: uuid::Uuid::new_v4().to_string(),
             transaction_status: transaction_status.to_owned(),
-            status_code: status_code_for(transaction_status).to_owned(),
+            status_code: notification_status_code_for(transaction_status).to_owned(),
             gross_amount,
             original_amount: None,
             fraud_status: "accept".to_owned(),
@@ -105,6 +170,7 @@ impl NotificationSpec {
             acquirer: "gopay".to_owned(),
             issuer: "gopay".to_owned(),
             transaction_type: "on-us".to_owned(),
+            refunds: Vec::new(),
         }
     }
 }
@@ -145,6 +211,7 @@ pub fn notification_body(spec: &NotificationSpec, server_key: &str) -> Value {
             fee_metadata(original, spec.gross_amount - original),
         );
     }
+    insert_refunds(&mut body, &spec.refunds);
     Value::Object(body)
 }
 
@@ -195,6 +262,18 @@ mod tests {
         assert_eq!(status_code_for("deny"), "202");
         assert_eq!(status_code_for("expire"), "407");
         assert_eq!(status_code_for("cancel"), "200");
+    }
+
+    #[test]
+    fn notifications_carry_202_for_deny_cancel_and_expire() {
+        for status in ["deny", "cancel", "expire"] {
+            assert_eq!(notification_status_code_for(status), "202", "{status}");
+            assert_eq!(NotificationSpec::new("o", status, 1).status_code, "202");
+        }
+        assert_eq!(notification_status_code_for("settlement"), "200");
+        assert_eq!(notification_status_code_for("pending"), "201");
+        assert_eq!(notification_status_code_for("refund"), "200");
+        assert_eq!(notification_status_code_for("partial_chargeback"), "200");
     }
 
     #[test]

@@ -12,13 +12,20 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::charge_request::{parse_charge, ChargeRequest, DEFAULT_QRIS_EXPIRY_MINUTES};
+use crate::clock::SimClock;
 use crate::config::SimulatorConfig;
 use crate::faults::{Endpoint, Fault, Faults};
-use crate::idempotency::{IdempotencyCache, StoredAnswer, MAX_KEY_LEN};
+use crate::idempotency::{usable_key, Begin, IdempotencyCache, StoredAnswer};
 use crate::notifier::{DeliveryOutcome, NotificationRecord, Notifier};
 use crate::qris::qr_string;
-use crate::signature::{notification_body, now_jakarta, resign, status_code_for};
-use crate::transactions::{Transaction, TransactionStatus, TransactionStore, TransitionError};
+use crate::signature::{notification_body, notification_status_code_for, now_jakarta, resign};
+use crate::transactions::{
+    ReturnKind, ReturnRequest, Transaction, TransactionStatus, TransactionStore, TransitionError,
+};
+
+/// Midtrans takes up to 3 comma-separated URLs in `X-Override-Notification` /
+/// `X-Append-Notification`.
+pub const MAX_NOTIFICATION_URLS: usize = 3;
 
 /// An HTTP status and a JSON body, as a Core API route answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +82,21 @@ impl ApiAnswer {
         Self::error(404, 404, "Transaction doesn't exist.")
     }
 
+    /// `GET /v2/{order_id}/status` for an unknown order: HTTP 200, `status_code` "404".
+    fn unknown_transaction() -> Self {
+        Self::error(200, 404, "Transaction doesn't exist.")
+    }
+
+    /// A retry that arrived while the first request with its `Idempotency-Key` is still being
+    /// processed: HTTP 202, not an error and not a final answer.
+    fn in_progress() -> Self {
+        Self::error(
+            202,
+            202,
+            "The request with this Idempotency-Key is still being processed, please retry later",
+        )
+    }
+
     fn injected(http_status: u16) -> Self {
         let message = match http_status {
             500 => "Sorry, we encountered internal server error. We will fix this soon.",
@@ -129,6 +151,10 @@ pub struct SimulatorState {
     notifier: Arc<Notifier>,
     faults: Faults,
     idempotency: IdempotencyCache,
+    clock: SimClock,
+    /// While `true`, charges wait before they are processed (control API `/_sim/charge-hold`),
+    /// so a test can retry one that is "still in progress".
+    charge_hold: tokio::sync::watch::Sender<bool>,
     runtime: Handle,
     shutdown: CancellationToken,
 }
@@ -153,6 +179,8 @@ impl SimulatorState {
             store: TransactionStore::default(),
             notifier: Arc::new(notifier),
             faults: Faults::default(),
+            clock: SimClock::default(),
+            charge_hold: tokio::sync::watch::channel(false).0,
             runtime,
             shutdown,
         })
@@ -160,6 +188,19 @@ impl SimulatorState {
 
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    pub fn clock(&self) -> &SimClock {
+        &self.clock
+    }
+
+    /// Holds (`true`) or releases (`false`) every charge before it is processed.
+    pub fn hold_charges(&self, hold: bool) {
+        self.charge_hold.send_replace(hold);
+    }
+
+    pub fn charges_held(&self) -> bool {
+        *self.charge_hold.borrow()
     }
 
     /// Whether an `Authorization` header value is Basic auth with our server key as user name.
@@ -176,62 +217,83 @@ impl SimulatorState {
         matches!(decoded.split_once(':'), Some((user, _)) if user == self.config.server_key)
     }
 
+    /// `POST /v2/charge`. With a usable `Idempotency-Key`: a kept success is replayed, a retry
+    /// while the first request is processed answers 202, anything else is processed. The
+    /// processing runs as its own task, so a client that gives up does not cut it short (as at
+    /// Midtrans, the charge still happens and its answer is kept).
     pub async fn charge(self: &Arc<Self>, call: ChargeCall) -> ApiAnswer {
+        let key = usable_key(call.idempotency_key.as_deref());
+        if let Some(key) = &key {
+            match self.idempotency.begin(key, self.clock.now()) {
+                Begin::Replay(stored) => {
+                    return ApiAnswer {
+                        http_status: stored.http_status,
+                        body: stored.body,
+                    }
+                }
+                Begin::InProgress => return ApiAnswer::in_progress(),
+                Begin::Process => {}
+            }
+        }
+        let state = Arc::clone(self);
+        let processing = self.runtime.spawn(async move {
+            let answer = state.process_charge(call).await;
+            if let Some(key) = &key {
+                let stored = StoredAnswer {
+                    http_status: answer.http_status,
+                    body: answer.body.clone(),
+                };
+                state.idempotency.finish(key, &stored, state.clock.now());
+            }
+            answer
+        });
+        processing.await.unwrap_or_else(|_| ApiAnswer::error_500())
+    }
+
+    async fn process_charge(self: &Arc<Self>, call: ChargeCall) -> ApiAnswer {
         let fault = self.faults.take(Endpoint::Charge).unwrap_or_default();
         if let Some(status) = fault.http_status {
             pause(fault).await;
             return ApiAnswer::injected(status);
         }
-        let answer = self.charge_now(call);
+        let mut held = self.charge_hold.subscribe();
+        tokio::select! {
+            _ = held.wait_for(|held| !*held) => {}
+            () = self.shutdown.cancelled() => return ApiAnswer::injected(503),
+        }
+        if !self.config.charge_processing_delay.is_zero() {
+            tokio::time::sleep(self.config.charge_processing_delay).await;
+        }
+        let answer = self.charge_now(&call);
         pause(fault).await;
         answer
     }
 
-    fn charge_now(self: &Arc<Self>, call: ChargeCall) -> ApiAnswer {
-        let key = call.idempotency_key.clone().filter(|k| !k.is_empty());
-        if key
-            .as_ref()
-            .is_some_and(|k| k.chars().count() > MAX_KEY_LEN)
-        {
-            return ApiAnswer::validation(vec![format!(
-                "Idempotency-Key must be at most {MAX_KEY_LEN} characters"
-            )]);
-        }
-        let urls = match self.notification_urls(&call) {
+    fn charge_now(self: &Arc<Self>, call: &ChargeCall) -> ApiAnswer {
+        let urls = match self.notification_urls(call) {
             Ok(urls) => urls,
             Err(problem) => return ApiAnswer::validation(vec![problem]),
         };
-        let Some(key) = key else {
-            return self.create_from(&call.body, urls);
-        };
-        let mut cache = self.idempotency.lock();
-        if let Some(stored) = cache.get(&key) {
-            return ApiAnswer {
-                http_status: stored.http_status,
-                body: stored.body,
-            };
-        }
-        let answer = self.create_from(&call.body, urls);
-        cache.put(
-            key,
-            StoredAnswer {
-                http_status: answer.http_status,
-                body: answer.body.clone(),
-            },
-        );
-        answer
+        self.create_from(&call.body, urls)
     }
 
     fn notification_urls(&self, call: &ChargeCall) -> Result<Vec<String>, String> {
         fn split(header: &str, value: &str) -> Result<Vec<String>, String> {
-            let urls: Vec<String> = value
+            let mut urls: Vec<String> = value
                 .split(',')
                 .map(str::trim)
                 .filter(|u| !u.is_empty())
                 .map(str::to_owned)
                 .collect();
-            if urls.len() > 2 {
-                return Err(format!("{header} accepts at most 2 URLs"));
+            // Midtrans documents "up to 3" URLs without saying what happens beyond; the
+            // simulator notifies the first three and ignores the rest (see README).
+            if urls.len() > MAX_NOTIFICATION_URLS {
+                tracing::warn!(
+                    header,
+                    given = urls.len(),
+                    "more than {MAX_NOTIFICATION_URLS} notification URLs; the rest are ignored"
+                );
+                urls.truncate(MAX_NOTIFICATION_URLS);
             }
             if let Some(bad) = urls
                 .iter()
@@ -295,6 +357,7 @@ impl SimulatorState {
                 request.gross_amount + fee,
             ),
             notification_urls,
+            refunds: Vec::new(),
         };
         let answer = transaction.charge_answer(&self.public_base_url);
         if !self.store.insert(transaction) {
@@ -341,7 +404,7 @@ impl SimulatorState {
         }
         match self.store.get(order_id) {
             Some(transaction) => ApiAnswer::ok(transaction.status_answer(&self.config.server_key)),
-            None => ApiAnswer::not_found(),
+            None => ApiAnswer::unknown_transaction(),
         }
     }
 
@@ -361,7 +424,11 @@ impl SimulatorState {
                 ApiAnswer::ok(answer)
             }
             Err(TransitionError::UnknownOrder) => ApiAnswer::not_found(),
-            Err(TransitionError::NotPending(_)) => ApiAnswer::error(
+            Err(
+                TransitionError::NotPending(_)
+                | TransitionError::NotSettled(_)
+                | TransitionError::TooMuch { .. },
+            ) => ApiAnswer::error(
                 200,
                 412,
                 "Merchant cannot modify the status of the transaction",
@@ -378,6 +445,25 @@ impl SimulatorState {
     ) -> Result<ControlOutcome, TransitionError> {
         let transaction = self.store.transition(order_id, to, now_jakarta())?;
         tracing::info!(%order_id, status = to.as_str(), "transaction changed");
+        let body = self.signed(&transaction);
+        Ok(self
+            .send(&transaction, transaction.notification_urls.clone(), body)
+            .await)
+    }
+
+    /// Control API: return money on a settled transaction (a refund or a chargeback) and notify
+    /// with `refund_amount` and `refunds[]`, status_code 200, signed over the original gross
+    /// amount.
+    pub async fn return_money(
+        &self,
+        order_id: &str,
+        kind: ReturnKind,
+        request: &ReturnRequest,
+    ) -> Result<ControlOutcome, TransitionError> {
+        let transaction = self
+            .store
+            .return_money(order_id, kind, request, now_jakarta())?;
+        tracing::info!(%order_id, status = transaction.status.as_str(), "money returned");
         let body = self.signed(&transaction);
         Ok(self
             .send(&transaction, transaction.notification_urls.clone(), body)
@@ -409,7 +495,7 @@ impl SimulatorState {
         let mut spec = transaction.notification_spec();
         if let Some(status) = &request.transaction_status {
             spec.transaction_status = status.clone();
-            spec.status_code = status_code_for(status).to_owned();
+            spec.status_code = notification_status_code_for(status).to_owned();
             if status == "settlement" && spec.settlement_time.is_none() {
                 spec.settlement_time = Some(crate::signature::format_time(now_jakarta()));
             }

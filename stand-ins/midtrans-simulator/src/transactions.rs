@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::signature::{
-    fee_metadata, format_amount, format_time, signature_key, status_code_for, NotificationSpec,
+    fee_metadata, format_amount, format_time, insert_refunds, notification_status_code_for,
+    signature_key, status_code_for, NotificationSpec, RefundEntry,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,12 @@ pub enum TransactionStatus {
     Expire,
     Cancel,
     Deny,
+    /// Everything returned to the payer by refunds.
+    Refund,
+    PartialRefund,
+    /// Everything taken back by the payer's bank (chargebacks, possibly after partial refunds).
+    Chargeback,
+    PartialChargeback,
 }
 
 impl TransactionStatus {
@@ -30,12 +37,67 @@ impl TransactionStatus {
             Self::Expire => "expire",
             Self::Cancel => "cancel",
             Self::Deny => "deny",
+            Self::Refund => "refund",
+            Self::PartialRefund => "partial_refund",
+            Self::Chargeback => "chargeback",
+            Self::PartialChargeback => "partial_chargeback",
         }
     }
 
+    /// The code `GET /v2/{order_id}/status` answers with.
     pub fn status_code(self) -> &'static str {
         status_code_for(self.as_str())
     }
+
+    /// The code a notification for this status carries.
+    pub fn notification_status_code(self) -> &'static str {
+        notification_status_code_for(self.as_str())
+    }
+
+    /// Whether money can still be returned: settled, or partly returned already.
+    fn returnable(self) -> bool {
+        matches!(
+            self,
+            Self::Settlement | Self::PartialRefund | Self::PartialChargeback
+        )
+    }
+}
+
+/// Money returned after settlement: by the merchant (refund) or the payer's bank (chargeback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnKind {
+    Refund,
+    Chargeback,
+}
+
+impl ReturnKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refund => "refund",
+            Self::Chargeback => "chargeback",
+        }
+    }
+
+    /// The transaction status after returning money: full when nothing is left.
+    fn status(self, full: bool) -> TransactionStatus {
+        match (self, full) {
+            (Self::Refund, true) => TransactionStatus::Refund,
+            (Self::Refund, false) => TransactionStatus::PartialRefund,
+            (Self::Chargeback, true) => TransactionStatus::Chargeback,
+            (Self::Chargeback, false) => TransactionStatus::PartialChargeback,
+        }
+    }
+}
+
+/// What to return; see [`TransactionStore::return_money`].
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ReturnRequest {
+    /// Integer rupiah; default: everything not yet returned.
+    pub amount: Option<i64>,
+    pub reason: Option<String>,
+    /// A refund's key (Midtrans: the merchant's `refund_key`); default generated. Ignored for
+    /// chargebacks.
+    pub refund_key: Option<String>,
 }
 
 /// One QRIS charge.
@@ -55,6 +117,8 @@ pub struct Transaction {
     pub settlement_time: Option<DateTime<FixedOffset>>,
     pub qr_string: String,
     pub notification_urls: Vec<String>,
+    /// Refunds and chargebacks after settlement, oldest first.
+    pub refunds: Vec<RefundEntry>,
 }
 
 impl Transaction {
@@ -121,8 +185,14 @@ impl Transaction {
             if self.fee_imposed() {
                 object.insert("metadata".into(), fee_metadata(self.base_amount, self.fee));
             }
+            insert_refunds(object, &self.refunds);
         }
         answer
+    }
+
+    /// What has not been returned yet (rupiah, fee included).
+    pub fn returnable_amount(&self) -> i64 {
+        self.gross_amount() - self.refunds.iter().map(|r| r.refund_amount).sum::<i64>()
     }
 
     /// The answer to `POST /v2/{order_id}/cancel` or `/expire` once the change is made.
@@ -152,7 +222,7 @@ impl Transaction {
             order_id: self.order_id.clone(),
             transaction_id: self.transaction_id.to_string(),
             transaction_status: self.status.as_str().to_owned(),
-            status_code: self.status.status_code().to_owned(),
+            status_code: self.status.notification_status_code().to_owned(),
             gross_amount: self.gross_amount(),
             original_amount: self.fee_imposed().then_some(self.base_amount),
             fraud_status: "accept".to_owned(),
@@ -163,6 +233,7 @@ impl Transaction {
             acquirer: self.acquirer.clone(),
             issuer: self.acquirer.clone(),
             transaction_type: "on-us".to_owned(),
+            refunds: self.refunds.clone(),
         }
     }
 }
@@ -172,6 +243,12 @@ pub enum TransitionError {
     UnknownOrder,
     /// Only pending transactions change state; this is what it is instead.
     NotPending(TransactionStatus),
+    /// Money is returned only after settlement; this is what it is instead.
+    NotSettled(TransactionStatus),
+    /// More than is left to return (rupiah left).
+    TooMuch {
+        returnable: i64,
+    },
 }
 
 /// All transactions by order id, in creation order.
@@ -250,6 +327,62 @@ impl TransactionStore {
         if to == TransactionStatus::Settlement {
             transaction.settlement_time = Some(at);
         }
+        Ok(transaction.clone())
+    }
+
+    /// Returns money on a settled transaction: a refund or a chargeback of `request.amount`
+    /// (default: all that is left). The status becomes `refund`/`chargeback` when nothing is
+    /// left, `partial_refund`/`partial_chargeback` otherwise.
+    pub fn return_money(
+        &self,
+        order_id: &str,
+        kind: ReturnKind,
+        request: &ReturnRequest,
+        at: DateTime<FixedOffset>,
+    ) -> Result<Transaction, TransitionError> {
+        let mut inner = self.lock();
+        let next_id = inner
+            .transactions
+            .iter()
+            .map(|t| t.refunds.len() as u64)
+            .sum::<u64>()
+            + 1;
+        let index = *inner
+            .by_order_id
+            .get(order_id)
+            .ok_or(TransitionError::UnknownOrder)?;
+        let transaction = inner
+            .transactions
+            .get_mut(index)
+            .ok_or(TransitionError::UnknownOrder)?;
+        if !transaction.status.returnable() {
+            return Err(TransitionError::NotSettled(transaction.status));
+        }
+        let returnable = transaction.returnable_amount();
+        let amount = request.amount.unwrap_or(returnable);
+        if amount <= 0 || amount > returnable {
+            return Err(TransitionError::TooMuch { returnable });
+        }
+        transaction.refunds.push(RefundEntry {
+            refund_chargeback_id: next_id,
+            refund_amount: amount,
+            created_at: format_time(at),
+            reason: request
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("simulated {}", kind.as_str())),
+            refund_key: match kind {
+                ReturnKind::Refund => Some(
+                    request
+                        .refund_key
+                        .clone()
+                        .unwrap_or_else(|| format!("sim-refund-{next_id}")),
+                ),
+                ReturnKind::Chargeback => None,
+            },
+            kind: kind.as_str().to_owned(),
+        });
+        transaction.status = kind.status(amount == returnable);
         Ok(transaction.clone())
     }
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::State;
 use crate::faults::FaultRequest;
 use crate::state::{ControlOutcome, NotifyRequest};
-use crate::transactions::{TransactionStatus, TransitionError};
+use crate::transactions::{ReturnKind, ReturnRequest, TransactionStatus, TransitionError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/_sim/health", web::get().to(health))
@@ -30,6 +30,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/_sim/transactions/{order_id}/notify",
             web::post().to(notify),
         )
+        .route(
+            "/_sim/transactions/{order_id}/refund",
+            web::post().to(refund),
+        )
+        .route(
+            "/_sim/transactions/{order_id}/chargeback",
+            web::post().to(chargeback),
+        )
+        .route("/_sim/charge-hold", web::get().to(get_hold))
+        .route("/_sim/charge-hold", web::post().to(hold))
+        .route("/_sim/charge-hold", web::delete().to(release))
+        .route("/_sim/clock", web::post().to(advance_clock))
         .route("/_sim/notifications", web::get().to(notifications))
         .route("/_sim/faults", web::get().to(get_faults))
         .route("/_sim/faults", web::post().to(arm_faults))
@@ -64,7 +76,72 @@ fn control_answer(order_id: &str, result: Result<ControlOutcome, TransitionError
             "error": format!("transaction is {}, only pending transactions change", status.as_str()),
             "transaction_status": status.as_str(),
         })),
+        Err(TransitionError::NotSettled(status)) => HttpResponse::Conflict().json(json!({
+            "error": format!("transaction is {}, money is returned only after settlement", status.as_str()),
+            "transaction_status": status.as_str(),
+        })),
+        Err(TransitionError::TooMuch { returnable }) => HttpResponse::Conflict().json(json!({
+            "error": format!("the amount must be between 1 and the {returnable} rupiah not yet returned"),
+            "returnable": returnable,
+        })),
     }
+}
+
+/// Body: optional JSON `{"amount": 5000, "reason": "…", "refund_key": "…"}`.
+async fn return_money(
+    state: State,
+    order_id: web::Path<String>,
+    body: web::Bytes,
+    kind: ReturnKind,
+) -> HttpResponse {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        ReturnRequest::default()
+    } else {
+        match serde_json::from_slice::<ReturnRequest>(&body) {
+            Ok(request) => request,
+            Err(error) => {
+                return HttpResponse::BadRequest()
+                    .json(json!({"error": format!("invalid {} request: {error}", kind.as_str())}))
+            }
+        }
+    };
+    let result = state.return_money(&order_id, kind, &request).await;
+    control_answer(&order_id, result)
+}
+
+async fn refund(state: State, order_id: web::Path<String>, body: web::Bytes) -> HttpResponse {
+    return_money(state, order_id, body, ReturnKind::Refund).await
+}
+
+async fn chargeback(state: State, order_id: web::Path<String>, body: web::Bytes) -> HttpResponse {
+    return_money(state, order_id, body, ReturnKind::Chargeback).await
+}
+
+async fn get_hold(state: State) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"held": state.charges_held()}))
+}
+
+async fn hold(state: State) -> HttpResponse {
+    state.hold_charges(true);
+    get_hold(state).await
+}
+
+async fn release(state: State) -> HttpResponse {
+    state.hold_charges(false);
+    get_hold(state).await
+}
+
+#[derive(serde::Deserialize)]
+struct AdvanceClock {
+    seconds: u64,
+}
+
+/// Body `{"seconds": 301}`: moves the simulator's clock forward.
+async fn advance_clock(state: State, body: web::Json<AdvanceClock>) -> HttpResponse {
+    let offset = state
+        .clock()
+        .advance(std::time::Duration::from_secs(body.seconds));
+    HttpResponse::Ok().json(json!({"offset_seconds": offset.as_secs()}))
 }
 
 async fn change(state: State, order_id: web::Path<String>, to: TransactionStatus) -> HttpResponse {

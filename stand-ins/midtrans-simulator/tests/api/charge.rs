@@ -1,5 +1,7 @@
 //! `POST /v2/charge`: answers, validation, auth, duplicates and idempotency.
 
+use std::time::Duration;
+
 use base64::Engine as _;
 use serde_json::json;
 
@@ -156,19 +158,123 @@ async fn idempotency_key_replays_the_same_answer_without_a_new_transaction() {
 }
 
 #[tokio::test]
-async fn idempotency_key_expires_after_its_retention() {
-    let app = spawn_simulator(|c| c.idempotency_ttl = std::time::Duration::from_millis(50)).await;
+async fn idempotency_key_expires_after_five_minutes_then_the_order_id_is_406() {
+    let app = spawn_simulator(|_| {}).await;
     let request = || {
         app.charge_request(&qris_charge("ORDER-9-1", 25_000))
             .header("Idempotency-Key", "k-1")
     };
-    assert_eq!(TestSimulator::send(request()).await.1["status_code"], "201");
-    tokio::time::sleep(std::time::Duration::from_millis(80)).await;
-    assert_eq!(TestSimulator::send(request()).await.1["status_code"], "406");
+    let first = TestSimulator::send(request()).await.1;
+    assert_eq!(first["status_code"], "201");
+    app.sim.advance_clock(Duration::from_secs(4 * 60 + 59));
+    assert_eq!(TestSimulator::send(request()).await.1, first, "still kept");
+    // Over HTTP too: 2 more seconds passes the 5 minutes since the first answer.
+    let (http, _) = TestSimulator::send(
+        app.http
+            .post(app.url("/_sim/clock"))
+            .json(&json!({"seconds": 2})),
+    )
+    .await;
+    assert_eq!(http, 200);
+    let (http, again) = TestSimulator::send(request()).await;
+    assert_eq!((http, again["status_code"].as_str()), (200, Some("406")));
+    assert_eq!(app.sim.transactions().len(), 1);
 }
 
 #[tokio::test]
-async fn more_than_two_override_urls_are_refused() {
+async fn a_refused_answer_is_not_kept_by_its_idempotency_key() {
+    let app = spawn_simulator(|_| {}).await;
+    app.charge("ORDER-9-2", 25_000).await;
+    // A new key for a used order id: 406, and the 406 is not kept…
+    let request = || {
+        app.charge_request(&qris_charge("ORDER-9-2", 25_000))
+            .header("Idempotency-Key", "k-406")
+    };
+    assert_eq!(TestSimulator::send(request()).await.1["status_code"], "406");
+    // …so the same key with another order id is processed afresh and succeeds.
+    let (_, fresh) = TestSimulator::send(
+        app.charge_request(&qris_charge("ORDER-9-3", 25_000))
+            .header("Idempotency-Key", "k-406"),
+    )
+    .await;
+    assert_eq!(fresh["status_code"], "201");
+    assert_eq!(fresh["order_id"], "ORDER-9-3");
+}
+
+#[tokio::test]
+async fn a_retry_while_the_first_charge_is_in_progress_answers_202_until_it_completes() {
+    let app = spawn_simulator(|_| {}).await;
+    app.sim.hold_charges(true);
+    let request = || {
+        app.charge_request(&qris_charge("ORDER-9-4", 25_000))
+            .header("Idempotency-Key", "in-progress-1")
+    };
+    let first = tokio::spawn(request().send());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..2 {
+        let (http, body) = TestSimulator::send(request()).await;
+        assert_eq!(http, 202, "{body}");
+        assert_eq!(body["status_code"], "202");
+        assert!(body.get("qr_string").is_none());
+    }
+    assert!(app.sim.transactions().is_empty(), "still being processed");
+    // Over the control API: the hold shows, then is released.
+    let (_, held) = TestSimulator::send(app.http.get(app.url("/_sim/charge-hold"))).await;
+    assert_eq!(held["held"], true);
+    let (_, released) = TestSimulator::send(app.http.delete(app.url("/_sim/charge-hold"))).await;
+    assert_eq!(released["held"], false);
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let first: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(first["status_code"], "201");
+    let (http, replay) = TestSimulator::send(request()).await;
+    assert_eq!(http, 200);
+    assert_eq!(replay, first);
+    assert_eq!(app.sim.transactions().len(), 1);
+}
+
+#[tokio::test]
+async fn a_configured_processing_delay_makes_retries_202() {
+    let app = spawn_simulator(|c| c.charge_processing_delay = Duration::from_millis(300)).await;
+    let request = || {
+        app.charge_request(&qris_charge("ORDER-9-5", 25_000))
+            .header("Idempotency-Key", "slow-key")
+    };
+    let first = tokio::spawn(request().send());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(TestSimulator::send(request()).await.0, 202);
+    assert_eq!(first.await.unwrap().unwrap().status().as_u16(), 200);
+    assert_eq!(TestSimulator::send(request()).await.1["status_code"], "201");
+}
+
+#[tokio::test]
+async fn idempotency_keys_up_to_46_characters_count_and_longer_ones_are_ignored() {
+    let app = spawn_simulator(|_| {}).await;
+    let key46 = "k".repeat(46);
+    let send = |order: &'static str, key: String| {
+        TestSimulator::send(
+            app.charge_request(&qris_charge(order, 10_000))
+                .header("Idempotency-Key", key),
+        )
+    };
+    let first = send("ORDER-9-6", key46.clone()).await;
+    assert_eq!(first.1["status_code"], "201");
+    assert_eq!(
+        send("ORDER-9-6", key46).await,
+        first,
+        "a 46-character key replays"
+    );
+
+    let key47 = "k".repeat(47);
+    let (http, body) = send("ORDER-9-7", key47.clone()).await;
+    assert_eq!((http, body["status_code"].as_str()), (200, Some("201")));
+    // Ignored: the repeat is a second charge of the same order id, not a replay.
+    let (_, again) = send("ORDER-9-7", key47).await;
+    assert_eq!(again["status_code"], "406");
+}
+
+#[tokio::test]
+async fn up_to_three_override_urls_are_taken_and_more_are_cut_to_three() {
     let app = spawn_simulator(|_| {}).await;
     let (http, body) =
         TestSimulator::send(app.charge_request(&qris_charge("o-urls", 10_000)).header(
@@ -176,7 +282,23 @@ async fn more_than_two_override_urls_are_refused() {
             "http://a.test/1,http://b.test/2,http://c.test/3",
         ))
         .await;
-    assert_eq!((http, body["status_code"].as_str()), (400, Some("400")));
+    assert_eq!((http, body["status_code"].as_str()), (200, Some("201")));
+    let (_, body) =
+        TestSimulator::send(app.charge_request(&qris_charge("o-urls-4", 10_000)).header(
+            "X-Append-Notification",
+            "http://a.test/1,http://b.test/2,http://c.test/3,http://d.test/4",
+        ))
+        .await;
+    assert_eq!(body["status_code"], "201");
+    let (_, list) = TestSimulator::send(app.http.get(app.url("/_sim/transactions"))).await;
+    assert_eq!(
+        list[0]["notification_urls"],
+        json!(["http://a.test/1", "http://b.test/2", "http://c.test/3"])
+    );
+    assert_eq!(
+        list[1]["notification_urls"],
+        json!(["http://a.test/1", "http://b.test/2", "http://c.test/3"])
+    );
 }
 
 #[tokio::test]

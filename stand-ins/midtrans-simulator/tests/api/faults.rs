@@ -56,6 +56,9 @@ async fn a_delayed_charge_still_happens_and_replays() {
     // The client gives up before the answer, as a payment-service with a short timeout would.
     let gave_up = request().timeout(Duration::from_millis(100)).send().await;
     assert!(gave_up.is_err());
+    // The first is still being processed: a retry gets 202 until it completes.
+    assert_eq!(TestSimulator::send(request()).await.0, 202);
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let (http, body) = TestSimulator::send(request()).await;
     assert_eq!((http, body["status_code"].as_str()), (200, Some("201")));
     assert_eq!(app.sim.transactions().len(), 1);

@@ -4,5 +4,6 @@ mod charge;
 mod faults;
 mod helpers;
 mod notifications;
+mod refunds;
 mod signatures;
 mod status;

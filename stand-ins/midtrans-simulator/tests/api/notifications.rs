@@ -268,7 +268,34 @@ async fn cancel_through_the_core_api_notifies() {
     assert_eq!(body["transaction_status"], "cancel");
     let received = webhook.wait_for(1).await;
     assert_eq!(received[0]["transaction_status"], "cancel");
+    assert_eq!(received[0]["status_code"], "202");
     assert!(correctly_signed(&received[0], SERVER_KEY));
+}
+
+#[tokio::test]
+async fn expire_cancel_and_deny_notifications_carry_status_code_202() {
+    let webhook = spawn_receiver(&[]).await;
+    let url = webhook.url.clone();
+    let app = spawn_simulator(|c| c.default_notification_url = Some(url)).await;
+    for (order, action) in [
+        ("ORDER-23-1", "expire"),
+        ("ORDER-23-2", "cancel"),
+        ("ORDER-23-3", "deny"),
+    ] {
+        app.charge(order, 10_000).await;
+        let (http, _) = app
+            .control(&format!("/_sim/transactions/{order}/{action}"), None)
+            .await;
+        assert_eq!(http, 200);
+    }
+    let received = webhook.wait_for(3).await;
+    for (body, action) in received.iter().zip(["expire", "cancel", "deny"]) {
+        assert_eq!(body["transaction_status"], action);
+        assert_eq!(body["status_code"], "202", "{action}");
+        assert!(correctly_signed(body, SERVER_KEY), "{action}");
+    }
+    // The status API keeps its own codes: 407 for an expired transaction.
+    assert_eq!(app.status("ORDER-23-1").await.1["status_code"], "407");
 }
 
 #[tokio::test]

@@ -82,10 +82,10 @@ async fn custom_expiry_expires_by_itself() {
 }
 
 #[tokio::test]
-async fn unknown_order_is_404() {
+async fn unknown_order_is_404_in_the_body_of_an_http_200() {
     let app = spawn_simulator(|_| {}).await;
     let (http, body) = app.status("never-charged").await;
-    assert_eq!(http, 404);
+    assert_eq!(http, 200);
     assert_eq!(body["status_code"], "404");
     assert_eq!(body["status_message"], "Transaction doesn't exist.");
     let (http, _) = app
