@@ -375,7 +375,12 @@ async fn interactions(control: web::Data<Control>) -> HttpResponse {
 }
 
 async fn requests(control: web::Data<Control>) -> HttpResponse {
-    let list: Vec<Value> = control.fake.requests().iter().map(request_log_entry).collect();
+    let list: Vec<Value> = control
+        .fake
+        .requests()
+        .iter()
+        .map(request_log_entry)
+        .collect();
     HttpResponse::Ok().json(list)
 }
 

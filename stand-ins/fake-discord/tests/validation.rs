@@ -9,10 +9,9 @@ use fake_discord::{control, FakeDiscord, FakeDiscordConfig, FakeUser, RunningFak
 use serde_json::{json, Value};
 use serenity::all::{
     ChannelId, CreateActionRow, CreateAttachment, CreateButton, CreateEmbed, CreateInputText,
-    CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, CreateMessage, CreateModal, CreateSelectMenu,
-    CreateSelectMenuKind, CreateSelectMenuOption, EditInteractionResponse, HttpBuilder,
-    InputTextStyle, Interaction,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    CreateMessage, CreateModal, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption,
+    EditInteractionResponse, HttpBuilder, InputTextStyle, Interaction,
 };
 
 const USER: u64 = 1_200_000_000_000_000_042;
@@ -24,7 +23,12 @@ async fn start() -> RunningFake {
 }
 
 /// Sends a JSON body with bot auth; the status and the JSON answer.
-async fn send(fake: &RunningFake, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+async fn send(
+    fake: &RunningFake,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
     let response = reqwest::Client::new()
         .request(method, format!("{}/api/v10{path}", fake.base_url()))
         .header("Authorization", "Bot fake-token")
@@ -107,18 +111,28 @@ async fn content_of_2001_characters_is_refused_at_content() {
     assert_refused(&answer, "content", "BASE_TYPE_MAX_LENGTH");
     let (status, _) = post_message(&fake, json!({"content": "é".repeat(2000)})).await;
     assert_eq!(status, 200, "2000 characters (not bytes) are allowed");
-    assert_eq!(fake.messages().len(), 1, "the refused message was not stored");
+    assert_eq!(
+        fake.messages().len(),
+        1,
+        "the refused message was not stored"
+    );
 }
 
 #[tokio::test]
 async fn six_action_rows_are_refused_at_components() {
     let fake = start().await;
     fake.expect_invalid_requests();
-    let rows: Vec<Value> = (0..6).map(|i| row(vec![button(&format!("b{i}"))])).collect();
+    let rows: Vec<Value> = (0..6)
+        .map(|i| row(vec![button(&format!("b{i}"))]))
+        .collect();
     let answer = post_message(&fake, json!({"content": "x", "components": rows})).await;
     assert_refused(&answer, "components", "BASE_TYPE_MAX_LENGTH");
     let six_buttons: Vec<Value> = (0..6).map(|i| button(&format!("b{i}"))).collect();
-    let answer = post_message(&fake, json!({"content": "x", "components": [row(six_buttons)]})).await;
+    let answer = post_message(
+        &fake,
+        json!({"content": "x", "components": [row(six_buttons)]}),
+    )
+    .await;
     assert_refused(&answer, "components.0.components", "BASE_TYPE_MAX_LENGTH");
 }
 
@@ -144,14 +158,22 @@ async fn a_select_with_26_options_is_refused_at_its_options() {
     let fake = start().await;
     fake.expect_invalid_requests();
     let select = json!({"type": 3, "custom_id": "pick", "options": options(26)});
-    let answer = post_message(&fake, json!({"content": "x", "components": [row(vec![select])]})).await;
+    let answer = post_message(
+        &fake,
+        json!({"content": "x", "components": [row(vec![select])]}),
+    )
+    .await;
     assert_refused(
         &answer,
         "components.0.components.0.options",
         "BASE_TYPE_MAX_LENGTH",
     );
     let empty = json!({"type": 3, "custom_id": "pick", "options": []});
-    let answer = post_message(&fake, json!({"content": "x", "components": [row(vec![empty])]})).await;
+    let answer = post_message(
+        &fake,
+        json!({"content": "x", "components": [row(vec![empty])]}),
+    )
+    .await;
     assert_refused(
         &answer,
         "components.0.components.0.options",
@@ -174,7 +196,11 @@ async fn duplicate_custom_ids_are_refused_at_the_second() {
         "COMPONENT_CUSTOM_ID_DUPLICATED",
     );
     let long_id = "i".repeat(101);
-    let answer = post_message(&fake, json!({"content": "x", "components": [row(vec![button(&long_id)])]})).await;
+    let answer = post_message(
+        &fake,
+        json!({"content": "x", "components": [row(vec![button(&long_id)])]}),
+    )
+    .await;
     assert_refused(
         &answer,
         "components.0.components.0.custom_id",
@@ -187,7 +213,11 @@ async fn a_button_label_of_81_characters_is_refused() {
     let fake = start().await;
     fake.expect_invalid_requests();
     let long = json!({"type": 2, "style": 1, "label": "l".repeat(81), "custom_id": "b"});
-    let answer = post_message(&fake, json!({"content": "x", "components": [row(vec![long])]})).await;
+    let answer = post_message(
+        &fake,
+        json!({"content": "x", "components": [row(vec![long])]}),
+    )
+    .await;
     assert_refused(
         &answer,
         "components.0.components.0.label",
@@ -234,11 +264,21 @@ async fn response_type_7_to_a_slash_command_is_refused_at_type() {
     fake.expect_invalid_requests();
     let command = fake.send_slash_command(&user(), "shop", vec![]).unwrap();
     for kind in [6, 7] {
-        let answer = callback(&fake, command, json!({"type": kind, "data": {"content": "x"}})).await;
+        let answer = callback(
+            &fake,
+            command,
+            json!({"type": kind, "data": {"content": "x"}}),
+        )
+        .await;
         assert_refused(&answer, "type", "INTERACTION_CALLBACK_TYPE_INVALID");
     }
     let (_, click) = command_then_click(&fake).await;
-    let answer = callback(&fake, click, json!({"type": 7, "data": {"content": "updated"}})).await;
+    let answer = callback(
+        &fake,
+        click,
+        json!({"type": 7, "data": {"content": "updated"}}),
+    )
+    .await;
     assert_eq!(answer.0, 204, "type 7 answers a click: {}", answer.1);
 }
 
@@ -256,7 +296,9 @@ async fn response_type_9_to_a_modal_submit_is_refused_at_type() {
     let answer = callback(&fake, submit, json!({"type": 7, "data": {"content": "x"}})).await;
     assert_refused(&answer, "type", "INTERACTION_CALLBACK_TYPE_INVALID");
     assert_eq!(
-        callback(&fake, submit, json!({"type": 4, "data": {"content": "ok"}})).await.0,
+        callback(&fake, submit, json!({"type": 4, "data": {"content": "ok"}}))
+            .await
+            .0,
         204
     );
 
@@ -264,8 +306,15 @@ async fn response_type_9_to_a_modal_submit_is_refused_at_type() {
     let (_, click) = command_then_click(&fake).await;
     let modal = json!({"type": 9, "data": {"custom_id": "m2", "title": "Top up", "components": [text_input("amount")]}});
     assert_eq!(callback(&fake, click, modal).await.0, 204);
-    let submit = fake.submit_modal(&user(), "m2", &[("amount", "5")]).unwrap();
-    let answer = callback(&fake, submit, json!({"type": 7, "data": {"content": "done"}})).await;
+    let submit = fake
+        .submit_modal(&user(), "m2", &[("amount", "5")])
+        .unwrap();
+    let answer = callback(
+        &fake,
+        submit,
+        json!({"type": 7, "data": {"content": "done"}}),
+    )
+    .await;
     assert_eq!(answer.0, 204, "{}", answer.1);
 }
 
@@ -275,22 +324,36 @@ async fn a_body_against_the_openapi_schema_is_refused_at_the_field() {
     fake.expect_invalid_requests();
     let answer = post_message(&fake, json!({"content": "x", "flags": "ephemeral"})).await;
     assert_refused(&answer, "flags", "NUMBER_TYPE_COERCE");
-    let answer = post_message(&fake, json!({"content": "x", "embeds": {"title": "not a list"}})).await;
+    let answer = post_message(
+        &fake,
+        json!({"content": "x", "embeds": {"title": "not a list"}}),
+    )
+    .await;
     assert_refused(&answer, "embeds", "LIST_TYPE_CONVERT");
     // Inside a union (the callback kinds), the error names the field of the kind that was meant.
     let command = fake.send_slash_command(&user(), "shop", vec![]).unwrap();
-    let answer = callback(&fake, command, json!({"type": 4, "data": {"content": "x", "flags": "64"}})).await;
+    let answer = callback(
+        &fake,
+        command,
+        json!({"type": 4, "data": {"content": "x", "flags": "64"}}),
+    )
+    .await;
     assert_refused(&answer, "data.flags", "NUMBER_TYPE_COERCE");
-    let answer = callback(&fake, command, json!({"type": 9, "data": {"title": "t", "components": [text_input("a")]}})).await;
+    let answer = callback(
+        &fake,
+        command,
+        json!({"type": 9, "data": {"title": "t", "components": [text_input("a")]}}),
+    )
+    .await;
     assert_refused(&answer, "data.custom_id", "BASE_TYPE_REQUIRED");
-    let (status, _) = send(
+    let answer = send(
         &fake,
         reqwest::Method::POST,
         "/users/@me/channels",
-        json!({"recipient_id": 12}),
+        json!({"recipient_id": "not-an-id"}),
     )
     .await;
-    assert_eq!(status, 400, "a snowflake is a string of digits");
+    assert_refused(&answer, "recipient_id", "STRING_TYPE_REGEX");
 }
 
 #[tokio::test]
@@ -303,7 +366,11 @@ async fn multipart_bodies_are_validated_through_payload_json() {
                 "files[0]",
                 reqwest::multipart::Part::bytes(b"CODE-1\nCODE-2".to_vec()).file_name("codes.txt"),
             )
-            .text("payload_json", json!({"content": content, "attachments": [{"id": 0, "filename": "codes.txt"}]}).to_string())
+            .text(
+                "payload_json",
+                json!({"content": content, "attachments": [{"id": 0, "filename": "codes.txt"}]})
+                    .to_string(),
+            )
     };
     let url = format!(
         "{}/api/v10/channels/{}/messages",
@@ -318,7 +385,10 @@ async fn multipart_bodies_are_validated_through_payload_json() {
         .send()
         .await
         .unwrap();
-    let answer = (response.status().as_u16(), response.json::<Value>().await.unwrap());
+    let answer = (
+        response.status().as_u16(),
+        response.json::<Value>().await.unwrap(),
+    );
     assert_refused(&answer, "content", "BASE_TYPE_MAX_LENGTH");
     let response = client
         .post(&url)
@@ -392,7 +462,9 @@ async fn bodies_serenity_builds_for_the_shop_pass() {
                     .ephemeral(true)
                     .components(vec![
                         CreateActionRow::SelectMenu(select),
-                        CreateActionRow::Buttons(vec![CreateButton::new("shop:back").label("Back")]),
+                        CreateActionRow::Buttons(
+                            vec![CreateButton::new("shop:back").label("Back")],
+                        ),
                     ]),
             ),
         )
@@ -432,7 +504,9 @@ async fn bodies_serenity_builds_for_the_shop_pass() {
     clicked
         .create_response(
             &http,
-            CreateInteractionResponse::Modal(CreateModal::new("topup:modal", "Top up").components(inputs)),
+            CreateInteractionResponse::Modal(
+                CreateModal::new("topup:modal", "Top up").components(inputs),
+            ),
         )
         .await
         .expect("a modal passes");
@@ -470,7 +544,10 @@ async fn an_unexpected_refusal_fails_the_test_when_the_fake_is_dropped() {
     fake.expect_invalid_requests();
     post_message(&fake, json!({"content": "a".repeat(2001)})).await;
     let dropped = std::panic::catch_unwind(AssertUnwindSafe(move || drop(fake)));
-    assert!(dropped.is_ok(), "an expected refusal does not fail the test");
+    assert!(
+        dropped.is_ok(),
+        "an expected refusal does not fail the test"
+    );
 }
 
 #[tokio::test]
@@ -480,7 +557,12 @@ async fn the_request_log_shows_every_request_with_tokens_redacted() {
     let command = fake.send_slash_command(&user(), "shop", vec![]).unwrap();
     let token = fake.interaction(command).unwrap().token;
     callback(&fake, command, json!({"type": 7, "data": {"content": "x"}})).await;
-    callback(&fake, command, json!({"type": 4, "data": {"content": "ok"}})).await;
+    callback(
+        &fake,
+        command,
+        json!({"type": 4, "data": {"content": "ok"}}),
+    )
+    .await;
     let control = control::serve(fake.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
     let log: Vec<Value> = reqwest::get(format!("{}/_fake/requests", control.base_url()))
         .await
@@ -494,11 +576,17 @@ async fn the_request_log_shows_every_request_with_tokens_redacted() {
     assert_eq!(log[0]["path"], path);
     assert_eq!(log[0]["status"], 400);
     assert_eq!(log[0]["validated"], true);
-    assert_eq!(log[0]["errors"]["type"]["_errors"][0]["code"], "INTERACTION_CALLBACK_TYPE_INVALID");
+    assert_eq!(
+        log[0]["errors"]["type"]["_errors"][0]["code"],
+        "INTERACTION_CALLBACK_TYPE_INVALID"
+    );
     assert_eq!(log[0]["body"]["type"], 7);
     assert_eq!(log[1]["status"], 204);
     assert_eq!(log[1]["errors"], Value::Null);
     let text = serde_json::to_string(&log).unwrap();
-    assert!(!text.contains(&token), "the interaction token is not in the log");
+    assert!(
+        !text.contains(&token),
+        "the interaction token is not in the log"
+    );
     control.stop().await;
 }

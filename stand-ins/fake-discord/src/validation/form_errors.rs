@@ -137,8 +137,13 @@ mod tests {
     fn nests_errors_by_path_like_discord() {
         let mut errors = FormErrors::default();
         errors.push(FormError::max_length(p("content"), 2000));
-        errors.push(FormError::max_length(p("components.0.components.1.label"), 80));
-        errors.push(FormError::required(p("components.0.components.1.custom_id")));
+        errors.push(FormError::max_length(
+            p("components.0.components.1.label"),
+            80,
+        ));
+        errors.push(FormError::required(p(
+            "components.0.components.1.custom_id",
+        )));
         assert_eq!(
             errors.tree(),
             json!({

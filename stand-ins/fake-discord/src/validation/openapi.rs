@@ -123,9 +123,17 @@ impl RouteTable {
         if routes.is_empty() {
             return Err("Discord's OpenAPI specification lists no routes".into());
         }
+        let mut components = spec["components"].clone();
+        // Discord reads a snowflake sent as a JSON integer as well as a string of digits
+        // (serenity sends attachment ids as integers); the specification only lists the string.
+        let snowflake = &mut components["schemas"]["SnowflakeType"];
+        if snowflake.is_object() {
+            let as_string = snowflake.clone();
+            *snowflake = json!({"anyOf": [as_string, {"type": "integer", "minimum": 0}]});
+        }
         Ok(Self {
             routes,
-            components: spec["components"].clone(),
+            components,
             validators: Mutex::new(HashMap::new()),
         })
     }
@@ -142,14 +150,10 @@ impl RouteTable {
             .iter()
             .filter(|route| {
                 route.template.len() == segments.len()
-                    && route
-                        .template
-                        .iter()
-                        .zip(segments)
-                        .all(|(t, s)| match t {
-                            Segment::Literal(l) => l == s,
-                            Segment::Parameter => !s.is_empty(),
-                        })
+                    && route.template.iter().zip(segments).all(|(t, s)| match t {
+                        Segment::Literal(l) => l == s,
+                        Segment::Parameter => !s.is_empty(),
+                    })
             })
             .filter_map(|route| Some((route.literals, route.operations.get(&method)?)))
             .max_by_key(|(literals, _)| *literals)
@@ -286,7 +290,10 @@ fn describe(mut path: Vec<String>, kind: &ValidationErrorKind) -> FormError {
             FormError::required(path)
         }
         ValidationErrorKind::Type { kind } => type_error(path, kind),
-        ValidationErrorKind::Enum { options } | ValidationErrorKind::Constant { expected_value: options } => {
+        ValidationErrorKind::Enum { options }
+        | ValidationErrorKind::Constant {
+            expected_value: options,
+        } => {
             let choices = match options.as_ref() {
                 Value::Array(list) => list
                     .iter()
@@ -301,20 +308,18 @@ fn describe(mut path: Vec<String>, kind: &ValidationErrorKind) -> FormError {
                 format!("Value must be one of {{{choices}}}."),
             )
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            FormError::new(
-                path,
-                "NUMBER_TYPE_MIN",
-                format!("Int value should be greater than or equal to {limit}."),
-            )
-        }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            FormError::new(
-                path,
-                "NUMBER_TYPE_MAX",
-                format!("Int value should be less than or equal to {limit}."),
-            )
-        }
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => FormError::new(
+            path,
+            "NUMBER_TYPE_MIN",
+            format!("Int value should be greater than or equal to {limit}."),
+        ),
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => FormError::new(
+            path,
+            "NUMBER_TYPE_MAX",
+            format!("Int value should be less than or equal to {limit}."),
+        ),
         ValidationErrorKind::Pattern { .. } => FormError::new(
             path,
             "STRING_TYPE_REGEX",
@@ -343,9 +348,18 @@ fn type_error(path: Vec<String>, kind: &TypeKind) -> FormError {
         JsonType::Integer => ("NUMBER_TYPE_COERCE", "Value is not int."),
         JsonType::Number => ("NUMBER_TYPE_COERCE", "Value is not a number."),
         JsonType::Boolean => ("BOOLEAN_TYPE_COERCE", "Value is not a boolean."),
-        JsonType::String => ("STRING_TYPE_CONVERT", "Could not interpret value as string."),
-        JsonType::Array => ("LIST_TYPE_CONVERT", "Only iterables may be used in a ListType"),
-        JsonType::Object => ("DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType"),
+        JsonType::String => (
+            "STRING_TYPE_CONVERT",
+            "Could not interpret value as string.",
+        ),
+        JsonType::Array => (
+            "LIST_TYPE_CONVERT",
+            "Only iterables may be used in a ListType",
+        ),
+        JsonType::Object => (
+            "DICT_TYPE_CONVERT",
+            "Only dictionaries may be used in a DictType",
+        ),
         JsonType::Null => ("BASE_TYPE_INVALID", "Value must be null."),
     };
     FormError::new(path, code, message)
@@ -387,11 +401,22 @@ mod tests {
             .operation("POST", &segs("channels/1/messages"))
             .unwrap();
         let errors = table
-            .validate(op, "application/json", &json!({"content": "hi", "flags": "64"}))
+            .validate(
+                op,
+                "application/json",
+                &json!({"content": "hi", "flags": "64"}),
+            )
             .unwrap();
-        assert_eq!(errors.tree()["flags"]["_errors"][0]["code"], "NUMBER_TYPE_COERCE");
+        assert_eq!(
+            errors.tree()["flags"]["_errors"][0]["code"],
+            "NUMBER_TYPE_COERCE"
+        );
         let errors = table
-            .validate(op, "application/json", &json!({"content": "hi", "flags": 64}))
+            .validate(
+                op,
+                "application/json",
+                &json!({"content": "hi", "flags": 64}),
+            )
             .unwrap();
         assert!(errors.is_empty(), "{:?}", errors.tree());
     }

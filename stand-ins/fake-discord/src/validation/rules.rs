@@ -80,7 +80,10 @@ fn embeds(body: &Value, at: &[String], errors: &mut Vec<FormError>) {
         }
         let fields = items(&embed["fields"]);
         if fields.len() > 25 {
-            errors.push(FormError::max_length(path(at, &["embeds", &i, "fields"]), 25));
+            errors.push(FormError::max_length(
+                path(at, &["embeds", &i, "fields"]),
+                25,
+            ));
         }
         for (j, field) in fields.iter().enumerate() {
             let j = j.to_string();
@@ -129,7 +132,12 @@ fn action_rows(body: &Value, at: &[String], errors: &mut Vec<FormError>) {
             .iter()
             .filter(|c| c["type"].as_u64().is_some_and(|t| SELECTS.contains(&t)))
             .count();
-        if children.len() > MAX_BUTTONS_PER_ROW || (selects > 0 && children.len() > 1) {
+        if children.len() > MAX_BUTTONS_PER_ROW {
+            errors.push(FormError::max_length(
+                path(at, &["components", &i, "components"]),
+                MAX_BUTTONS_PER_ROW,
+            ));
+        } else if selects > 0 && children.len() > 1 {
             errors.push(FormError::new(
                 path(at, &["components", &i, "components"]),
                 "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
@@ -324,7 +332,8 @@ mod tests {
             paths(&message(&json!({"components": six_rows}), &[])),
             ["components"]
         );
-        let select = json!({"type": 3, "custom_id": "s", "options": [{"label": "a", "value": "a"}]});
+        let select =
+            json!({"type": 3, "custom_id": "s", "options": [{"label": "a", "value": "a"}]});
         let shared = json!({"components": [{"type": 1, "components": [select, button("b")]}]});
         assert_eq!(paths(&message(&shared, &[])), ["components.0.components"]);
         let dup = json!({"components": [
@@ -354,9 +363,7 @@ mod tests {
 
     #[test]
     fn modals_hold_a_short_title_and_one_to_five_single_input_rows() {
-        let input = |id: &str| {
-            json!({"type": 1, "components": [{"type": 4, "custom_id": id, "label": "L", "style": 1}]})
-        };
+        let input = |id: &str| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "label": "L", "style": 1}]});
         let ok = json!({"custom_id": "m", "title": "t".repeat(45), "components": [input("a")]});
         assert!(modal(&ok, &[]).is_empty());
         let long = json!({"custom_id": "m", "title": "t".repeat(46), "components": [input("a")]});
