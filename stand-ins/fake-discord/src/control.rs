@@ -15,6 +15,9 @@
 //! - `GET /_fake/messages?user_id=` — DMs, ephemeral answers and private-thread messages the user
 //!   can see, oldest first, with their text, buttons, selects and files.
 //! - `GET /_fake/interactions` — every interaction with its latency and whether it failed.
+//! - `GET /_fake/requests` — every REST request the bot made, oldest first: method, path
+//!   (interaction and webhook tokens redacted), body (files by name and size), status, whether
+//!   the body was validated and Discord's `errors` tree when it was refused with 50035.
 //! - `POST /_fake/close-dms/{user_id}`, `POST /_fake/open-dms/{user_id}`
 //!
 //! Each action answers `{"interaction_id"}`; the bot's answer shows up in `/_fake/messages`.
@@ -30,7 +33,7 @@ use anyhow::Context as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::model::{FakeUser, RecordedMessage, SlashOption};
+use crate::model::{FakeUser, RecordedBody, RecordedMessage, RecordedRequest, SlashOption};
 use crate::RunningFake;
 
 /// The control API's state: the fake it drives and the users it has seen.
@@ -98,6 +101,7 @@ pub fn serve(fake: Arc<RunningFake>, bind: SocketAddr) -> anyhow::Result<Running
             .route("/_fake/modal", web::post().to(modal))
             .route("/_fake/messages", web::get().to(messages))
             .route("/_fake/interactions", web::get().to(interactions))
+            .route("/_fake/requests", web::get().to(requests))
             .route("/_fake/close-dms/{user_id}", web::post().to(close_dms))
             .route("/_fake/open-dms/{user_id}", web::post().to(open_dms))
     })
@@ -387,6 +391,45 @@ async fn interactions(control: web::Data<Control>) -> HttpResponse {
         })
         .collect();
     HttpResponse::Ok().json(list)
+}
+
+async fn requests(control: web::Data<Control>) -> HttpResponse {
+    let list: Vec<Value> = control
+        .fake
+        .requests()
+        .iter()
+        .map(request_log_entry)
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+/// One request as the log shows it: no token, no file bytes.
+fn request_log_entry(r: &RecordedRequest) -> Value {
+    let body = match &r.body {
+        RecordedBody::Empty => Value::Null,
+        RecordedBody::Json(v) => v.clone(),
+        RecordedBody::Other(text) => json!({"text": text}),
+        RecordedBody::Multipart(parts) => json!({"multipart": parts
+            .iter()
+            .map(|p| match &p.filename {
+                Some(filename) => json!({"name": p.name, "filename": filename, "size": p.bytes.len()}),
+                None => json!({
+                    "name": p.name,
+                    "value": serde_json::from_slice::<Value>(&p.bytes).unwrap_or_else(|_| json!(p.text())),
+                }),
+            })
+            .collect::<Vec<_>>()}),
+    };
+    json!({
+        "method": r.method,
+        "path": r.redacted_path(),
+        "query": r.query,
+        "body": body,
+        "status": r.status,
+        "validated": r.validated,
+        "errors": r.invalid_form,
+        "at": r.at.to_rfc3339(),
+    })
 }
 
 async fn close_dms(control: web::Data<Control>, user_id: web::Path<String>) -> HttpResponse {

@@ -19,7 +19,10 @@ mod multipart;
 mod payloads;
 mod rest;
 mod state;
+mod validation;
 
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,6 +50,7 @@ pub struct FakeDiscord;
 impl FakeDiscord {
     /// Binds the REST API and the gateway and serves them on the current tokio runtime.
     pub async fn start(config: FakeDiscordConfig) -> anyhow::Result<RunningFake> {
+        let routes = validation::load().context("loading Discord's OpenAPI specification")?;
         let rest_listener = std::net::TcpListener::bind(config.bind)
             .with_context(|| format!("binding the fake Discord REST API on {}", config.bind))?;
         let rest_addr = rest_listener.local_addr()?;
@@ -84,21 +88,28 @@ impl FakeDiscord {
             Arc::clone(&shared),
             shutdown.clone(),
         ));
-        tracing::info!(rest = %rest_addr, gateway = %gateway_addr, "fake Discord listening");
+        tracing::info!(rest = %rest_addr, gateway = %gateway_addr, routes, "fake Discord listening");
 
         Ok(RunningFake {
             shared,
             server: server_handle,
             shutdown,
+            invalid_requests_expected: AtomicBool::new(false),
         })
     }
 }
 
 /// A running fake Discord. Dropping it stops both servers.
+///
+/// Dropping it also fails the test (panics) if it answered any request with 400 / 50035
+/// "Invalid Form Body", that is if the code under test sent something Discord would refuse,
+/// unless the test called [`RunningFake::expect_invalid_requests`].
 pub struct RunningFake {
     shared: Arc<Shared>,
     server: actix_web::dev::ServerHandle,
     shutdown: CancellationToken,
+    /// The test sends invalid bodies on purpose; dropping the fake does not fail it.
+    invalid_requests_expected: AtomicBool,
 }
 
 impl Drop for RunningFake {
@@ -106,6 +117,12 @@ impl Drop for RunningFake {
         self.shutdown.cancel();
         // Sends the stop command now; the returned future only waits for completion.
         drop(self.server.stop(false));
+        self.tally_validation();
+        if !self.invalid_requests_expected.load(Ordering::Relaxed) && !std::thread::panicking() {
+            if let Err(report) = self.check_no_invalid_requests() {
+                panic!("{report}");
+            }
+        }
     }
 }
 
@@ -148,6 +165,91 @@ impl RunningFake {
             .filter(|r| probe.matches(&r.method, &route_segments(&r.path)))
             .cloned()
             .collect()
+    }
+
+    // ---- request validation ------------------------------------------------------------
+
+    /// Requests answered 400 / 50035 because their body broke Discord's OpenAPI schema or a
+    /// documented rule; `invalid_form` holds Discord's `errors` tree.
+    pub fn invalid_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.invalid_form.is_some())
+            .collect()
+    }
+
+    /// How many requests had their body validated (accepted or refused).
+    pub fn validated_request_count(&self) -> usize {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.validated)
+            .count()
+    }
+
+    /// The test sends invalid bodies on purpose: dropping the fake will not fail it.
+    pub fn expect_invalid_requests(&self) {
+        self.invalid_requests_expected
+            .store(true, Ordering::Relaxed);
+    }
+
+    /// `Err` with a readable report (tokens redacted) if any request was refused with 50035.
+    pub fn check_no_invalid_requests(&self) -> Result<(), String> {
+        let invalid = self.invalid_requests();
+        if invalid.is_empty() {
+            return Ok(());
+        }
+        let mut report = format!(
+            "the fake Discord refused {} request(s) with 400/50035 Invalid Form Body, as Discord would \
+             (call `expect_invalid_requests()` if the test sends them on purpose):",
+            invalid.len()
+        );
+        for request in &invalid {
+            let errors = request.invalid_form.clone().unwrap_or_default();
+            report.push_str(&format!(
+                "\n  {} {}: {errors}",
+                request.method,
+                request.redacted_path()
+            ));
+        }
+        Err(report)
+    }
+
+    /// Panics with the report of [`Self::check_no_invalid_requests`].
+    pub fn assert_no_invalid_requests(&self) {
+        if let Err(report) = self.check_no_invalid_requests() {
+            panic!("{report}");
+        }
+    }
+
+    /// With `FAKE_DISCORD_TALLY=<file>`, appends `validated invalid requests` for this fake, so
+    /// a whole test run can count the requests it had validated.
+    fn tally_validation(&self) {
+        let Ok(path) = std::env::var("FAKE_DISCORD_TALLY") else {
+            return;
+        };
+        let (validated, invalid, total) = {
+            let inner = self.shared.lock();
+            (
+                inner.requests.iter().filter(|r| r.validated).count(),
+                inner
+                    .requests
+                    .iter()
+                    .filter(|r| r.invalid_form.is_some())
+                    .count(),
+                inner.requests.len(),
+            )
+        };
+        let line = format!("{validated} {invalid} {total}\n");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(%path, error = %e, "could not append to FAKE_DISCORD_TALLY");
+        }
     }
 
     /// Requests to routes the fake does not know (answered 404 `{"code":0}`).

@@ -144,6 +144,9 @@ async fn main() -> anyhow::Result<()> {
     let control_bind: SocketAddr = env_parse("FAKE_DISCORD_CONTROL_BIND")?
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8092)));
     let fake = std::sync::Arc::new(FakeDiscord::start(config_from_env()?).await?);
+    // A demo run reports refused bodies in its log and in `GET /_fake/requests`; only tests
+    // fail on them.
+    fake.expect_invalid_requests();
     let control = fake_discord::control::serve(fake.clone(), control_bind)?;
     println!(
         "fake Discord REST at {} (use as DISCORD_API_BASE_URL)",

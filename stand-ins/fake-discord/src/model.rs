@@ -116,10 +116,19 @@ pub struct RecordedRequest {
     pub status: u16,
     /// The fake has no such route (answered 404 `{"code":0}`).
     pub unknown_route: bool,
+    /// The body was checked against Discord's OpenAPI schema and documented rules.
+    pub validated: bool,
+    /// Discord's `errors` tree when the body was refused (answered 400 / 50035).
+    pub invalid_form: Option<Value>,
     pub at: DateTime<Utc>,
 }
 
 impl RecordedRequest {
+    /// The path with interaction and webhook tokens replaced by `[token]`, for logs.
+    pub fn redacted_path(&self) -> String {
+        redact_tokens(&self.path)
+    }
+
     /// The JSON payload: the body itself, or `payload_json` of a multipart body.
     pub fn json(&self) -> Option<Value> {
         match &self.body {
@@ -253,7 +262,8 @@ pub struct InteractionRecord {
     pub dispatched_at: Instant,
     /// When the first callback arrived in time.
     pub acknowledged_at: Option<Instant>,
-    /// Callback bodies (`{type, data}`) in arrival order, accepted or not.
+    /// Callback bodies (`{type, data}`) in arrival order, accepted or not (bodies refused with
+    /// 50035 are only in the request log).
     pub callbacks: Vec<Value>,
     /// Sessions the event was written to.
     pub delivered_to: Vec<String>,
@@ -287,5 +297,39 @@ impl SessionInfo {
     /// The shard id this session serves (0 when it did not shard).
     pub fn shard_id(&self) -> u32 {
         self.shard.map(|[id, _]| id).unwrap_or(0)
+    }
+}
+
+/// Replaces the token in `/interactions/{id}/{token}/...` and `/webhooks/{id}/{token}/...`.
+pub(crate) fn redact_tokens(path: &str) -> String {
+    let mut segments: Vec<&str> = path.split('/').collect();
+    let token_at = segments
+        .iter()
+        .position(|s| *s == "interactions" || *s == "webhooks")
+        .map(|i| i + 2);
+    if let Some(i) = token_at.filter(|i| *i < segments.len()) {
+        segments[i] = "[token]";
+    }
+    segments.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_in_paths_are_redacted() {
+        assert_eq!(
+            redact_tokens("/api/v10/interactions/123/aW50ZXJhY3Rpb24/callback"),
+            "/api/v10/interactions/123/[token]/callback"
+        );
+        assert_eq!(
+            redact_tokens("/api/v10/webhooks/9/secret/messages/@original"),
+            "/api/v10/webhooks/9/[token]/messages/@original"
+        );
+        assert_eq!(
+            redact_tokens("/api/v10/channels/1/messages"),
+            "/api/v10/channels/1/messages"
+        );
     }
 }

@@ -15,6 +15,7 @@ use crate::model::{RecordedBody, RecordedRequest, UploadedFile};
 use crate::multipart;
 use crate::payloads;
 use crate::state::{snowflake_of, Inner, MessageOrigin, Shared};
+use crate::validation::{self, Verdict};
 
 /// Discord's per-file limit without boosts.
 const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -126,10 +127,10 @@ pub(crate) async fn handle(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bot ") && v.len() > 4);
-    let recorded_body = parse_body(&content_type, &body);
+    let recorded_body = parse_body(&content_type, &body).await;
     let segments = route_segments(&path);
 
-    let reply = {
+    let (reply, invalid_form) = {
         let mut inner = shared.lock();
         let injected = inner
             .failures
@@ -144,17 +145,29 @@ pub(crate) async fn handle(
                     unknown_route: false,
                 }
             });
+        let mut validated = false;
+        let mut invalid_form = None;
         let reply = match injected {
             Some(reply) => reply,
-            None => {
-                let incoming = Incoming {
-                    method: &method,
-                    segments,
-                    authorized,
-                    body: &recorded_body,
-                };
-                route(&shared, &mut inner, &incoming)
-            }
+            // Discord refuses a bad form body before anything else happens.
+            None => match validation::check(&inner, &method, &segments, &recorded_body) {
+                Verdict::Invalid(errors) => {
+                    validated = true;
+                    invalid_form = Some(errors.clone());
+                    Reply::invalid_form(errors)
+                }
+                Verdict::Broken(e) => Reply::json(500, json!({"code": 0, "message": e})),
+                verdict => {
+                    validated = matches!(verdict, Verdict::Valid);
+                    let incoming = Incoming {
+                        method: &method,
+                        segments,
+                        authorized,
+                        body: &recorded_body,
+                    };
+                    route(&shared, &mut inner, &incoming)
+                }
+            },
         };
         inner.requests.push(RecordedRequest {
             method: method.clone(),
@@ -163,11 +176,16 @@ pub(crate) async fn handle(
             body: recorded_body,
             status: reply.status,
             unknown_route: reply.unknown_route,
+            validated,
+            invalid_form: invalid_form.clone(),
             at: Utc::now(),
         });
-        reply
+        (reply, invalid_form)
     };
-    if reply.status >= 400 {
+    if let Some(errors) = &invalid_form {
+        let path = crate::model::redact_tokens(&path);
+        tracing::warn!(%method, %path, %errors, "fake discord refused an invalid form body (50035)");
+    } else if reply.status >= 400 {
         tracing::debug!(%method, %path, status = reply.status, "fake discord answered an error");
     }
 
@@ -185,14 +203,12 @@ pub(crate) async fn handle(
     }
 }
 
-fn parse_body(content_type: &str, body: &[u8]) -> RecordedBody {
+async fn parse_body(content_type: &str, body: &[u8]) -> RecordedBody {
     if body.is_empty() {
         return RecordedBody::Empty;
     }
-    if let Some(boundary) = multipart::boundary(content_type) {
-        if let Some(parts) = multipart::parse(body, &boundary) {
-            return RecordedBody::Multipart(parts);
-        }
+    if let Some(parts) = multipart::parse(content_type, body).await {
+        return RecordedBody::Multipart(parts);
     }
     match serde_json::from_slice(body) {
         Ok(v) => RecordedBody::Json(v),
@@ -462,24 +478,6 @@ fn interaction_callback(
             interaction.callbacks.pop();
             return reply;
         }
-    }
-    if kind == 9 {
-        let custom_id = data["custom_id"].as_str().unwrap_or_default();
-        if custom_id.is_empty()
-            || custom_id.len() > 100
-            || data["title"].as_str().is_none_or(str::is_empty)
-        {
-            interaction.callbacks.pop();
-            return Reply::invalid_form(
-                json!({"data": {"_errors": [{"code": "BASE_TYPE_REQUIRED", "message": "This field is required"}]}}),
-            );
-        }
-    }
-    if !matches!(kind, 1 | 4 | 5 | 6 | 7 | 8 | 9) {
-        interaction.callbacks.pop();
-        return Reply::invalid_form(
-            json!({"type": {"_errors": [{"code": "BASE_TYPE_CHOICES", "message": "Value must be one of {1, 4, 5, 6, 7, 8, 9, 10, 12}."}]}}),
-        );
     }
     interaction.acknowledged_at = Some(now);
     let interaction = interaction.clone();
@@ -752,152 +750,19 @@ fn create_thread(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Repl
     Reply::ok(thread)
 }
 
-/// Discord's message limits (it answers 50035 for any of them; 40005 for an oversized file).
+/// What Discord refuses about a message beyond its form (50035 is `validation`'s answer, given
+/// before any route runs): an oversized file (40005) and, on create, an empty message (50006).
 fn validate_message(payload: &Value, files: &[UploadedFile], creating: bool) -> Result<(), Reply> {
-    let bad = |path: &str, code: &str, message: String| {
-        let mut errors = json!({});
-        let mut cursor = &mut errors;
-        for part in path.split('.') {
-            cursor = &mut cursor[part];
-        }
-        *cursor = json!({"_errors": [{"code": code, "message": message}]});
-        Err(Reply::invalid_form(errors))
-    };
     if files.iter().any(|f| f.bytes.len() > MAX_FILE_BYTES) {
         return Err(Reply::error(413, 40005));
     }
-    if files.len() > 10 {
-        return bad(
-            "files",
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 10 or fewer in length.".into(),
-        );
-    }
     let content = payload["content"].as_str().unwrap_or_default();
-    if content.chars().count() > 2000 {
-        return bad(
-            "content",
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 2000 or fewer in length.".into(),
-        );
-    }
-    let embeds = payload["embeds"].as_array().cloned().unwrap_or_default();
-    if embeds.len() > 10 {
-        return bad(
-            "embeds",
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 10 or fewer in length.".into(),
-        );
-    }
-    let mut total = 0;
-    for (i, embed) in embeds.iter().enumerate() {
-        let len = |v: &Value| v.as_str().map(|s| s.chars().count()).unwrap_or(0);
-        let checks = [
-            ("title", len(&embed["title"]), 256),
-            ("description", len(&embed["description"]), 4096),
-            ("footer.text", len(&embed["footer"]["text"]), 2048),
-            ("author.name", len(&embed["author"]["name"]), 256),
-        ];
-        for (field, n, max) in checks {
-            total += n;
-            if n > max {
-                return bad(
-                    &format!("embeds.{i}.{field}"),
-                    "BASE_TYPE_MAX_LENGTH",
-                    format!("Must be {max} or fewer in length."),
-                );
-            }
-        }
-        let fields = embed["fields"].as_array().cloned().unwrap_or_default();
-        if fields.len() > 25 {
-            return bad(
-                &format!("embeds.{i}.fields"),
-                "BASE_TYPE_MAX_LENGTH",
-                "Must be 25 or fewer in length.".into(),
-            );
-        }
-        for (j, field) in fields.iter().enumerate() {
-            let (name, value) = (len(&field["name"]), len(&field["value"]));
-            total += name + value;
-            if name == 0 || name > 256 {
-                return bad(
-                    &format!("embeds.{i}.fields.{j}.name"),
-                    "BASE_TYPE_BAD_LENGTH",
-                    "Must be between 1 and 256 in length.".into(),
-                );
-            }
-            if value == 0 || value > 1024 {
-                return bad(
-                    &format!("embeds.{i}.fields.{j}.value"),
-                    "BASE_TYPE_BAD_LENGTH",
-                    "Must be between 1 and 1024 in length.".into(),
-                );
-            }
-        }
-    }
-    if total > 6000 {
-        return bad(
-            "embeds",
-            "MAX_EMBED_SIZE_EXCEEDED",
-            "Embed size exceeds maximum size of 6000".into(),
-        );
-    }
-    let rows = payload["components"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if rows.len() > 5 {
-        return bad(
-            "components",
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 5 or fewer in length.".into(),
-        );
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (i, row) in rows.iter().enumerate() {
-        let items = row["components"].as_array().cloned().unwrap_or_default();
-        let selects = items
-            .iter()
-            .filter(|c| matches!(c["type"].as_u64(), Some(3 | 5..=8)))
-            .count();
-        if items.is_empty() || items.len() > 5 || (selects > 0 && items.len() > 1) {
-            return bad(
-                &format!("components.{i}.components"),
-                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                "The specified component exceeds the maximum width".into(),
-            );
-        }
-        for (j, item) in items.iter().enumerate() {
-            if let Some(custom_id) = item["custom_id"].as_str() {
-                if custom_id.is_empty() || custom_id.len() > 100 {
-                    return bad(
-                        &format!("components.{i}.components.{j}.custom_id"),
-                        "BASE_TYPE_BAD_LENGTH",
-                        "Must be between 1 and 100 in length.".into(),
-                    );
-                }
-                if !seen.insert(custom_id.to_string()) {
-                    return bad(
-                        &format!("components.{i}.components.{j}.custom_id"),
-                        "COMPONENT_CUSTOM_ID_DUPLICATED",
-                        "Component custom id cannot be duplicated".into(),
-                    );
-                }
-            }
-            if item["options"].as_array().is_some_and(|o| o.len() > 25) {
-                return bad(
-                    &format!("components.{i}.components.{j}.options"),
-                    "BASE_TYPE_MAX_LENGTH",
-                    "Must be 25 or fewer in length.".into(),
-                );
-            }
-        }
-    }
+    let nothing = |key: &str| payload[key].as_array().is_none_or(Vec::is_empty);
     if creating
         && content.is_empty()
-        && embeds.is_empty()
+        && nothing("embeds")
         && files.is_empty()
-        && rows.is_empty()
+        && nothing("components")
         && payload.get("poll").is_none()
         && payload.get("sticker_ids").is_none()
     {
