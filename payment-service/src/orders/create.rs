@@ -123,7 +123,7 @@ impl OrderService {
             .await
             .context("reading what the user owes")?;
         if owed > 0 {
-            if let Some(reply) = self.replay(&txn, &cmd.request_id).await? {
+            if let Some(reply) = self.replay(&txn, cmd).await? {
                 txn.commit().await?;
                 return Ok(Try::Done(reply));
             }
