@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker::{Broker, BrokerConfig, Handler, HandlerOutcome, IncomingMessage};
-use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeleteOptions, QueuePurgeOptions};
+use lapin::options::{
+    BasicConsumeOptions, QueueBindOptions, QueueDeleteOptions, QueuePurgeOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use shared_proto::{
@@ -25,7 +27,9 @@ fn rabbitmqctl(args: &[&str]) -> String {
     let out = Process::new("rabbitmqctl")
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("rabbitmqctl {args:?} could not run (is RabbitMQ's CLI installed?): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("rabbitmqctl {args:?} could not run (is RabbitMQ's CLI installed?): {e}")
+        });
     assert!(
         out.status.success(),
         "rabbitmqctl {args:?}: {}{}",
@@ -144,7 +148,9 @@ impl Realm {
 impl Drop for Realm {
     fn drop(&mut self) {
         for user in &self.users {
-            let _ = Process::new("rabbitmqctl").args(["delete_user", user]).output();
+            let _ = Process::new("rabbitmqctl")
+                .args(["delete_user", user])
+                .output();
         }
         let _ = Process::new("rabbitmqctl")
             .args(["delete_vhost", &self.vhost])
@@ -238,7 +244,11 @@ async fn each_service_user_does_its_own_work_with_its_own_permissions() {
 
     // payment → events → bot.notifications.
     let (notifications, mut seen_notifications) = recorder(None);
-    let c2 = bot.spawn_consumer(topology.bot_notifications_queue(), notifications, stop.clone());
+    let c2 = bot.spawn_consumer(
+        topology.bot_notifications_queue(),
+        notifications,
+        stop.clone(),
+    );
     payment
         .publish(
             &topology.events_exchange(),
@@ -272,7 +282,11 @@ async fn each_service_user_does_its_own_work_with_its_own_permissions() {
     )
     .await
     .expect("the bot publishes delivery outcomes");
-    recv(&mut seen_results, "the delivery outcome at the payment-service").await;
+    recv(
+        &mut seen_results,
+        "the delivery outcome at the payment-service",
+    )
+    .await;
 
     // Backlog probes read their own queues.
     payment
@@ -306,8 +320,13 @@ async fn neither_service_user_can_do_the_other_services_work() {
     ] {
         let (_c, ch) = realm.raw_channel("bot-service").await;
         access_refused(
-            ch.basic_consume(&queue, "thief", BasicConsumeOptions::default(), FieldTable::default())
-                .await,
+            ch.basic_consume(
+                &queue,
+                "thief",
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await,
             &format!("bot consumes {queue}"),
         );
         let (_c, ch) = realm.raw_channel("bot-service").await;
@@ -342,8 +361,13 @@ async fn neither_service_user_can_do_the_other_services_work() {
     ] {
         let (_c, ch) = realm.raw_channel("payment-service").await;
         access_refused(
-            ch.basic_consume(&queue, "thief", BasicConsumeOptions::default(), FieldTable::default())
-                .await,
+            ch.basic_consume(
+                &queue,
+                "thief",
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await,
             &format!("payment consumes {queue}"),
         );
         let (_c, ch) = realm.raw_channel("payment-service").await;

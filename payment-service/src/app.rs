@@ -307,11 +307,16 @@ fn announce_secrets_and_mode(config: &PaymentConfig) {
     );
     service_runtime::register_secret(config.admin_claim_secret.expose_secret());
     for key in std::iter::once(&config.encryption_key).chain(&config.previous_encryption_keys) {
-        service_runtime::register_secret(&base64::engine::general_purpose::STANDARD.encode(key.bytes()));
+        service_runtime::register_secret(
+            &base64::engine::general_purpose::STANDARD.encode(key.bytes()),
+        );
         service_runtime::register_secret(&hex::encode(key.bytes()));
     }
     for url in [config.database_url(), config.amqp_url.expose_secret()] {
-        if let Some(password) = url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_string)) {
+        if let Some(password) = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.password().map(str::to_string))
+        {
             service_runtime::register_secret(&password);
         }
     }

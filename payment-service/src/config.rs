@@ -591,10 +591,12 @@ mod tests {
         s.set("MIDTRANS_SERVER_KEY", "Mid-server-LIVEKEY");
         let c = PaymentConfig::from_settings(&s).unwrap();
         assert!(c.midtrans.is_production);
-        assert!(!PaymentConfig::from_settings(&base())
-            .unwrap()
-            .midtrans
-            .is_production);
+        assert!(
+            !PaymentConfig::from_settings(&base())
+                .unwrap()
+                .midtrans
+                .is_production
+        );
     }
 
     #[test]

@@ -124,7 +124,10 @@ mod tests {
             "webhooks/ without an id",
             "interactions/123",
         ] {
-            assert!(matches!(redact(text), Cow::Borrowed(t) if t == text), "{text}");
+            assert!(
+                matches!(redact(text), Cow::Borrowed(t) if t == text),
+                "{text}"
+            );
         }
     }
 

@@ -488,7 +488,11 @@ fn a_topup_reply_without_the_sandbox_flag_reads_as_not_sandbox() {
     let golden = include_str!("golden/reply.topup.create.json");
     let mut value: serde_json::Value = serde_json::from_str(golden).unwrap();
     let created = &mut value["payload"]["outcome"]["Ok"];
-    assert_eq!(created["sandbox"], json!(true), "the golden sample is a sandbox reply");
+    assert_eq!(
+        created["sandbox"],
+        json!(true),
+        "the golden sample is a sandbox reply"
+    );
     created.as_object_mut().unwrap().remove("sandbox");
     let envelope = Envelope::<Reply>::from_bytes(value.to_string().as_bytes()).unwrap();
     let Reply::TopupCreate(TopupCreateReply {

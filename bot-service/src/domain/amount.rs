@@ -194,7 +194,15 @@ mod tests {
 
     #[test]
     fn refuses_separators_that_do_not_group_thousands() {
-        for text in ["5.0000", "50000.000", "12.5", "50.000,5", "1..000", "50.", ".000"] {
+        for text in [
+            "5.0000",
+            "50000.000",
+            "12.5",
+            "50.000,5",
+            "1..000",
+            "50.",
+            ".000",
+        ] {
             assert_eq!(
                 TopupAmount::parse(text, B),
                 Err(AmountError::NotANumber),

@@ -59,7 +59,10 @@ pub async fn spawn_bot(options: Options) -> TestBot {
     let namespace = test_support::unique_namespace();
     let vars: HashMap<String, String> = [
         ("DISCORD_TOKEN", "test.bot.token".to_string()),
-        ("ADMIN_CLAIM_SECRET", "bot-tests-claim-secret-4e1a9c7d2b6f0358".to_string()),
+        (
+            "ADMIN_CLAIM_SECRET",
+            "bot-tests-claim-secret-4e1a9c7d2b6f0358".to_string(),
+        ),
         ("AMQP_URL", test_support::amqp_url()),
         ("AMQP_NAMESPACE", namespace.clone()),
         ("DISCORD_API_BASE_URL", fake.base_url()),

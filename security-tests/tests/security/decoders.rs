@@ -314,7 +314,10 @@ fn undecodable_bot_events_are_dead_lettered_and_nothing_reaches_discord() {
         let namespace = test_support::unique_namespace();
         let vars: HashMap<String, String> = [
             ("DISCORD_TOKEN", "security.tests.token".to_string()),
-            ("ADMIN_CLAIM_SECRET", security_tests::CLAIM_SECRET.to_string()),
+            (
+                "ADMIN_CLAIM_SECRET",
+                security_tests::CLAIM_SECRET.to_string(),
+            ),
             ("AMQP_URL", test_support::amqp_url()),
             ("AMQP_NAMESPACE", namespace.clone()),
             ("DISCORD_API_BASE_URL", fake.base_url()),
