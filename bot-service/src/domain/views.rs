@@ -901,4 +901,77 @@ mod tests {
             assert_eq!(ComponentAction::decode(&b.custom_id).unwrap().owner(), None);
         }
     }
+
+    fn field<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
+        m.embeds[0]
+            .fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value.as_str())
+    }
+
+    #[test]
+    fn a_forced_refund_shows_the_force_the_reason_and_the_cancelled_deliveries() {
+        let forced = order_processed(&OrderProcessed {
+            order_number: "RF-20261202-ABC234".into(),
+            action: ProcessAction::Refund,
+            status: OrderStatus::Refunded,
+            refunded: Some(Idr::new(70_000)),
+            forced: true,
+            reason: Some("codes reported as used".into()),
+            voided_deliveries: 2,
+        });
+        forced.check().unwrap();
+        assert!(forced.embeds[0].title.contains("forced"));
+        assert_eq!(field(&forced, "Reason"), Some("codes reported as used"));
+        assert!(field(&forced, "Forced").is_some());
+        assert!(field(&forced, "Deliveries cancelled").is_some_and(|v| v.contains('2')));
+        let plain = order_processed(&OrderProcessed {
+            order_number: "RF-20261202-ABC234".into(),
+            action: ProcessAction::Refund,
+            status: OrderStatus::Refunded,
+            refunded: Some(Idr::new(70_000)),
+            forced: false,
+            reason: None,
+            voided_deliveries: 0,
+        });
+        assert!(!plain.embeds[0].title.contains("forced"));
+        assert!(plain.embeds[0].fields.is_empty());
+    }
+
+    #[test]
+    fn stock_view_shows_quarantined_codes_only_when_there_are_some() {
+        let mut v = StockView {
+            counts: StockCounts {
+                available: 5,
+                reserved: 3,
+                sold: 9,
+                quarantined: 2,
+            },
+            low_stock_threshold: 10,
+            recent_batches: vec![],
+        };
+        let shown = stock_view(&v);
+        assert!(field(&shown, "Quarantined").is_some_and(|t| t.contains("**2**")));
+        v.counts.quarantined = 0;
+        assert_eq!(field(&stock_view(&v), "Quarantined"), None);
+        let done = quarantine_processed(&QuarantineProcessed {
+            action: QuarantineAction::Release,
+            released: 2,
+            discarded: 0,
+            still_quarantined: 1,
+            available_after: 7,
+        });
+        done.check().unwrap();
+        assert_eq!(field(&done, "Back on sale"), Some("2"));
+        assert_eq!(field(&done, "Still quarantined"), Some("1"));
+        let alert = order_anomaly_alert(&OrderAnomaly {
+            order_number: "RF-20261202-ABC234".into(),
+            user_id: uid(),
+            kind: AnomalyKind::DeliveredAfterRefund,
+            detail: "delivery confirmed after the refund".into(),
+        });
+        alert.check().unwrap();
+        assert!(alert.embeds[0].description.contains("RF-20261202-ABC234"));
+    }
 }

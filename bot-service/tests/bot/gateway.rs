@@ -246,3 +246,105 @@ async fn an_admin_posts_the_panel_and_anyone_can_use_it() {
     assert!(bot.fake.failed_interactions().is_empty());
     bot.stop().await;
 }
+
+/// Stands in for the payment-service on the commands queue: records each `admin.order.process`
+/// and answers it as a forced refund that echoes the admin's reason.
+struct ProcessOrderResponder {
+    broker: broker::Broker,
+    seen: std::sync::Arc<tokio::sync::Mutex<Vec<shared_proto::AdminOrderProcess>>>,
+}
+
+#[async_trait::async_trait]
+impl broker::Handler for ProcessOrderResponder {
+    async fn handle(&self, message: broker::IncomingMessage) -> broker::HandlerOutcome {
+        use shared_proto::{
+            AdminReply, Command, Envelope, Idr, OrderProcessed, OrderStatus, ProcessAction, Reply,
+        };
+        let Ok(envelope) = Envelope::<Command>::from_bytes(&message.body) else {
+            return broker::HandlerOutcome::Reject;
+        };
+        let Command::AdminOrderProcess(cmd) = envelope.payload else {
+            return broker::HandlerOutcome::Reject;
+        };
+        self.seen.lock().await.push(cmd.clone());
+        let reply = Reply::OrderProcessed(AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome: Ok(OrderProcessed {
+                order_number: cmd.order_number.clone(),
+                action: ProcessAction::Refund,
+                status: OrderStatus::Refunded,
+                refunded: Some(Idr::new(70_000)),
+                forced: cmd.force,
+                reason: cmd.reason.clone(),
+                voided_deliveries: 1,
+            }),
+        });
+        if let Some(reply_to) = message.reply_to.as_deref() {
+            let _ = self
+                .broker
+                .reply(
+                    reply_to,
+                    envelope.correlation_id,
+                    &Envelope::with_correlation(reply, envelope.correlation_id),
+                )
+                .await;
+        }
+        broker::HandlerOutcome::Ack
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processorder_sends_force_and_reason_and_the_reply_shows_them() {
+    let bot = spawn_bot(Options { gateway: true }).await;
+    let seen = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let stop = tokio_util::sync::CancellationToken::new();
+    bot.broker.spawn_consumer(
+        bot.broker.topology().payment_commands_queue(),
+        std::sync::Arc::new(ProcessOrderResponder {
+            broker: bot.broker.clone(),
+            seen: seen.clone(),
+        }),
+        stop.clone(),
+    );
+    let mut admin = user(2_000_000_000_000_000_105, "boss");
+    admin.roles = vec![ADMIN_ROLE];
+    let id = bot
+        .fake
+        .send_slash_command(
+            &admin,
+            "admin",
+            vec![SlashOption::SubCommand(
+                "processorder".into(),
+                vec![
+                    SlashOption::string("order_number", " RF-20261202-ABC234 "),
+                    // The second choice: refund.
+                    SlashOption::integer("action", 1),
+                    SlashOption::Boolean("force".into(), true),
+                    SlashOption::string("reason", "buyer reports the codes were used"),
+                ],
+            )],
+        )
+        .expect("dispatched");
+    let shown = bot
+        .fake
+        .wait_for(WAIT, |f| {
+            f.original_response_of(id)
+                .filter(|m| m.embeds().iter().any(|e| e.to_string().contains("Refunded")))
+        })
+        .await
+        .expect("the admin sees the outcome");
+    let text: String = shown.embeds().iter().map(|e| e.to_string()).collect();
+    assert!(text.contains("forced"), "{text}");
+    assert!(text.contains("buyer reports the codes were used"), "{text}");
+    assert!(text.contains("RF-20261202-ABC234"), "{text}");
+    let sent = seen.lock().await.clone();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].force);
+    assert_eq!(
+        sent[0].reason.as_deref(),
+        Some("buyer reports the codes were used")
+    );
+    assert_eq!(sent[0].order_number, "RF-20261202-ABC234");
+    stop.cancel();
+    bot.stop().await;
+}

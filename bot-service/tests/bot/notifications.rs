@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use shared_proto::{DiscordUserId, Event, Idr, OrderFailed, StockLow, TopupSettled};
+use shared_proto::{
+    AnomalyKind, DiscordUserId, Event, Idr, OrderAnomaly, OrderFailed, StockLow, TopupSettled,
+};
 
 use crate::support::{spawn_bot, Options, STOCK_ADMIN};
 
@@ -73,5 +75,30 @@ async fn low_stock_and_failed_orders_alert_the_admins() {
         .wait_for(WAIT, |f| f.dm_messages_to(STOCK_ADMIN).into_iter().next())
         .await
         .expect("the stock admin got a DM");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_after_a_refund_is_alerted_in_the_alert_channel() {
+    let bot = spawn_bot(Options { gateway: false }).await;
+    let alerts = bot.fake.config().channel_id;
+    bot.publish_event(Event::OrderAnomaly(OrderAnomaly {
+        order_number: "RF-20261202-ANM234".into(),
+        user_id: DiscordUserId::new(2_000_000_000_000_000_302).unwrap(),
+        kind: AnomalyKind::DeliveredAfterRefund,
+        detail: "delivery confirmed (attempt 2, dm) after the order was refunded".into(),
+    }))
+    .await;
+    let posted = bot
+        .fake
+        .wait_for(WAIT, |f| f.channel_messages(alerts).into_iter().next())
+        .await
+        .expect("an alert");
+    let text: String = posted.embeds().iter().map(|e| e.to_string()).collect();
+    assert!(
+        text.contains("Delivered after refund") && text.contains("RF-20261202-ANM234"),
+        "{text}"
+    );
+    assert!(text.contains("attempt 2"), "{text}");
     bot.stop().await;
 }

@@ -245,8 +245,9 @@ pub enum ActionChoice {
     Refund,
 }
 
-/// Re-deliver or refund an order. Refunding a completed or delivering order needs force and a
-/// reason (the buyer may hold the codes).
+// Refunding a completed or delivering order needs `force` and a `reason`: its buyer may hold
+// the codes already (the payment-service refuses it otherwise).
+/// Re-deliver or refund an order.
 #[poise::command(slash_command)]
 pub async fn processorder(
     ctx: Context<'_>,
@@ -297,8 +298,9 @@ pub enum QuarantineChoice {
     Discard,
 }
 
-/// Put quarantined codes (that could not be decrypted) back on sale once their key is back, or
-/// discard them.
+// Quarantined codes failed decryption (their key is missing or wrong on some replica):
+// `release` puts back those that decrypt again, `discard` deletes them all.
+/// Release or discard codes that could not be decrypted.
 #[poise::command(slash_command)]
 pub async fn quarantine(
     ctx: Context<'_>,
