@@ -26,11 +26,11 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
 
     let out = run(url, &["status"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("pending ").count(), 5);
+    assert_eq!(text(&out.stdout).matches("pending ").count(), 6);
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("applied ").count(), 5);
+    assert_eq!(text(&out.stdout).matches("applied ").count(), 6);
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -40,13 +40,13 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
-        "rolled back m20261125_000005_create_report_views"
+        "rolled back m20261202_000006_money_returned"
     );
 
     let out = run(url, &["status"], &cwd)?;
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.matches("applied ").count(), 4, "{stdout}");
-    assert!(stdout.contains("pending m20261125_000005_create_report_views"));
+    assert_eq!(stdout.matches("applied ").count(), 5, "{stdout}");
+    assert!(stdout.contains("pending m20261202_000006_money_returned"));
     Ok(())
 }
 
