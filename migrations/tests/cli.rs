@@ -30,7 +30,7 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("applied ").count(), 6);
+    assert_eq!(text(&out.stdout).matches("applied ").count(), 7);
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -40,13 +40,13 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
-        "rolled back m20261202_000001_refund_voids_and_quarantine"
+        "rolled back m20261202_000006_money_returned"
     );
 
     let out = run(url, &["status"], &cwd)?;
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.matches("applied ").count(), 5, "{stdout}");
-    assert!(stdout.contains("pending m20261202_000001_refund_voids_and_quarantine"));
+    assert_eq!(stdout.matches("applied ").count(), 6, "{stdout}");
+    assert!(stdout.contains("pending m20261202_000006_money_returned"));
     Ok(())
 }
 

@@ -102,8 +102,8 @@ impl IdempotencyCache {
     }
 }
 
-/// HTTP 2xx with a 2xx `status_code` in the body (Midtrans reports errors such as 406 in an
-/// HTTP 200).
+/// HTTP 200 with a 2xx `status_code` in the body (Midtrans reports errors such as 406 in an
+/// HTTP 200; an HTTP 202 "still processing" is not an answer at all).
 fn is_success(answer: &StoredAnswer) -> bool {
     let body_code = answer
         .body
@@ -111,7 +111,7 @@ fn is_success(answer: &StoredAnswer) -> bool {
         .and_then(Value::as_str)
         .and_then(|c| c.parse::<u16>().ok())
         .unwrap_or(answer.http_status);
-    (200..300).contains(&answer.http_status) && (200..300).contains(&body_code)
+    answer.http_status == 200 && (200..300).contains(&body_code)
 }
 
 #[cfg(test)]
@@ -137,6 +137,12 @@ mod tests {
             body: json!({"status_code": "406"}),
         };
         cache.finish("a", &refused, t0);
+        assert!(matches!(cache.begin("a", t0), Begin::Process));
+        let still_processing = StoredAnswer {
+            http_status: 202,
+            body: json!({"status_code": "202"}),
+        };
+        cache.finish("a", &still_processing, t0);
         assert!(matches!(cache.begin("a", t0), Begin::Process));
         let created = StoredAnswer {
             http_status: 200,
