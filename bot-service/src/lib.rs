@@ -97,6 +97,10 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         .await
         .context("reading the bot's application from Discord (is DISCORD_TOKEN valid?)")?;
     http.set_application_id(app.id);
+    let thread_channel = match settings.public_channel_id {
+        Some(id) => discord::channel_check::usable_thread_channel(&http, id).await,
+        None => None,
+    };
 
     let state = Arc::new(AppState {
         payments: PaymentClient::new(broker.clone(), settings.request_timeout),
@@ -104,6 +108,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         metrics,
         gateway_connected: AtomicBool::new(false),
         recent_deliveries: RecentDeliveries::new(10_000),
+        thread_channel,
         settings,
     });
     let _ = state_cell.set(state.clone());

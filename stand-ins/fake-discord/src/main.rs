@@ -7,11 +7,18 @@
 //! `FAKE_DISCORD_ROLES` (comma-separated `id:name`, default one role `Admin` with id
 //! 1100000000000000300), `FAKE_DISCORD_CONTROL_BIND` (the control API for playing users with
 //! `curl`, default 127.0.0.1:8092; see `fake_discord::control`).
+//!
+//! Gateway and permissions: `FAKE_DISCORD_RESUME_GATEWAY_BIND` (READY's `resume_gateway_url`,
+//! default a free port), `FAKE_DISCORD_PRIVILEGED_INTENTS` (intent bits enabled for the
+//! application, default 0), `FAKE_DISCORD_BOT_PERMISSIONS` (the bot role's permission integer),
+//! `FAKE_DISCORD_CHANNEL_PERMISSIONS` (comma-separated `channel_id:bits`, the bot's exact
+//! permissions there), `FAKE_DISCORD_CHANNELS` (comma-separated `id:type:name` for channels that
+//! are not plain text channels, e.g. `1100000000000000202:2:voice`).
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeRole};
+use fake_discord::{FakeChannel, FakeDiscord, FakeDiscordConfig, FakeRole};
 
 /// The role the demo's admin holds; its name matches the bot's default `ADMIN_ROLE_NAME`.
 const DEFAULT_ADMIN_ROLE_ID: u64 = 1_100_000_000_000_000_300;
@@ -65,6 +72,32 @@ fn config_from_env() -> anyhow::Result<FakeDiscordConfig> {
             .collect::<Result<_, _>>()
             .context("FAKE_DISCORD_EXTRA_CHANNEL_IDS")?;
     }
+    if let Some(v) = env_parse("FAKE_DISCORD_RESUME_GATEWAY_BIND")? {
+        config.gateway.resume_bind = v;
+    }
+    if let Some(v) = env_parse("FAKE_DISCORD_PRIVILEGED_INTENTS")? {
+        config.gateway.privileged_intents = v;
+    }
+    if let Some(v) = env_parse("FAKE_DISCORD_BOT_PERMISSIONS")? {
+        config.access.bot_permissions = v;
+    }
+    if let Ok(raw) = std::env::var("FAKE_DISCORD_CHANNEL_PERMISSIONS") {
+        config.access.channel_permissions =
+            parse_list(&raw, "FAKE_DISCORD_CHANNEL_PERMISSIONS", |e| {
+                let (id, bits) = e.split_once(':')?;
+                Some((id.trim().parse().ok()?, bits.trim().parse().ok()?))
+            })?;
+    }
+    if let Ok(raw) = std::env::var("FAKE_DISCORD_CHANNELS") {
+        config.access.channels = parse_list(&raw, "FAKE_DISCORD_CHANNELS", |e| {
+            let mut parts = e.splitn(3, ':');
+            Some(FakeChannel {
+                id: parts.next()?.trim().parse().ok()?,
+                kind: parts.next()?.trim().parse().ok()?,
+                name: parts.next()?.trim().to_string(),
+            })
+        })?;
+    }
     config.roles = match std::env::var("FAKE_DISCORD_ROLES") {
         Ok(raw) => parse_roles(&raw)?,
         Err(_) => vec![FakeRole {
@@ -74,6 +107,19 @@ fn config_from_env() -> anyhow::Result<FakeDiscordConfig> {
         }],
     };
     Ok(config)
+}
+
+/// A comma-separated list, each entry parsed by `entry`.
+fn parse_list<T>(
+    raw: &str,
+    name: &str,
+    entry: impl Fn(&str) -> Option<T>,
+) -> anyhow::Result<Vec<T>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|e| entry(e).with_context(|| format!("{name}: cannot read {e:?}")))
+        .collect()
 }
 
 /// `id:name,id:name` into roles.
