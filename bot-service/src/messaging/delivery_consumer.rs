@@ -136,15 +136,10 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
     match fallback {
         Fallback::PrivateThread { channel_id } => {
             let name = delivery::thread_name(&d.order_number);
+            let (name, message) = (name.as_str(), &plan.message);
             let in_channel = |channel_id: u64| {
                 with_retry(policy, metrics, move || {
-                    outbound::private_thread(
-                        http,
-                        ChannelId::new(channel_id),
-                        &name,
-                        user,
-                        &plan.message,
-                    )
+                    outbound::private_thread(http, ChannelId::new(channel_id), name, user, message)
                 })
             };
             let mut sent = in_channel(channel_id).await;

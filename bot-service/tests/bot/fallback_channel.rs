@@ -121,7 +121,17 @@ async fn a_public_channel_without_create_private_threads_is_skipped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permission_removed_after_start_is_met_with_the_clicked_channel() {
     let mut bot = spawn_bot(Options { gateway: false }).await;
-    // Fine at start; an admin then takes the permission away.
+    // Fine at start (the check's last read is the bot's own member); an admin then takes the
+    // permission away.
+    let bot_id = bot.fake.config().bot_user_id;
+    bot.fake
+        .wait_for(WAIT, |f| {
+            (!f.requests_to("GET", &format!("/guilds/*/members/{bot_id}"))
+                .is_empty())
+            .then_some(())
+        })
+        .await
+        .expect("the start-up check ran");
     assert!(bot.fake.set_bot_permissions(
         PUBLIC_CHANNEL,
         REQUIRED_PERMISSIONS & !CREATE_PRIVATE_THREADS

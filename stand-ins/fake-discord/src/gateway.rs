@@ -272,7 +272,12 @@ async fn connection(
                         // Discord only accepts binary frames with etf encoding.
                         break Ok(Ending::close(4002, "Error while decoding payload.", false));
                     }
-                    Some(Ok(Message::Close(_))) | None => break Ok(Ending::Close { message: None, invalidate: false }),
+                    // A client closing with 1000/1001 ends its session, as on Discord.
+                    Some(Ok(Message::Close(frame))) => {
+                        let code = frame.map(|f| u16::from(f.code));
+                        break Ok(Ending::Close { message: None, invalidate: matches!(code, Some(1000 | 1001)) });
+                    }
+                    None => break Ok(Ending::Close { message: None, invalidate: false }),
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => break Err(e.into()),
                 };

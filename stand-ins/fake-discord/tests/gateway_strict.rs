@@ -453,3 +453,41 @@ async fn payloads_before_identify_and_unknown_versions_are_refused() {
         other => panic!("expected close 4012, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_control_api_asks_for_heartbeats_and_cuts_sessions_off() {
+    let fake = std::sync::Arc::new(
+        FakeDiscord::start(FakeDiscordConfig::default())
+            .await
+            .unwrap(),
+    );
+    let control =
+        fake_discord::control::serve(fake.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut client = Client::connect(&fake.gateway_url(), false).await;
+    client.ready().await;
+    let http = reqwest::Client::new();
+    let asked: Value = http
+        .post(format!("{}/_fake/gateway/heartbeat", control.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asked["sessions"], 1);
+    assert_eq!(client.payload().await["op"], 1);
+    let cut = http
+        .post(format!("{}/_fake/gateway/disconnect", control.base_url()))
+        .json(&json!({"close_code": 4000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cut.status().as_u16(), 200);
+    assert_eq!(client.closed().await, Some(4000));
+    let session = &fake.sessions()[0];
+    assert!(
+        !session.connected && !session.invalidated,
+        "4000 leaves it resumable"
+    );
+    control.stop().await;
+}
