@@ -185,6 +185,8 @@ impl Ending {
     }
 }
 
+// The handshake callback's error type is tungstenite's (a whole HTTP response).
+#[allow(clippy::result_large_err)]
 async fn connection(
     stream: TcpStream,
     shared: Arc<Shared>,
