@@ -105,6 +105,10 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let admin_access = discord::admin_check::resolve_admin_access(&http, &settings)
         .await
         .context("resolving the admin role in the shop guild (DISCORD_GUILD_ID, ADMIN_ROLE_ID / ADMIN_ROLE_NAME)")?;
+    let thread_channel = match settings.public_channel_id {
+        Some(id) => discord::channel_check::usable_thread_channel(&http, id).await,
+        None => None,
+    };
 
     let state = Arc::new(AppState {
         payments: PaymentClient::new(broker.clone(), settings.request_timeout),
@@ -113,6 +117,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         gateway_connected: AtomicBool::new(false),
         recent_deliveries: RecentDeliveries::new(10_000),
         admin_access,
+        thread_channel,
         settings,
     });
     let _ = state_cell.set(state.clone());

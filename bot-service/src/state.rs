@@ -25,6 +25,9 @@ pub struct AppState {
     /// Deliveries this process completed recently, so a redelivered `delivery.requested` is
     /// confirmed again instead of DMing the same codes twice.
     pub recent_deliveries: RecentDeliveries,
+    /// `PUBLIC_CHANNEL_ID` if the start-up check found the bot may open private threads there;
+    /// `None` when unset or unusable (deliveries then use the channel the user clicked in).
+    pub thread_channel: Option<u64>,
 }
 
 impl AppState {

@@ -26,7 +26,7 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
 
     let out = run(url, &["status"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("pending ").count(), 6);
+    assert_eq!(text(&out.stdout).matches("pending ").count(), 7);
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));

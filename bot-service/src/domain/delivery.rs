@@ -118,6 +118,16 @@ pub fn choose_fallback(
     }
 }
 
+/// Where else a private thread can go when `tried` refused it for good (not a text channel, a
+/// permission missing): the channel the user clicked in, when that is another one.
+pub fn other_thread_channel(d: &DeliveryRequested, tried: u64) -> Option<u64> {
+    d.interaction
+        .as_ref()
+        .and_then(|i| i.channel_id.as_deref())
+        .and_then(|c| c.parse::<u64>().ok())
+        .filter(|c| *c > 0 && *c != tried)
+}
+
 /// Name of the private delivery thread (Discord allows 100 characters).
 pub fn thread_name(order_number: &str) -> String {
     super::message::truncate(&format!("codes {order_number}"), 100)
@@ -217,6 +227,20 @@ mod tests {
         );
         d.interaction = None;
         assert_eq!(choose_fallback(&d, None, now), Fallback::None);
+    }
+
+    #[test]
+    fn a_refused_thread_channel_falls_back_to_the_clicked_channel_only_if_different() {
+        let mut d = request(1);
+        assert_eq!(other_thread_channel(&d, 777), None);
+        d.interaction = Some(InteractionRef {
+            application_id: "1".into(),
+            token: "tok".into(),
+            channel_id: Some("555".into()),
+            created_at: Utc::now(),
+        });
+        assert_eq!(other_thread_channel(&d, 777), Some(555));
+        assert_eq!(other_thread_channel(&d, 555), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod amount;
 pub mod custom_id;
 pub mod delivery;
 pub mod message;
+pub mod permissions;
 pub mod qr;
 pub mod retry;
 pub mod views;

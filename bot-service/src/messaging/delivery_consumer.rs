@@ -103,7 +103,7 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
     };
     tracing::info!(detail = %failure.detail, "DMs closed; using the private fallback");
 
-    let mut fallback = delivery::choose_fallback(d, state.settings.public_channel_id, Utc::now());
+    let mut fallback = delivery::choose_fallback(d, state.thread_channel, Utc::now());
     if fallback == Fallback::EphemeralFollowup {
         let token = d
             .interaction
@@ -127,11 +127,8 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
                     i.created_at -= delivery::TOKEN_LIFETIME;
                     i
                 });
-                fallback = delivery::choose_fallback(
-                    &without_token,
-                    state.settings.public_channel_id,
-                    Utc::now(),
-                );
+                fallback =
+                    delivery::choose_fallback(&without_token, state.thread_channel, Utc::now());
             }
             Err(f) => return failed(state, d, DeliveryMethod::Channel, &f),
         }
@@ -139,17 +136,24 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
     match fallback {
         Fallback::PrivateThread { channel_id } => {
             let name = delivery::thread_name(&d.order_number);
-            match with_retry(policy, metrics, || {
-                outbound::private_thread(
-                    http,
-                    ChannelId::new(channel_id),
-                    &name,
-                    user,
-                    &plan.message,
-                )
-            })
-            .await
-            {
+            let (name, message) = (name.as_str(), &plan.message);
+            let in_channel = |channel_id: u64| {
+                with_retry(policy, metrics, move || {
+                    outbound::private_thread(http, ChannelId::new(channel_id), name, user, message)
+                })
+            };
+            let mut sent = in_channel(channel_id).await;
+            // A refusal for good (wrong channel type, missing permission) left nothing behind
+            // that the buyer sees: try the channel they clicked in.
+            if let Err(f) = &sent {
+                if !f.class.is_retryable() {
+                    if let Some(other) = delivery::other_thread_channel(d, channel_id) {
+                        tracing::warn!(error = %f, channel_id, other, "no private thread there; trying the channel the user clicked in");
+                        sent = in_channel(other).await;
+                    }
+                }
+            }
+            match sent {
                 Ok(id) => confirmed(state, d, DeliveryMethod::Channel, Some(id.to_string())),
                 Err(f) => failed(state, d, DeliveryMethod::Channel, &f),
             }
@@ -162,7 +166,7 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
             DeliveryOutcome::Failed(DeliveryFailed {
                 order_number: d.order_number.clone(),
                 attempt: d.attempt,
-                error: "the user's DMs are closed and there is no private fallback (no live interaction, PUBLIC_CHANNEL_ID unset)".into(),
+                error: "the user's DMs are closed and there is no private fallback (no live interaction, PUBLIC_CHANNEL_ID unset or unusable)".into(),
                 retryable: false,
             })
         }

@@ -348,3 +348,57 @@ async fn processorder_sends_force_and_reason_and_the_reply_shows_them() {
     stop.cancel();
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_resumes_after_a_dropped_connection_and_answers_what_it_missed() {
+    let bot = spawn_bot(Options { gateway: true }).await;
+    let first = bot.fake.sessions()[0].clone();
+    assert!(
+        first.payload_compression,
+        "serenity asks for payload compression, so every event it gets comes zlib-compressed"
+    );
+
+    // The TCP connection drops mid-session; a user uses /shop before the bot is back.
+    assert_eq!(bot.fake.disconnect_sessions(None), 1);
+    let alice = user(2_000_000_000_000_000_105, "alice");
+    let missed = bot
+        .fake
+        .send_slash_command(&alice, "shop", vec![])
+        .expect("kept for the session's RESUME");
+    bot.fake
+        .wait_for(WAIT, |f| f.original_response_of(missed))
+        .await
+        .expect("answered after the resume");
+    let sessions = bot.fake.sessions();
+    assert_eq!(sessions.len(), 1, "resumed, not identified anew");
+    assert!(sessions[0].connected);
+    assert_eq!(sessions[0].resumed, 1);
+    assert!(sessions[0].replayed >= 1, "the missed /shop was replayed");
+    assert!(
+        bot.fake.failed_interactions().is_empty(),
+        "the replayed interaction was still answered within Discord's 3 s"
+    );
+
+    // Still answering afterwards, and answering the gateway's heartbeat request.
+    let after = bot
+        .fake
+        .send_slash_command(&alice, "balance", vec![])
+        .expect("dispatched");
+    bot.fake
+        .wait_for(WAIT, |f| f.original_response_of(after))
+        .await
+        .expect("answered");
+    let beats = bot.fake.sessions()[0].heartbeats;
+    assert_eq!(bot.fake.request_heartbeat(), 1);
+    bot.fake
+        .wait_for(Duration::from_secs(5), |f| {
+            (f.sessions()[0].heartbeats > beats).then_some(())
+        })
+        .await
+        .expect("serenity answers op 1 with a heartbeat");
+    assert!(bot.fake.connected_sessions().len() == 1);
+    // serenity 0.12.5 resumes on the URL from GET /gateway/bot, not READY's resume_gateway_url
+    // (Discord still accepts that; `GatewayOptions::require_resume_url` would refuse it).
+    assert_eq!(bot.fake.sessions()[0].resumed_via_resume_url, 0);
+    bot.stop().await;
+}

@@ -2,6 +2,7 @@
 //! fake Discord and a real RabbitMQ with a unique namespace per test.
 
 mod delivery;
+mod fallback_channel;
 mod gateway;
 mod notifications;
 mod support;

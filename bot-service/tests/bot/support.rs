@@ -35,7 +35,15 @@ pub struct Options {
 }
 
 pub async fn spawn_bot(options: Options) -> TestBot {
-    let fake = FakeDiscord::start(FakeDiscordConfig {
+    spawn_bot_with(options, |_| {}).await
+}
+
+/// [`spawn_bot`] with the fake Discord's world changed first (channel types, permissions...).
+pub async fn spawn_bot_with(
+    options: Options,
+    world: impl FnOnce(&mut FakeDiscordConfig),
+) -> TestBot {
+    let mut config = FakeDiscordConfig {
         extra_channel_ids: vec![PUBLIC_CHANNEL],
         roles: vec![FakeRole {
             id: ADMIN_ROLE,
@@ -53,9 +61,11 @@ pub async fn spawn_bot(options: Options) -> TestBot {
             }],
         }],
         ..Default::default()
-    })
-    .await
-    .expect("fake Discord starts");
+    };
+    world(&mut config);
+    let fake = FakeDiscord::start(config)
+        .await
+        .expect("fake Discord starts");
     let namespace = test_support::unique_namespace();
     let vars: HashMap<String, String> = [
         ("DISCORD_TOKEN", "test.bot.token".to_string()),

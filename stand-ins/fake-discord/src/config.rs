@@ -53,6 +53,10 @@ pub struct FakeDiscordConfig {
     pub interaction_deadline: Duration,
     /// How long an interaction token stays valid for edits and follow-ups.
     pub token_lifetime: Duration,
+    /// How strictly the gateway treats its clients: heartbeats, intents, resuming.
+    pub gateway: GatewayOptions,
+    /// The bot's permissions and the guild's non-text channels.
+    pub access: AccessOptions,
 }
 
 impl Default for FakeDiscordConfig {
@@ -75,6 +79,79 @@ impl Default for FakeDiscordConfig {
             heartbeat_interval: Duration::from_millis(41_250),
             interaction_deadline: Duration::from_secs(3),
             token_lifetime: Duration::from_secs(15 * 60),
+            gateway: GatewayOptions::default(),
+            access: AccessOptions::default(),
+        }
+    }
+}
+
+/// Gateway strictness. Defaults behave like Discord.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// Slack after `heartbeat_interval` before a client that stopped heartbeating is closed
+    /// with 4009 (its session is then gone, as after Discord's "Session timed out").
+    pub heartbeat_grace: Duration,
+    /// How soon a client must answer the fake's own op 1 (heartbeat request) with an op 1.
+    pub heartbeat_request_deadline: Duration,
+    /// Privileged intents enabled for the application in the developer portal (GUILD_MEMBERS
+    /// `1 << 1`, GUILD_PRESENCES `1 << 8`, MESSAGE_CONTENT `1 << 15`); asking for one that is not
+    /// enabled closes the connection with 4014. None by default, as for a new application.
+    pub privileged_intents: u64,
+    /// Where the second listener, the one READY names as `resume_gateway_url`, binds.
+    pub resume_bind: SocketAddr,
+    /// Refuse (op 9) a RESUME that arrives on the first URL instead of `resume_gateway_url`.
+    /// Off by default: Discord still accepts it today, and serenity 0.12.5 resumes there.
+    pub require_resume_url: bool,
+    /// How many dispatches a session keeps for replay on RESUME.
+    pub replay_buffer: usize,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            heartbeat_grace: Duration::from_secs(5),
+            heartbeat_request_deadline: Duration::from_secs(5),
+            privileged_intents: 0,
+            resume_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            require_resume_url: false,
+            replay_buffer: 1_000,
+        }
+    }
+}
+
+/// A guild channel that is not one of the plain text channels (`channel_id`,
+/// `extra_channel_ids`): a voice channel (type 2), a forum (15), an announcement channel (5)...
+#[derive(Clone, Debug)]
+pub struct FakeChannel {
+    pub id: u64,
+    /// Discord's channel type number.
+    pub kind: u8,
+    pub name: String,
+}
+
+/// What the bot may do where. Permissions the bot lacks in a channel get 403/50013.
+#[derive(Clone, Debug)]
+pub struct AccessOptions {
+    /// The permissions of the bot's managed role (what the invite URL granted), added to
+    /// `@everyone`'s.
+    pub bot_permissions: u64,
+    /// The bot's exact permissions in a channel, `(channel_id, bits)`: the fake writes them as a
+    /// member overwrite on the channel, so a client computing permissions from roles and
+    /// overwrites gets the same answer the fake enforces.
+    pub channel_permissions: Vec<(u64, u64)>,
+    /// More channels of other types.
+    pub channels: Vec<FakeChannel>,
+    /// The id of the bot's managed role.
+    pub bot_role_id: u64,
+}
+
+impl Default for AccessOptions {
+    fn default() -> Self {
+        Self {
+            bot_permissions: crate::payloads::BOT_PERMISSIONS,
+            channel_permissions: Vec::new(),
+            channels: Vec::new(),
+            bot_role_id: 1_100_000_000_000_000_050,
         }
     }
 }

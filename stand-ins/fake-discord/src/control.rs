@@ -19,6 +19,11 @@
 //!   (interaction and webhook tokens redacted), body (files by name and size), status, whether
 //!   the body was validated and Discord's `errors` tree when it was refused with 50035.
 //! - `POST /_fake/close-dms/{user_id}`, `POST /_fake/open-dms/{user_id}`
+//! - `POST /_fake/permissions {"channel_id","permissions"}` — the bot's exact permissions in a
+//!   channel (a decimal string or number, as Discord writes them); missing ones get 403/50013.
+//! - `POST /_fake/gateway/heartbeat` — op 1 to every session; one that does not answer is closed.
+//! - `POST /_fake/gateway/disconnect {"close_code"?}` — cut the sessions off (no code: drop the
+//!   TCP connection); their events are kept for RESUME.
 //!
 //! Each action answers `{"interaction_id"}`; the bot's answer shows up in `/_fake/messages`.
 //! Users are remembered by id: give `username`/`roles` once (with `/_fake/slash`) and later
@@ -104,6 +109,12 @@ pub fn serve(fake: Arc<RunningFake>, bind: SocketAddr) -> anyhow::Result<Running
             .route("/_fake/requests", web::get().to(requests))
             .route("/_fake/close-dms/{user_id}", web::post().to(close_dms))
             .route("/_fake/open-dms/{user_id}", web::post().to(open_dms))
+            .route("/_fake/permissions", web::post().to(set_permissions))
+            .route(
+                "/_fake/gateway/heartbeat",
+                web::post().to(request_heartbeat),
+            )
+            .route("/_fake/gateway/disconnect", web::post().to(disconnect))
     })
     .workers(1)
     .disable_signals()
@@ -450,4 +461,43 @@ async fn open_dms(control: web::Data<Control>, user_id: web::Path<String>) -> Ht
         }
         Err(_) => bad_request("the user id must be digits"),
     }
+}
+
+#[derive(Deserialize)]
+struct PermissionsRequest {
+    channel_id: Id,
+    permissions: Id,
+}
+
+async fn set_permissions(
+    control: web::Data<Control>,
+    body: web::Json<PermissionsRequest>,
+) -> HttpResponse {
+    let Id(channel) = body.channel_id;
+    let Id(bits) = body.permissions;
+    if control.fake.set_bot_permissions(channel, bits) {
+        HttpResponse::Ok()
+            .json(json!({"channel_id": channel.to_string(), "permissions": bits.to_string()}))
+    } else {
+        bad_request("no such guild channel")
+    }
+}
+
+async fn request_heartbeat(control: web::Data<Control>) -> HttpResponse {
+    let asked = control.fake.request_heartbeat();
+    HttpResponse::Ok().json(json!({"sessions": asked}))
+}
+
+#[derive(Deserialize)]
+struct DisconnectRequest {
+    close_code: Option<u16>,
+}
+
+async fn disconnect(
+    control: web::Data<Control>,
+    body: Option<web::Json<DisconnectRequest>>,
+) -> HttpResponse {
+    let code = body.and_then(|b| b.close_code);
+    let cut = control.fake.disconnect_sessions(code);
+    HttpResponse::Ok().json(json!({"sessions": cut}))
 }

@@ -11,7 +11,7 @@ use crate::gateway::shard_for_guild;
 use crate::ids;
 use crate::model::{FakeUser, InteractionKind, InteractionRecord, MessageRef, SlashOption};
 use crate::payloads::{self, Place};
-use crate::state::{snowflake_of, Inner, Outbound, Shared};
+use crate::state::{snowflake_of, Inner, Shared};
 use crate::RunningFake;
 
 const EPHEMERAL: u64 = 64;
@@ -490,7 +490,9 @@ impl RunningFake {
         let guild_id = inner.interactions[index].guild_id;
         let payload = inner.interactions[index].payload.clone();
         let mut delivered = Vec::new();
-        for session in inner.sessions.iter().filter(|s| s.info.connected) {
+        let keep = self.shared.config.gateway.replay_buffer;
+        // Disconnected but resumable sessions keep the event for their RESUME.
+        for session in inner.sessions.iter_mut().filter(|s| s.alive()) {
             let [shard_id, shard_count] = session.info.shard.unwrap_or([0, 1]);
             let owner = match guild_id {
                 Some(g) => shard_for_guild(g, shard_count),
@@ -499,14 +501,8 @@ impl RunningFake {
             if owner != shard_id {
                 continue;
             }
-            if let Some(sender) = &session.sender {
-                let sent = sender.send(Outbound::Dispatch {
-                    event: "INTERACTION_CREATE".into(),
-                    data: payload.clone(),
-                });
-                if sent.is_ok() {
-                    delivered.push(session.info.session_id.clone());
-                }
+            if session.dispatch("INTERACTION_CREATE", payload.clone(), keep) {
+                delivered.push(session.info.session_id.clone());
             }
         }
         if delivered.is_empty() {

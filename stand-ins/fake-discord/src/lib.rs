@@ -8,6 +8,7 @@
 
 #![recursion_limit = "256"]
 
+mod access;
 mod config;
 pub mod control;
 mod dispatch;
@@ -31,7 +32,9 @@ use anyhow::Context;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{FakeDiscordConfig, FakeGuild, FakeRole};
+pub use config::{
+    AccessOptions, FakeChannel, FakeDiscordConfig, FakeGuild, FakeRole, GatewayOptions,
+};
 pub use model::{
     FakeAttachment, FakeUser, InteractionKind, InteractionRecord, MessageRef, Part, RecordedBody,
     RecordedMessage, RecordedRequest, SessionInfo, SlashOption, UploadedFile,
@@ -63,10 +66,21 @@ impl FakeDiscord {
                 )
             })?;
         let gateway_addr = gateway_listener.local_addr()?;
+        let resume_listener = tokio::net::TcpListener::bind(config.gateway.resume_bind)
+            .await
+            .with_context(|| {
+                format!(
+                    "binding the fake Discord resume gateway on {}",
+                    config.gateway.resume_bind
+                )
+            })?;
+        let resume_addr = resume_listener.local_addr()?;
 
         let base_url = format!("http://{rest_addr}");
         let gateway_url = format!("ws://{gateway_addr}");
-        let shared = Arc::new(Shared::new(config, base_url, gateway_url));
+        let mut shared = Shared::new(config, base_url, gateway_url);
+        shared.resume_gateway_url = format!("ws://{resume_addr}");
+        let shared = Arc::new(shared);
 
         let data = web::Data::new(Arc::clone(&shared));
         let server = HttpServer::new(move || {
@@ -87,6 +101,13 @@ impl FakeDiscord {
             gateway_listener,
             Arc::clone(&shared),
             shutdown.clone(),
+            gateway::Entry::First,
+        ));
+        tokio::spawn(gateway::serve(
+            resume_listener,
+            Arc::clone(&shared),
+            shutdown.clone(),
+            gateway::Entry::ResumeUrl,
         ));
         tracing::info!(rest = %rest_addr, gateway = %gateway_addr, routes, "fake Discord listening");
 

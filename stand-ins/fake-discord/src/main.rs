@@ -9,11 +9,18 @@
 //! `guild:channel:role:name`: more guilds the bot is in, each with one channel and one role),
 //! `FAKE_DISCORD_CONTROL_BIND` (the control API for playing users with `curl`, default
 //! 127.0.0.1:8092; see `fake_discord::control`).
+//!
+//! Gateway and permissions: `FAKE_DISCORD_RESUME_GATEWAY_BIND` (READY's `resume_gateway_url`,
+//! default a free port), `FAKE_DISCORD_PRIVILEGED_INTENTS` (intent bits enabled for the
+//! application, default 0), `FAKE_DISCORD_BOT_PERMISSIONS` (the bot role's permission integer),
+//! `FAKE_DISCORD_CHANNEL_PERMISSIONS` (comma-separated `channel_id:bits`, the bot's exact
+//! permissions there), `FAKE_DISCORD_CHANNELS` (comma-separated `id:type:name` for channels that
+//! are not plain text channels, e.g. `1100000000000000202:2:voice`).
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeGuild, FakeRole};
+use fake_discord::{FakeChannel, FakeDiscord, FakeDiscordConfig, FakeGuild, FakeRole};
 
 /// The role the demo's admin holds; its name matches the bot's default `ADMIN_ROLE_NAME`.
 const DEFAULT_ADMIN_ROLE_ID: u64 = 1_100_000_000_000_000_300;
@@ -70,6 +77,32 @@ fn config_from_env() -> anyhow::Result<FakeDiscordConfig> {
     if let Ok(raw) = std::env::var("FAKE_DISCORD_EXTRA_GUILDS") {
         config.extra_guilds = parse_extra_guilds(&raw)?;
     }
+    if let Some(v) = env_parse("FAKE_DISCORD_RESUME_GATEWAY_BIND")? {
+        config.gateway.resume_bind = v;
+    }
+    if let Some(v) = env_parse("FAKE_DISCORD_PRIVILEGED_INTENTS")? {
+        config.gateway.privileged_intents = v;
+    }
+    if let Some(v) = env_parse("FAKE_DISCORD_BOT_PERMISSIONS")? {
+        config.access.bot_permissions = v;
+    }
+    if let Ok(raw) = std::env::var("FAKE_DISCORD_CHANNEL_PERMISSIONS") {
+        config.access.channel_permissions =
+            parse_list(&raw, "FAKE_DISCORD_CHANNEL_PERMISSIONS", |e| {
+                let (id, bits) = e.split_once(':')?;
+                Some((id.trim().parse().ok()?, bits.trim().parse().ok()?))
+            })?;
+    }
+    if let Ok(raw) = std::env::var("FAKE_DISCORD_CHANNELS") {
+        config.access.channels = parse_list(&raw, "FAKE_DISCORD_CHANNELS", |e| {
+            let mut parts = e.splitn(3, ':');
+            Some(FakeChannel {
+                id: parts.next()?.trim().parse().ok()?,
+                kind: parts.next()?.trim().parse().ok()?,
+                name: parts.next()?.trim().to_string(),
+            })
+        })?;
+    }
     config.roles = match std::env::var("FAKE_DISCORD_ROLES") {
         Ok(raw) => parse_roles(&raw)?,
         Err(_) => vec![FakeRole {
@@ -109,6 +142,19 @@ fn parse_extra_guilds(raw: &str) -> anyhow::Result<Vec<FakeGuild>> {
                 }],
             })
         })
+        .collect()
+}
+
+/// A comma-separated list, each entry parsed by `entry`.
+fn parse_list<T>(
+    raw: &str,
+    name: &str,
+    entry: impl Fn(&str) -> Option<T>,
+) -> anyhow::Result<Vec<T>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|e| entry(e).with_context(|| format!("{name}: cannot read {e:?}")))
         .collect()
 }
 

@@ -291,6 +291,20 @@ pub struct SessionInfo {
     pub connected: bool,
     pub identified_at: DateTime<Utc>,
     pub resumed: u32,
+    /// Resumes that came in through READY's `resume_gateway_url` (the rest used the first URL).
+    pub resumed_via_resume_url: u32,
+    /// The session can no longer be resumed (timed out, replaced by a new IDENTIFY of its
+    /// shard, or closed with a non-resumable code).
+    pub invalidated: bool,
+    /// Heartbeats (op 1) the client sent, over all its connections.
+    pub heartbeats: u32,
+    /// The connection asked for `compress=zlib-stream`.
+    pub zlib_stream: bool,
+    /// IDENTIFY asked for payload compression (`"compress": true`): dispatches go out as
+    /// zlib-compressed binary frames.
+    pub payload_compression: bool,
+    /// Dispatches replayed by RESUMEs.
+    pub replayed: u32,
 }
 
 impl SessionInfo {

@@ -126,6 +126,7 @@ pub fn roles(config: &FakeDiscordConfig) -> Vec<Value> {
     for (i, r) in config.roles.iter().enumerate() {
         all.push(role(r.id, &r.name, r.permissions, i as u64 + 1));
     }
+    all.push(crate::access::bot_role(config, all.len() as u64));
     all
 }
 

@@ -9,6 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use crate::access;
 use crate::failures::{error_body, route_segments};
 use crate::ids;
 use crate::model::{RecordedBody, RecordedRequest, UploadedFile};
@@ -58,6 +59,10 @@ impl Reply {
     }
     fn not_found() -> Self {
         Self::error(404, 0)
+    }
+    /// A refusal computed by [`crate::access`].
+    fn denied((status, body): crate::access::Denied) -> Self {
+        Self::json(status, body)
     }
     fn invalid_form(errors: Value) -> Self {
         let mut body = error_body(50035, 400);
@@ -304,7 +309,10 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
             Reply::ok(inner.channels.get(&id).cloned().unwrap_or(Value::Null))
         }
         ("GET", ["channels", _]) => match req.id(1).and_then(|id| inner.channels.get(&id)) {
-            Some(channel) => Reply::ok(channel.clone()),
+            Some(channel) => match access::check_view(config, inner, req.id(1).unwrap_or(0)) {
+                Ok(()) => Reply::ok(channel.clone()),
+                Err(denied) => Reply::denied(denied),
+            },
             None => Reply::error(404, 10003),
         },
         ("POST", ["channels", _, "messages"]) => {
@@ -323,6 +331,9 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
             let files = req.files();
             if let Err(reply) = validate_message(&payload, &files, true) {
                 return reply;
+            }
+            if let Err(denied) = access::check_send(config, inner, channel_id, !files.is_empty()) {
+                return Reply::denied(denied);
             }
             let message =
                 shared.create_message(inner, channel_id, &payload, files, MessageOrigin::Bot);
@@ -351,6 +362,9 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
             if !is_thread(inner, thread) {
                 return Reply::error(404, 10003);
             }
+            if let Err(denied) = access::check_thread_member_add(config, inner, thread) {
+                return Reply::denied(denied);
+            }
             let members = inner.thread_members.entry(thread).or_default();
             if !members.contains(&user) {
                 members.push(user);
@@ -360,6 +374,11 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
         ("GET", ["guilds", _, "members", _]) => {
             if req.id(1) != Some(config.guild_id) {
                 return Reply::error(404, 10004);
+            }
+            if req.id(3) == Some(config.bot_user_id) {
+                let mut json = access::bot_member(config);
+                json["guild_id"] = json!(config.guild_id.to_string());
+                return Reply::ok(json);
             }
             match req.id(3).and_then(|u| inner.members.get(&u)) {
                 Some(member) => {
@@ -377,7 +396,7 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
             }
         }
         ("GET", ["guilds", _, "channels"]) if req.id(1) == Some(config.guild_id) => {
-            Reply::ok(json!(payloads::guild_channels(config)))
+            Reply::ok(json!(access::guild_channels(config, inner)))
         }
         _ => {
             tracing::warn!(method = req.method, path = %req.segments.join("/"), "fake discord: unknown route");
@@ -716,23 +735,18 @@ fn create_thread(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Repl
     let Some(parent) = req.id(1) else {
         return Reply::error(404, 10003);
     };
-    match inner.channels.get(&parent).and_then(|c| c["type"].as_u64()) {
-        Some(0 | 5) => {}
-        Some(_) => {
-            return Reply::invalid_form(
-                json!({"type": {"_errors": [{"code": "THREAD_INVALID_CHANNEL_TYPE", "message": "Invalid channel type"}]}}),
-            )
-        }
-        None => return Reply::error(404, 10003),
-    }
     let payload = req.payload();
+    // Without a type Discord makes a private thread.
+    let kind = payload["type"].as_u64().unwrap_or(12);
+    if let Err(denied) = access::check_thread_create(&shared.config, inner, parent, kind) {
+        return Reply::denied(denied);
+    }
     let name = payload["name"].as_str().unwrap_or_default();
     if name.is_empty() || name.chars().count() > 100 {
         return Reply::invalid_form(
             json!({"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 100 in length."}]}}),
         );
     }
-    let kind = payload["type"].as_u64().unwrap_or(12);
     let id = ids::snowflake();
     let thread = payloads::thread(
         &shared.config,

@@ -2,7 +2,7 @@
 //! (requests, interactions, sessions) and which failures to inject. Guarded by one std mutex that
 //! is never held across an await.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -20,17 +20,58 @@ use crate::payloads;
 /// What the gateway writes to one websocket.
 #[derive(Debug)]
 pub(crate) enum Outbound {
-    /// An op 0 event; the connection assigns the sequence number.
-    Dispatch { event: String, data: Value },
+    /// An op 0 event with the sequence number its session gave it.
+    Dispatch {
+        seq: u64,
+        event: String,
+        data: Value,
+    },
     /// A non-dispatch frame, e.g. op 7 Reconnect.
     Raw(Value),
+    /// Send op 1 and expect the client's op 1 back within the heartbeat-request deadline.
+    RequestHeartbeat,
+    /// Close the websocket: with this close code, or without a close frame (a dropped TCP
+    /// connection) when `None`.
+    Close(Option<u16>),
 }
 
 pub(crate) struct Session {
     pub info: SessionInfo,
     pub sender: Option<UnboundedSender<Outbound>>,
-    /// The last sequence number sent, kept so a resumed session continues from it.
+    /// The last sequence number given out, kept so a resumed session continues from it.
     pub seq: u64,
+    /// The latest dispatches, `(seq, event, data)`, replayed on RESUME; also filled while the
+    /// session is disconnected.
+    pub replay: VecDeque<(u64, String, Value)>,
+}
+
+impl Session {
+    /// Whether events for this session are still kept: connected, or disconnected but resumable.
+    pub fn alive(&self) -> bool {
+        self.info.connected || !self.info.invalidated
+    }
+
+    /// Numbers the event, keeps it for replay and sends it when connected. Returns whether it
+    /// was sent now or kept for a RESUME.
+    pub fn dispatch(&mut self, event: &str, data: Value, keep: usize) -> bool {
+        if !self.alive() {
+            return false;
+        }
+        self.seq += 1;
+        self.replay
+            .push_back((self.seq, event.to_string(), data.clone()));
+        while self.replay.len() > keep.max(1) {
+            self.replay.pop_front();
+        }
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(Outbound::Dispatch {
+                seq: self.seq,
+                event: event.to_string(),
+                data,
+            });
+        }
+        true
+    }
 }
 
 /// One injected failure: the next `remaining` matching requests get this answer.
@@ -76,13 +117,15 @@ pub(crate) struct Shared {
     pub config: FakeDiscordConfig,
     pub base_url: String,
     pub gateway_url: String,
+    /// READY's `resume_gateway_url`: a second listener, on its own port.
+    pub resume_gateway_url: String,
     inner: Mutex<Inner>,
 }
 
 impl Shared {
     pub fn new(config: FakeDiscordConfig, base_url: String, gateway_url: String) -> Self {
         let mut inner = Inner::default();
-        for channel in payloads::guild_channels(&config) {
+        for channel in crate::access::initial_channels(&config) {
             if let Some(id) = snowflake_of(&channel["id"]) {
                 inner.channels.insert(id, channel);
             }
@@ -94,6 +137,7 @@ impl Shared {
         Self {
             config,
             base_url,
+            resume_gateway_url: gateway_url.clone(),
             gateway_url,
             inner: Mutex::new(inner),
         }

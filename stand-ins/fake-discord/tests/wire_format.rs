@@ -48,8 +48,19 @@ async fn next_frame(ws: &mut Ws) -> Value {
             .expect("a frame in time")
             .expect("open socket")
             .expect("no websocket error");
-        if let Message::Text(text) = msg {
-            return serde_json::from_str(&text).unwrap();
+        match msg {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            // IDENTIFY asked for payload compression: dispatches come zlib-compressed.
+            Message::Binary(bytes) => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::ZlibDecoder::new(&bytes[..]),
+                    &mut text,
+                )
+                .unwrap();
+                return serde_json::from_str(&text).unwrap();
+            }
+            _ => {}
         }
     }
 }
