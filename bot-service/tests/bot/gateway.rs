@@ -122,10 +122,11 @@ async fn admin_commands_and_buttons_from_another_guild_or_a_dm_are_refused_and_p
         .fake
         .click_button_in_guild(&mallory, FOREIGN_GUILD, message, &custom_id)
         .expect("dispatched");
+    let click_id = click.to_string();
     bot.fake
         .wait_for(WAIT, |f| {
             f.messages().into_iter().find(|m| {
-                m.json["interaction_metadata"]["id"] == click.to_string()
+                m.json["interaction_metadata"]["id"].as_str() == Some(click_id.as_str())
                     && m.embeds()
                         .iter()
                         .any(|e| e.to_string().contains("shop's own server"))
