@@ -161,6 +161,9 @@ pub struct PaymentConfig {
     pub encryption_key: EncryptionKey,
     /// Older keys still able to decrypt stock during a rotation.
     pub previous_encryption_keys: Vec<EncryptionKey>,
+    /// Key ids (`LOST_ENCRYPTION_KEY_IDS`) the operator declares lost for good: instead of
+    /// refusing to start, the codes still on sale under them are quarantined at start-up.
+    pub lost_encryption_key_ids: Vec<String>,
     pub admin_claim_secret: SecretString,
     pub prices: Prices,
     pub topup_min: Idr,
@@ -313,6 +316,7 @@ impl PaymentConfig {
             },
             encryption_key,
             previous_encryption_keys,
+            lost_encryption_key_ids: s.list_or::<String>("LOST_ENCRYPTION_KEY_IDS", Vec::new())?,
             admin_claim_secret: s.required_secret("ADMIN_CLAIM_SECRET")?,
             prices: Prices {
                 one: idr("PRICE_1_CODE", 15_000)?,

@@ -260,7 +260,9 @@ pub async fn processorder(
             order_number: order_number.trim().to_string(),
             action,
             force: force.unwrap_or(false),
-            reason: reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
+            reason: reason
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty()),
         })
         .await
     {
