@@ -6,10 +6,10 @@ use std::time::Duration;
 use broker::{Broker, BrokerError};
 use shared_proto::{
     AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockQuarantine,
-    AdminStockView, BalanceQuery, BalanceReply, CatalogQuery, CatalogReply, Command,
-    DiscordUserId, Envelope, HistoryQuery, HistoryReply, OrderAccepted, OrderCreate,
-    OrderProcessed, OrdersPage, QuarantineProcessed, Reply, ServiceError, StatsView, StockAdded,
-    StockView, TopupCancel, TopupCreate, TopupCreated, TopupInfo, TopupStatusQuery,
+    AdminStockView, BalanceQuery, BalanceReply, CatalogQuery, CatalogReply, Command, DiscordUserId,
+    Envelope, HistoryQuery, HistoryReply, OrderAccepted, OrderCreate, OrderProcessed, OrdersPage,
+    QuarantineProcessed, Reply, ServiceError, StatsView, StockAdded, StockView, TopupCancel,
+    TopupCreate, TopupCreated, TopupInfo, TopupStatusQuery,
 };
 
 /// Why a request got no usable answer.

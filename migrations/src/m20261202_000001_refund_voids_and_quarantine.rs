@@ -50,8 +50,10 @@ impl MigrationTrait for Migration {
         // Codes quarantined before this migration: `reserved` without an order.
         d.run(
             manager,
-            &["UPDATE stock SET quarantined_at = COALESCE(reserved_at, {NOW}) \
-               WHERE status = 'reserved' AND order_id IS NULL AND quarantined_at IS NULL"],
+            &[
+                "UPDATE stock SET quarantined_at = COALESCE(reserved_at, {NOW}) \
+               WHERE status = 'reserved' AND order_id IS NULL AND quarantined_at IS NULL",
+            ],
         )
         .await?;
         d.run(manager, UP).await

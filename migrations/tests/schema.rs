@@ -66,8 +66,14 @@ async fn down_keeps_shared_tables_and_up_again_works(db: Db) -> anyhow::Result<(
     roll_back(&db.conn, 1).await?;
     assert!(!db.relations().await?.contains(&"balance_owed".to_owned()));
     roll_back(&db.conn, 1).await?;
-    assert!(!db.relations().await?.contains(&"order_anomalies".to_owned()));
-    assert!(!db.columns("stock").await?.contains(&"quarantined_at".to_owned()));
+    assert!(!db
+        .relations()
+        .await?
+        .contains(&"order_anomalies".to_owned()));
+    assert!(!db
+        .columns("stock")
+        .await?
+        .contains(&"quarantined_at".to_owned()));
     roll_back(&db.conn, 1).await?;
     let mut without_views: Vec<&str> = ALL_TABLES_AND_VIEWS.to_vec();
     without_views.retain(|r| {

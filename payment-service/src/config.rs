@@ -173,6 +173,9 @@ pub struct PaymentConfig {
     pub encryption_key: EncryptionKey,
     /// Older keys still able to decrypt stock during a rotation.
     pub previous_encryption_keys: Vec<EncryptionKey>,
+    /// Key ids (`LOST_ENCRYPTION_KEY_IDS`) the operator declares lost for good: instead of
+    /// refusing to start, the codes still on sale under them are quarantined at start-up.
+    pub lost_encryption_key_ids: Vec<String>,
     pub admin_claim_secret: SecretString,
     /// The shop's own Discord guild(s) (`DISCORD_GUILD_ID`, one id or a short comma list): an
     /// admin claim from any other guild is refused, whatever role it names.
@@ -373,6 +376,7 @@ impl PaymentConfig {
             },
             encryption_key,
             previous_encryption_keys,
+            lost_encryption_key_ids: s.list_or::<String>("LOST_ENCRYPTION_KEY_IDS", Vec::new())?,
             admin_claim_secret: strong_shared_secret(s, "ADMIN_CLAIM_SECRET")?,
             shop_guild_ids: shop_guild_ids(s)?,
             prices: Prices {

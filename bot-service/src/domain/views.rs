@@ -623,7 +623,10 @@ pub fn order_processed(p: &OrderProcessed) -> Message {
     if p.voided_deliveries > 0 {
         e = e.field(
             "Deliveries cancelled",
-            format!("{} queued delivery(ies) will not be sent.", p.voided_deliveries),
+            format!(
+                "{} queued delivery(ies) will not be sent.",
+                p.voided_deliveries
+            ),
             false,
         );
     }

@@ -329,8 +329,11 @@ async fn processorder_sends_force_and_reason_and_the_reply_shows_them() {
     let shown = bot
         .fake
         .wait_for(WAIT, |f| {
-            f.original_response_of(id)
-                .filter(|m| m.embeds().iter().any(|e| e.to_string().contains("Refunded")))
+            f.original_response_of(id).filter(|m| {
+                m.embeds()
+                    .iter()
+                    .any(|e| e.to_string().contains("Refunded"))
+            })
         })
         .await
         .expect("the admin sees the outcome");

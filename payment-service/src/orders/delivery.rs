@@ -94,6 +94,7 @@ impl OrderService {
             outbox_relay::wake();
             return Ok(());
         }
+        let mut anomaly = false;
         if domain::completes_on_confirm(order.status) {
             let done = txn
                 .execute(stmt(
@@ -111,11 +112,22 @@ impl OrderService {
                     [now.into(), order.id.into()],
                 ))
                 .await?;
+            } else if let Some(now_order) = find_order(&txn, &ev.order_number)
+                .await?
+                .filter(|o| o.status == OrderStatus::Refunded)
+            {
+                // A refund committed between the read above and this update.
+                self.delivered_after_refund(&txn, &now_order, ev, message_id, correlation)
+                    .await?;
+                anomaly = true;
             }
         }
         txn.commit()
             .await
             .context("committing a delivery confirmation")?;
+        if anomaly {
+            outbox_relay::wake();
+        }
         Ok(())
     }
 

@@ -23,10 +23,12 @@ const LOCK_KEY: &str = "stock_hash_key.lock";
 
 /// Returns `vault` with the stable hash key, creating and sealing it on first use, and stores a
 /// sealed copy under every configured key that has none yet. Fails (refusing to start) when
-/// copies exist but none opens with the configured keys.
+/// copies exist but none opens with the configured keys, unless the stock is empty or every
+/// copy is under a key declared lost (`lost_key_ids`): then a new hash key replaces it.
 pub async fn load_or_create(
     db: &DatabaseConnection,
     vault: StockVault,
+    lost_key_ids: &[String],
 ) -> anyhow::Result<StockVault> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let txn = db
@@ -69,12 +71,16 @@ pub async fn load_or_create(
         });
         match opened {
             Some(hash_key) => vault.with_hash_key(hash_key),
-            None if stock_is_empty(&txn).await? => {
-                // Nothing was hashed with the lost hash key: start afresh under the keys now
-                // configured.
+            None if stored.iter().all(|(id, _)| lost_key_ids.contains(id))
+                || stock_is_empty(&txn).await? =>
+            {
+                // Nothing can be hashed with the old hash key any more (its keys are lost) or
+                // nothing was: start afresh under the keys now configured. Codes stored under
+                // the lost keys are no longer recognised by a re-upload (they are quarantined
+                // or sold; discard the quarantined ones before uploading them again).
                 tracing::warn!(
                     "no sealed copy of the stock hash key opens with the configured keys and \
-                     the stock is empty; starting a new hash key"
+                     its keys are declared lost or the stock is empty; starting a new hash key"
                 );
                 txn.execute(stmt(
                     &txn,

@@ -271,7 +271,11 @@ impl StockVault {
     }
 
     /// Opens a hash key sealed by [`Self::wrap_hash_key`] under `key_id`.
-    pub(crate) fn unwrap_hash_key(&self, key_id: &str, blob: &[u8]) -> Result<[u8; 32], VaultError> {
+    pub(crate) fn unwrap_hash_key(
+        &self,
+        key_id: &str,
+        blob: &[u8],
+    ) -> Result<[u8; 32], VaultError> {
         let key = self
             .keys
             .iter()
@@ -302,16 +306,32 @@ impl StockVault {
 /// error naming the key ids and how many codes each holds, never a code) when `stock` holds
 /// codes under a key id that is not configured: those codes could be neither sold nor told
 /// apart from a re-upload, and silently quarantining them would take stock off sale unseen.
-/// Codes already quarantined do not count (admins see and handle them).
+/// Codes already quarantined do not count (admins see and handle them); nor do the key ids an
+/// operator declared lost (`LOST_ENCRYPTION_KEY_IDS`), whose codes still on sale are quarantined
+/// here instead.
 pub async fn open(
     db: &sea_orm::DatabaseConnection,
     config: &PaymentConfig,
 ) -> anyhow::Result<StockVault> {
     let vault = StockVault::from_config(config);
-    let missing = store::codes_under_unknown_keys(db, &vault)
+    let mut missing = store::codes_under_unknown_keys(db, &vault)
         .await
         .map_err(anyhow::Error::from)
         .map_err(|e| e.context("counting stock codes by key id"))?;
+    let lost = &config.lost_encryption_key_ids;
+    for (key_id, codes) in missing.iter().filter(|(id, _)| lost.contains(id)) {
+        let quarantined = store::quarantine_key(db, key_id)
+            .await
+            .map_err(anyhow::Error::from)
+            .map_err(|e| e.context("quarantining codes under a lost key"))?;
+        tracing::warn!(
+            key_id,
+            codes,
+            quarantined,
+            "key declared lost (LOST_ENCRYPTION_KEY_IDS): its codes on sale are quarantined"
+        );
+    }
+    missing.retain(|(id, _)| !lost.contains(id));
     if !missing.is_empty() {
         let list = missing
             .iter()
@@ -321,11 +341,12 @@ pub async fn open(
         anyhow::bail!(
             "stock holds codes encrypted with key ids that are not configured: {list}; \
              configured are {:?}. Put the missing keys in PREVIOUS_ENCRYPTION_KEYS (or \
-             ENCRYPTION_KEY) and start again",
+             ENCRYPTION_KEY) and start again; only for a key lost for good, list its id in \
+             LOST_ENCRYPTION_KEY_IDS to start with its codes quarantined",
             vault.key_ids()
         );
     }
-    hash_key::load_or_create(db, vault).await
+    hash_key::load_or_create(db, vault, lost).await
 }
 
 #[cfg(test)]

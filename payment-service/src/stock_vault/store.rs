@@ -208,6 +208,20 @@ pub async fn release_quarantined(
     Ok(out)
 }
 
+/// Quarantines every code still on sale under `key_id` (a key declared lost); returns how many.
+pub async fn quarantine_key(db: &impl ConnectionTrait, key_id: &str) -> Result<u64, DbErr> {
+    let now = Utc::now();
+    let r = db
+        .execute(stmt(
+            db,
+            "UPDATE stock SET status = 'reserved', order_id = NULL, reserved_at = $1, \
+             quarantined_at = $1 WHERE key_id = $2 AND status = 'available'",
+            [now.into(), key_id.into()],
+        ))
+        .await?;
+    Ok(r.rows_affected())
+}
+
 /// Deletes every quarantined code; returns their stock ids. A later upload of the same codes
 /// stores them again under the current key. Call inside a transaction.
 pub async fn discard_quarantined(txn: &impl ConnectionTrait) -> Result<Vec<i64>, DbErr> {

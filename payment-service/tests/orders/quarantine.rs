@@ -87,7 +87,10 @@ async fn quarantined_codes_are_shown_never_duplicated_and_released_or_discarded(
     let r = quarantine(&old, QuarantineAction::Release).await;
     assert_eq!((r.released, r.still_quarantined), (0, 2));
     let r = quarantine(&new, QuarantineAction::Release).await;
-    assert_eq!((r.released, r.still_quarantined, r.available_after), (2, 0, 2));
+    assert_eq!(
+        (r.released, r.still_quarantined, r.available_after),
+        (2, 0, 2)
+    );
     assert_eq!(view(&new).await.counts.quarantined, 0);
     new.user_with_balance(2, 100_000).await;
     let sold = new.order(2, PackageSize::One, "n1").await.outcome.unwrap();
@@ -146,13 +149,36 @@ async fn start_up_refuses_codes_under_a_key_that_is_not_configured() {
     for code in &lost {
         assert!(!error.contains(code.as_str()), "{error}");
     }
-    // With the old key as a previous key it starts.
+    // Declared lost for good: it starts, with those codes quarantined (off sale, shown, not
+    // deleted).
     let config = PaymentConfig::from_settings(&settings(
         &url,
-        &[("PREVIOUS_ENCRYPTION_KEYS", OLD_KEY)],
+        &[("LOST_ENCRYPTION_KEY_IDS", old_key_id.as_str())],
     ))
     .unwrap();
-    let db = payment_service::persistence::connect(&config).await.unwrap();
+    let db = payment_service::persistence::connect(&config)
+        .await
+        .unwrap();
     stock_vault::open(&db, &config).await.unwrap();
+    let w = World::build(
+        &url,
+        &[("LOST_ENCRYPTION_KEY_IDS", old_key_id.as_str())],
+        Db::None,
+    )
+    .await;
+    let counts = view(&w).await.counts;
+    assert_eq!((counts.available, counts.quarantined), (0, 3));
+    // With the old key back as a previous key it starts, and the codes can be released.
+    let config =
+        PaymentConfig::from_settings(&settings(&url, &[("PREVIOUS_ENCRYPTION_KEYS", OLD_KEY)]))
+            .unwrap();
+    let db = payment_service::persistence::connect(&config)
+        .await
+        .unwrap();
+    stock_vault::open(&db, &config).await.unwrap();
+    let back = World::build(&url, &[("PREVIOUS_ENCRYPTION_KEYS", OLD_KEY)], Db::None).await;
+    let r = quarantine(&back, QuarantineAction::Release).await;
+    assert_eq!((r.released, r.available_after), (3, 3));
+    drop((w, back));
     drop(tdb);
 }

@@ -121,7 +121,10 @@ async fn refund_of_a_completed_order_needs_force_and_a_reason_both_audited() {
     let done = done.unwrap();
     assert_eq!(done.status, OrderStatus::Refunded);
     assert!(done.forced);
-    assert_eq!(done.reason.as_deref(), Some("codes reported as already used"));
+    assert_eq!(
+        done.reason.as_deref(),
+        Some("codes reported as already used")
+    );
     assert_eq!(done.refunded.map(|i| i.rupiah()), Some(70_000));
     assert_eq!(w.balance(11).await, 100_000);
     let detail: serde_json::Value = serde_json::from_str(
@@ -194,9 +197,15 @@ async fn refund_of_a_delivering_order_voids_its_queued_deliveries_and_delayed_re
         matches!(refused, Err(ServiceError::InvalidInput { .. })),
         "{refused:?}"
     );
-    assert_eq!(unpublished(order.clone()).await, 2, "a refusal voids nothing");
+    assert_eq!(
+        unpublished(order.clone()).await,
+        2,
+        "a refusal voids nothing"
+    );
 
-    let done = refund(&w, &order, true, Some("buyer waited an hour")).await.unwrap();
+    let done = refund(&w, &order, true, Some("buyer waited an hour"))
+        .await
+        .unwrap();
     assert_eq!(done.voided_deliveries, 2);
     assert_eq!(unpublished(order.clone()).await, 0);
     assert_eq!(
@@ -229,7 +238,10 @@ async fn refund_of_a_delivering_order_voids_its_queued_deliveries_and_delayed_re
             vec![],
         )
         .await;
-    assert!(due >= 2, "the other order's delivery and order.refunded are due");
+    assert!(
+        due >= 2,
+        "the other order's delivery and order.refunded are due"
+    );
     let published = outbox_relay::relay_once(&w.db, &broker).await.unwrap();
     assert_eq!(published as i64, due);
     assert_eq!(unpublished(other.clone()).await, 0);
@@ -264,7 +276,11 @@ async fn anomaly_after_refund(w: &World) {
         .delivery_confirmed(&confirmed(&order, 1), &message_id)
         .await
         .unwrap();
-    assert_eq!(status_of(w, &order).await, "refunded", "never silently accepted");
+    assert_eq!(
+        status_of(w, &order).await,
+        "refunded",
+        "never silently accepted"
+    );
     assert_eq!(
         w.scalar(
             "SELECT COUNT(*) FROM order_anomalies a JOIN orders o ON o.id = a.order_id \
@@ -306,7 +322,9 @@ async fn foreign_request_id(w: &World) {
     let first = w.order(21, PackageSize::One, "shared-interaction-id").await;
     let accepted = first.outcome.unwrap();
     // Someone else sends order.create with the first user's request id.
-    let replay = w.order(22, PackageSize::Five, "shared-interaction-id").await;
+    let replay = w
+        .order(22, PackageSize::Five, "shared-interaction-id")
+        .await;
     assert!(
         matches!(replay.outcome, Err(ServiceError::InvalidInput { .. })),
         "{replay:?}"
@@ -318,7 +336,10 @@ async fn foreign_request_id(w: &World) {
         "15000",
         "delivering",
     ] {
-        assert!(!wire.contains(secret), "the refusal reveals {secret}: {wire}");
+        assert!(
+            !wire.contains(secret),
+            "the refusal reveals {secret}: {wire}"
+        );
     }
     // Nothing happened for the second user; the owner's own retry still gets the first outcome.
     assert_eq!(w.balance(22).await, 100_000);
