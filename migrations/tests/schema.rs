@@ -430,7 +430,7 @@ async fn concurrent_migrators_on_postgres_apply_once() -> anyhow::Result<()> {
     assert_eq!(
         db.one::<i64>("SELECT COUNT(*) AS v FROM seaql_migrations")
             .await?,
-        5
+        6
     );
     assert_eq!(db.relations().await?, ALL_TABLES_AND_VIEWS);
     Ok(())
