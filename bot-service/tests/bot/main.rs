@@ -2,6 +2,8 @@
 //! fake Discord and a real RabbitMQ with a unique namespace per test.
 
 mod delivery;
+mod discord_errors;
 mod gateway;
 mod notifications;
+mod rate_limits;
 mod support;

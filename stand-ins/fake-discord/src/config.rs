@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::ratelimit::RateLimitConfig;
+
 /// A role in the fake guild (an `@everyone` role with the guild's id is always added).
 #[derive(Clone, Debug)]
 pub struct FakeRole {
@@ -38,6 +40,11 @@ pub struct FakeDiscordConfig {
     pub interaction_deadline: Duration,
     /// How long an interaction token stays valid for edits and follow-ups.
     pub token_lifetime: Duration,
+    /// Discord's rate limits (on by default, at Discord's values); tests can make them tight.
+    pub rate_limits: RateLimitConfig,
+    /// Also serve the REST API over TLS as `discord.com` (see [`crate::RunningFake::tls_addr`]),
+    /// so a client whose rate limiter ignores proxies (serenity's) can be pointed at the fake.
+    pub tls: bool,
 }
 
 impl Default for FakeDiscordConfig {
@@ -59,6 +66,8 @@ impl Default for FakeDiscordConfig {
             heartbeat_interval: Duration::from_millis(41_250),
             interaction_deadline: Duration::from_secs(3),
             token_lifetime: Duration::from_secs(15 * 60),
+            rate_limits: RateLimitConfig::default(),
+            tls: false,
         }
     }
 }

@@ -17,8 +17,10 @@ mod ids;
 mod model;
 mod multipart;
 mod payloads;
+mod ratelimit;
 mod rest;
 mod state;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +31,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{FakeDiscordConfig, FakeRole};
+pub use ratelimit::{RateLimitConfig, RateLimitHit, RateLimitScope, RouteLimit};
 pub use model::{
     FakeAttachment, FakeUser, InteractionKind, InteractionRecord, MessageRef, Part, RecordedBody,
     RecordedMessage, RecordedRequest, SessionInfo, SlashOption, UploadedFile,
@@ -79,6 +82,12 @@ impl FakeDiscord {
         tokio::spawn(server);
 
         let shutdown = CancellationToken::new();
+        let tls = if shared.config.tls {
+            let bind = std::net::SocketAddr::new(shared.config.bind.ip(), 0);
+            Some(tls::start(bind, rest_addr, shutdown.clone()).await?)
+        } else {
+            None
+        };
         tokio::spawn(gateway::serve(
             gateway_listener,
             Arc::clone(&shared),
@@ -90,6 +99,7 @@ impl FakeDiscord {
             shared,
             server: server_handle,
             shutdown,
+            tls,
         })
     }
 }
@@ -99,6 +109,7 @@ pub struct RunningFake {
     shared: Arc<Shared>,
     server: actix_web::dev::ServerHandle,
     shutdown: CancellationToken,
+    tls: Option<tls::TlsFront>,
 }
 
 impl Drop for RunningFake {
@@ -122,6 +133,22 @@ impl RunningFake {
 
     pub fn config(&self) -> &FakeDiscordConfig {
         &self.shared.config
+    }
+
+    /// Where the REST API answers over TLS as `discord.com` (with `config.tls`): resolve
+    /// `discord.com` to this address and trust [`Self::tls_ca_pem`].
+    pub fn tls_addr(&self) -> Option<std::net::SocketAddr> {
+        self.tls.as_ref().map(|t| t.addr)
+    }
+
+    /// The PEM of the CA that signed the TLS front's certificate (with `config.tls`).
+    pub fn tls_ca_pem(&self) -> Option<String> {
+        self.tls.as_ref().map(|t| t.ca_pem.clone())
+    }
+
+    /// Every 429 the fake's rate limits answered (injected ones not included), in order.
+    pub fn rate_limit_hits(&self) -> Vec<RateLimitHit> {
+        self.shared.rate_limits.hits()
     }
 
     /// Stops both servers and closes every gateway session.
@@ -427,10 +454,28 @@ impl RunningFake {
     /// The user has DMs closed: messages to their DM channel get 403/50007 (opening the DM
     /// channel still works, as on Discord).
     pub fn close_dms_for(&self, user_id: u64) {
-        self.shared.lock().closed_dms.insert(user_id);
+        let mut inner = self.shared.lock();
+        inner.closed_dms.insert(user_id);
+        inner.dm_refusal_codes.remove(&user_id);
+    }
+
+    /// The user cannot be messaged with Discord's other refusal: 403/50278 "Cannot send messages
+    /// to this user due to having no mutual guilds" (opening the DM channel still works).
+    pub fn refuse_dms_for(&self, user_id: u64, discord_code: u32) {
+        let mut inner = self.shared.lock();
+        inner.closed_dms.insert(user_id);
+        inner.dm_refusal_codes.insert(user_id, discord_code);
+    }
+
+    /// Downloading the attachment gets the CDN's HTML error page with `status` (403, 404, 500…),
+    /// as when a signed attachment URL expired or the CDN fails.
+    pub fn fail_attachment(&self, attachment: &FakeAttachment, status: u16) {
+        self.shared.lock().cdn_errors.insert(attachment.id, status);
     }
 
     pub fn open_dms_for(&self, user_id: u64) {
-        self.shared.lock().closed_dms.remove(&user_id);
+        let mut inner = self.shared.lock();
+        inner.closed_dms.remove(&user_id);
+        inner.dm_refusal_codes.remove(&user_id);
     }
 }

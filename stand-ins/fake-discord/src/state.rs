@@ -59,6 +59,10 @@ pub(crate) struct Inner {
     pub failures: Vec<FailureRule>,
     pub members: HashMap<u64, FakeUser>,
     pub closed_dms: HashSet<u64>,
+    /// The code a closed DM answers with when not 50007 (e.g. 50278), by user id.
+    pub dm_refusal_codes: HashMap<u64, u32>,
+    /// Attachments whose CDN download answers an HTML error page with this status.
+    pub cdn_errors: HashMap<u64, u16>,
     /// Channel objects by id: guild text channels, DM channels and threads.
     pub channels: HashMap<u64, Value>,
     /// DM channel id by recipient user id.
@@ -76,6 +80,8 @@ pub(crate) struct Shared {
     pub config: FakeDiscordConfig,
     pub base_url: String,
     pub gateway_url: String,
+    /// Discord's rate limits; kept outside `inner` because a limited request touches nothing else.
+    pub rate_limits: crate::ratelimit::RateLimiter,
     inner: Mutex<Inner>,
 }
 
@@ -88,6 +94,7 @@ impl Shared {
             }
         }
         Self {
+            rate_limits: crate::ratelimit::RateLimiter::new(&config.rate_limits),
             config,
             base_url,
             gateway_url,
