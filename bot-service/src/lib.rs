@@ -67,7 +67,8 @@ fn test_tls_client(test: &config::DiscordTestTls) -> anyhow::Result<reqwest::Cli
             test.ca_file.display()
         )
     })?;
-    let ca = reqwest::Certificate::from_pem(&pem).context("DISCORD_TEST_ONLY_CA_FILE is not a PEM certificate")?;
+    let ca = reqwest::Certificate::from_pem(&pem)
+        .context("DISCORD_TEST_ONLY_CA_FILE is not a PEM certificate")?;
     reqwest::Client::builder()
         .use_rustls_tls()
         .add_root_certificate(ca)

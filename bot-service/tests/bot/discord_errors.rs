@@ -27,7 +27,11 @@ fn text_of(m: &RecordedMessage) -> String {
 }
 
 /// The one private thread under the public channel, holding every code; no code elsewhere.
-fn assert_codes_only_in_a_private_thread(fake: &fake_discord::RunningFake, buyer: u64, codes: &[String]) {
+fn assert_codes_only_in_a_private_thread(
+    fake: &fake_discord::RunningFake,
+    buyer: u64,
+    codes: &[String],
+) {
     let threads = fake.threads();
     assert_eq!(threads.len(), 1, "one private thread");
     assert_eq!(threads[0]["type"].as_u64(), Some(12));
@@ -37,7 +41,11 @@ fn assert_codes_only_in_a_private_thread(fake: &fake_discord::RunningFake, buyer
     );
     let thread_id: u64 = threads[0]["id"].as_str().unwrap().parse().unwrap();
     assert!(fake.thread_members(thread_id).contains(&buyer));
-    let in_thread: String = fake.channel_messages(thread_id).iter().map(text_of).collect();
+    let in_thread: String = fake
+        .channel_messages(thread_id)
+        .iter()
+        .map(text_of)
+        .collect();
     for code in codes {
         assert!(in_thread.contains(code.as_str()), "{code} in the thread");
     }

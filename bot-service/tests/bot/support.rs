@@ -57,7 +57,11 @@ pub enum DiscordPath {
     TlsWithSerenityRateLimiter,
 }
 
-pub async fn spawn_bot_with(options: Options, mut config: FakeDiscordConfig, path: DiscordPath) -> TestBot {
+pub async fn spawn_bot_with(
+    options: Options,
+    mut config: FakeDiscordConfig,
+    path: DiscordPath,
+) -> TestBot {
     config.tls |= path == DiscordPath::TlsWithSerenityRateLimiter;
     let fake = FakeDiscord::start(config)
         .await
@@ -73,10 +77,7 @@ pub async fn spawn_bot_with(options: Options, mut config: FakeDiscordConfig, pat
                     "DISCORD_TEST_ONLY_API_ADDR",
                     fake.tls_addr().expect("TLS front").to_string(),
                 ),
-                (
-                    "DISCORD_TEST_ONLY_CA_FILE",
-                    ca_file.display().to_string(),
-                ),
+                ("DISCORD_TEST_ONLY_CA_FILE", ca_file.display().to_string()),
             ]
         }
     };

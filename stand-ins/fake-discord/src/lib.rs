@@ -31,11 +31,11 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{FakeDiscordConfig, FakeRole};
-pub use ratelimit::{RateLimitConfig, RateLimitHit, RateLimitScope, RouteLimit};
 pub use model::{
     FakeAttachment, FakeUser, InteractionKind, InteractionRecord, MessageRef, Part, RecordedBody,
     RecordedMessage, RecordedRequest, SessionInfo, SlashOption, UploadedFile,
 };
+pub use ratelimit::{RateLimitConfig, RateLimitHit, RateLimitScope, RouteLimit};
 
 use failures::route_segments;
 use state::{FailureRule, Outbound, Shared};

@@ -265,7 +265,10 @@ impl RateLimiter {
             .find(|(r, pattern)| {
                 (r.method == "*" || r.method.eq_ignore_ascii_case(method))
                     && pattern.len() == segments.len()
-                    && pattern.iter().zip(segments).all(|(p, s)| p == "*" || p == s)
+                    && pattern
+                        .iter()
+                        .zip(segments)
+                        .all(|(p, s)| p == "*" || p == s)
             })
             .map(|(r, _)| (r.limit, r.per, r.scope))
             .unwrap_or((
@@ -398,19 +401,30 @@ mod tests {
         assert_eq!(a.template, "POST /channels/{id}/messages");
         assert_eq!(a.template, b.template);
         assert_ne!(a.major, b.major);
-        assert_eq!(a.bucket_hash(), b.bucket_hash(), "one bucket hash per route");
+        assert_eq!(
+            a.bucket_hash(),
+            b.bucket_hash(),
+            "one bucket hash per route"
+        );
         let hook = route("PATCH", "/api/v10/webhooks/1/tok-en/messages/@original");
-        assert_eq!(hook.template, "PATCH /webhooks/{id}/{token}/messages/@original");
+        assert_eq!(
+            hook.template,
+            "PATCH /webhooks/{id}/{token}/messages/@original"
+        );
         assert_eq!(hook.major, "webhooks:1:tok-en");
         assert!(!hook.global, "token webhooks are outside the global limit");
         let callback = route("POST", "/api/v10/interactions/5/tok/callback");
-        assert!(!callback.global, "interaction callbacks are outside the global limit");
+        assert!(
+            !callback.global,
+            "interaction callbacks are outside the global limit"
+        );
         assert!(route("POST", "/api/v10/users/@me/channels").global);
     }
 
     #[test]
     fn an_exhausted_bucket_refuses_until_it_resets() {
-        let limiter = RateLimiter::new(&RateLimitConfig::tight(1000, 2, Duration::from_millis(200)));
+        let limiter =
+            RateLimiter::new(&RateLimitConfig::tight(1000, 2, Duration::from_millis(200)));
         let segs = route_segments("/api/v10/channels/1/messages");
         assert!(limiter.check("POST", "/x", &segs).refusal.is_none());
         assert!(limiter.check("POST", "/x", &segs).refusal.is_none());

@@ -173,7 +173,11 @@ pub(crate) async fn handle(
         };
         // Every answer carries the bucket's headers (unless an injected 429 brought its own).
         for (name, value) in limits.headers {
-            if !reply.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            if !reply
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(&name))
+            {
                 reply.headers.push((name, value));
             }
         }

@@ -69,7 +69,11 @@ pub(crate) async fn start(
     Ok(TlsFront { addr, ca_pem })
 }
 
-async fn relay(acceptor: TlsAcceptor, socket: TcpStream, backend: SocketAddr) -> anyhow::Result<()> {
+async fn relay(
+    acceptor: TlsAcceptor,
+    socket: TcpStream,
+    backend: SocketAddr,
+) -> anyhow::Result<()> {
     let mut tls = acceptor.accept(socket).await.context("TLS handshake")?;
     let mut plain = TcpStream::connect(backend)
         .await
@@ -79,11 +83,8 @@ async fn relay(acceptor: TlsAcceptor, socket: TcpStream, backend: SocketAddr) ->
 }
 
 /// A CA and a leaf certificate for [`HOSTS`] signed by it: (CA PEM, leaf chain, leaf key).
-fn certificates() -> anyhow::Result<(
-    String,
-    Vec<CertificateDer<'static>>,
-    PrivateKeyDer<'static>,
-)> {
+fn certificates() -> anyhow::Result<(String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>
+{
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -86,14 +86,26 @@ async fn every_rest_answer_carries_the_bucket_headers_of_its_route() {
             assert!(answer.header(name).is_some(), "{name} missing");
         }
     }
-    let remaining = |a: &Answer| a.header("X-RateLimit-Remaining").unwrap().parse::<u32>().unwrap();
-    assert_eq!(remaining(&first), remaining(&second) + 1, "each request spends one");
+    let remaining = |a: &Answer| {
+        a.header("X-RateLimit-Remaining")
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+    };
+    assert_eq!(
+        remaining(&first),
+        remaining(&second) + 1,
+        "each request spends one"
+    );
     let reset: f64 = first.header("X-RateLimit-Reset").unwrap().parse().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
-    assert!(reset > now - 1.0 && reset < now + 5.0, "reset is an epoch time: {reset}");
+    assert!(
+        reset > now - 1.0 && reset < now + 5.0,
+        "reset is an epoch time: {reset}"
+    );
 
     // Errors carry them too, and the messages route has Discord's 5 per 5 s.
     let missing = call(&fake, "GET", "/channels/42", None).await;
@@ -150,7 +162,10 @@ async fn the_global_limit_answers_a_global_429_across_routes() {
         answers.push(call(&fake, "GET", paths[i % paths.len()], None).await);
     }
     let ok = answers.iter().filter(|a| a.status == 200).count();
-    assert!((5..12).contains(&ok), "{ok} of 12 passed a 5/s global limit");
+    assert!(
+        (5..12).contains(&ok),
+        "{ok} of 12 passed a 5/s global limit"
+    );
     let refused = answers
         .iter()
         .find(|a| a.status == 429)
@@ -201,9 +216,9 @@ async fn interaction_callbacks_and_token_webhooks_are_outside_the_global_limit()
 #[tokio::test]
 async fn a_shared_resource_limit_says_shared_scope() {
     let mut limits = RateLimitConfig::tight(1000, 100, Duration::from_secs(1));
-    limits.routes.push(
-        RouteLimit::new("POST", "/channels/*/messages", 1, Duration::from_secs(3)).shared(),
-    );
+    limits
+        .routes
+        .push(RouteLimit::new("POST", "/channels/*/messages", 1, Duration::from_secs(3)).shared());
     let fake = fake(limits).await;
     let channel = fake.config().channel_id;
     assert_eq!(post_message(&fake, channel).await.status, 200);
@@ -284,7 +299,10 @@ async fn an_unknown_or_expired_interaction_token_gets_401_invalid_webhook_token(
     tokio::time::sleep(Duration::from_millis(350)).await;
     for (method, path) in [
         ("POST", format!("/webhooks/{app}/{token}")),
-        ("PATCH", format!("/webhooks/{app}/{token}/messages/@original")),
+        (
+            "PATCH",
+            format!("/webhooks/{app}/{token}/messages/@original"),
+        ),
     ] {
         let late = call(&fake, method, &path, Some(json!({"content": "late"}))).await;
         assert_eq!(late.status, 401, "{method} after expiry");
@@ -300,7 +318,10 @@ async fn a_failing_attachment_download_gets_the_cdn_html_error_page() {
     fake.fail_attachment(&broken, 403);
     let good = reqwest::get(&ok.url).await.unwrap();
     assert_eq!(good.status(), 200);
-    assert!(good.headers().get("X-RateLimit-Bucket").is_none(), "the CDN is not the API");
+    assert!(
+        good.headers().get("X-RateLimit-Bucket").is_none(),
+        "the CDN is not the API"
+    );
     assert_eq!(good.bytes().await.unwrap().as_ref(), b"A\nB\n");
     let bad = reqwest::get(&broken.url).await.unwrap();
     assert_eq!(bad.status(), 403);
@@ -382,7 +403,11 @@ async fn serenity_with_its_rate_limiter_on_waits_out_buckets_and_global_429s_los
         .flat_map(|c| fake.channel_messages(*c))
         .map(|m| m.content().to_string())
         .collect();
-    assert_eq!(sent.len(), 12, "every message created once, none lost or doubled");
+    assert_eq!(
+        sent.len(),
+        12,
+        "every message created once, none lost or doubled"
+    );
     for i in 0..12 {
         assert!(sent.contains(&format!("message {i}")));
     }
@@ -396,6 +421,8 @@ async fn serenity_with_its_rate_limiter_on_waits_out_buckets_and_global_429s_los
     eprintln!(
         "12 messages, limits 2/s per channel and 4/s global: {elapsed:?}, 429s: {} ({} global)",
         hits.len(),
-        hits.iter().filter(|h| h.scope == RateLimitScope::Global).count()
+        hits.iter()
+            .filter(|h| h.scope == RateLimitScope::Global)
+            .count()
     );
 }
