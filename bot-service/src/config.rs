@@ -40,6 +40,8 @@ pub struct Settings {
     /// The shop's own guild(s) (`DISCORD_GUILD_ID`, required: one id or a short comma list).
     /// Commands are registered there only, and admin commands from anywhere else are refused.
     pub guild_ids: Vec<u64>,
+    /// Tests only: reach a TLS stand-in of `discord.com` with serenity's rate limiter on.
+    pub discord_test_tls: Option<DiscordTestTls>,
     pub admin_role: AdminRole,
     /// Where private delivery threads are opened when DMs are closed.
     pub public_channel_id: Option<u64>,
@@ -66,6 +68,16 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Settings present in the environment that this service does not use (warned once).
     pub ignored_settings: Vec<String>,
+}
+
+/// `DISCORD_TEST_ONLY_API_ADDR` + `DISCORD_TEST_ONLY_CA_FILE`: send the REST calls meant for
+/// `discord.com` to this address and also trust this CA there. serenity ignores
+/// `DISCORD_API_BASE_URL` while its rate limiter is on, so this is how tests run the production
+/// REST path (limiter on) against the fake Discord. TLS stays verified; never set in production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordTestTls {
+    pub api_addr: std::net::SocketAddr,
+    pub ca_file: std::path::PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -274,6 +286,32 @@ impl Settings {
                 reason,
             });
         }
+        let discord_test_tls = match (
+            raw.opt("DISCORD_TEST_ONLY_API_ADDR"),
+            raw.opt("DISCORD_TEST_ONLY_CA_FILE"),
+        ) {
+            (None, None) => None,
+            (Some(addr), Some(ca_file)) => {
+                if discord_api_base_url.is_some() {
+                    return Err(ConfigError::Invalid {
+                        name: "DISCORD_TEST_ONLY_API_ADDR",
+                        reason: "set DISCORD_API_BASE_URL or DISCORD_TEST_ONLY_API_ADDR, not both"
+                            .into(),
+                    });
+                }
+                let api_addr = addr.parse().map_err(|_| ConfigError::Invalid {
+                    name: "DISCORD_TEST_ONLY_API_ADDR",
+                    reason: format!("{addr:?} is not like 127.0.0.1:8443"),
+                })?;
+                Some(DiscordTestTls {
+                    api_addr,
+                    ca_file: ca_file.into(),
+                })
+            }
+            (Some(_), None) => return Err(ConfigError::Missing("DISCORD_TEST_ONLY_CA_FILE")),
+            (None, Some(_)) => return Err(ConfigError::Missing("DISCORD_TEST_ONLY_API_ADDR")),
+        };
+
         let health_port = u16::try_from(raw.i64_or("BOT_HEALTH_PORT", 8002)?).map_err(|_| {
             ConfigError::Invalid {
                 name: "BOT_HEALTH_PORT",
@@ -299,6 +337,7 @@ impl Settings {
             discord_token: SecretString::from(raw.required("DISCORD_TOKEN")?),
             discord_api_base_url,
             guild_ids: raw.guild_ids()?,
+            discord_test_tls,
             admin_role,
             public_channel_id: raw.opt_u64("PUBLIC_CHANNEL_ID")?,
             alert_channel_id: raw.opt_u64("ALERT_CHANNEL_ID")?,
@@ -563,5 +602,33 @@ mod tests {
         let s = Settings::from_env_map(v).unwrap();
         assert!(s.ignored_settings.contains(&"DATABASE_TYPE".to_string()));
         assert!(s.ignored_settings.contains(&"LOG_TO_FILE".to_string()));
+    }
+    #[test]
+    fn the_test_only_tls_endpoint_needs_both_settings_and_excludes_the_proxy_url() {
+        assert_eq!(
+            Settings::from_env_map(base()).unwrap().discord_test_tls,
+            None,
+            "unset in production"
+        );
+        let mut vars = base();
+        vars.insert("DISCORD_TEST_ONLY_API_ADDR".into(), "127.0.0.1:8443".into());
+        assert!(matches!(
+            Settings::from_env_map(vars.clone()),
+            Err(ConfigError::Missing("DISCORD_TEST_ONLY_CA_FILE"))
+        ));
+        vars.insert("DISCORD_TEST_ONLY_CA_FILE".into(), "/tmp/ca.pem".into());
+        let s = Settings::from_env_map(vars.clone()).unwrap();
+        assert_eq!(
+            s.discord_test_tls,
+            Some(DiscordTestTls {
+                api_addr: "127.0.0.1:8443".parse().unwrap(),
+                ca_file: "/tmp/ca.pem".into(),
+            })
+        );
+        vars.insert("DISCORD_API_BASE_URL".into(), "http://127.0.0.1:1".into());
+        assert!(Settings::from_env_map(vars.clone()).is_err());
+        vars.remove("DISCORD_API_BASE_URL");
+        vars.insert("DISCORD_TEST_ONLY_API_ADDR".into(), "discord.com".into());
+        assert!(Settings::from_env_map(vars).is_err());
     }
 }

@@ -38,17 +38,43 @@ pub use config::Settings as BotSettings;
 /// How often the depth of the consumed queues is sampled for `bot_consumer_lag_messages`.
 const BACKLOG_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Builds the Discord REST client; with `DISCORD_API_BASE_URL` every call goes to that
-/// stand-in instead (serenity ignores the proxy while its own rate limiter is on).
-fn discord_http(settings: &Settings) -> Http {
+/// Builds the Discord REST client. In production: serenity's own client and rate limiter.
+/// With `DISCORD_API_BASE_URL` every call goes to that stand-in, with serenity's limiter off
+/// (serenity ignores the proxy while its limiter is on). With `DISCORD_TEST_ONLY_*` the limiter
+/// stays on and `discord.com` is reached at a TLS stand-in (see [`config::DiscordTestTls`]).
+fn discord_http(settings: &Settings) -> anyhow::Result<Http> {
     let builder = HttpBuilder::new(settings.discord_token.expose_secret());
-    match &settings.discord_api_base_url {
+    if let Some(test) = &settings.discord_test_tls {
+        tracing::warn!(api_addr = %test.api_addr, ca_file = %test.ca_file.display(),
+            "DISCORD_TEST_ONLY_* is set: Discord API calls go to a test stand-in, not to Discord");
+        return Ok(builder.client(test_tls_client(test)?).build());
+    }
+    Ok(match &settings.discord_api_base_url {
         Some(base) => builder
             .proxy(base.clone())
             .ratelimiter_disabled(true)
             .build(),
         None => builder.build(),
-    }
+    })
+}
+
+/// serenity's client as it builds it (rustls), plus the test CA and `discord.com` pinned to the
+/// stand-in's address.
+fn test_tls_client(test: &config::DiscordTestTls) -> anyhow::Result<reqwest::Client> {
+    let pem = std::fs::read(&test.ca_file).with_context(|| {
+        format!(
+            "reading DISCORD_TEST_ONLY_CA_FILE {}",
+            test.ca_file.display()
+        )
+    })?;
+    let ca = reqwest::Certificate::from_pem(&pem)
+        .context("DISCORD_TEST_ONLY_CA_FILE is not a PEM certificate")?;
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(ca)
+        .resolve("discord.com", test.api_addr)
+        .build()
+        .context("building the Discord HTTP client for the test stand-in")
 }
 
 /// Runs the bot until `shutdown` is cancelled: health server, broker consumers and (when this
@@ -83,7 +109,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let mut client = match settings.gateway {
         GatewayMode::Off => None,
         GatewayMode::Shards { .. } => Some(
-            ClientBuilder::new_with_http(discord_http(&settings), intents)
+            ClientBuilder::new_with_http(discord_http(&settings)?, intents)
                 .framework(discord::framework(state_cell.clone()))
                 .await
                 .context("building the Discord client")?,
@@ -91,7 +117,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     };
     let http: Arc<Http> = match &client {
         Some(c) => c.http.clone(),
-        None => Arc::new(discord_http(&settings)),
+        None => Arc::new(discord_http(&settings)?),
     };
     // Follow-ups and edits through interaction tokens need the application id, also on
     // replicas without a gateway session (which never see READY).

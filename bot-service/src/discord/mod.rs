@@ -3,6 +3,7 @@
 
 pub mod admin_check;
 pub mod channel_check;
+pub mod attachment_download;
 pub mod commands;
 pub mod components;
 pub mod interaction;

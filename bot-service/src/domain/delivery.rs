@@ -84,7 +84,7 @@ pub fn file_name(order_number: &str) -> String {
     format!("redfinger-codes-{safe}.txt")
 }
 
-/// Where the codes go after the DM was refused with 50007.
+/// Where the codes go after the DM was refused (50007, or 50278 for no mutual guild).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fallback {
     /// An ephemeral follow-up to the user's own interaction (only they can see it).

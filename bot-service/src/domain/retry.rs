@@ -6,11 +6,17 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 
 /// Discord's error code for "Cannot send messages to this user" (DMs closed).
 pub const DM_CLOSED: i64 = 50007;
+/// Discord's other refusal of a DM: "Cannot send messages to this user due to having no mutual
+/// guilds". For the shop it means the same as 50007: the DM will not go through.
+pub const CANNOT_MESSAGE_USER: i64 = 50278;
 /// "You are opening direct messages too fast".
 pub const OPENING_DMS_TOO_FAST: i64 = 40003;
 /// Unknown interaction / unknown webhook: the interaction token is no longer valid.
 pub const UNKNOWN_INTERACTION: i64 = 10062;
 pub const UNKNOWN_WEBHOOK: i64 = 10015;
+/// "Invalid Webhook Token" (401): what Discord answers a follow-up or an edit through an
+/// interaction token once the token has expired (15 minutes) or is not valid.
+pub const INVALID_WEBHOOK_TOKEN: i64 = 50027;
 
 /// What a failed Discord call means for the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +50,10 @@ pub fn classify(
     retry_after: Option<Duration>,
 ) -> FailureClass {
     match (status, code) {
-        (_, Some(DM_CLOSED)) => FailureClass::DmClosed,
-        (_, Some(UNKNOWN_INTERACTION)) | (_, Some(UNKNOWN_WEBHOOK)) => FailureClass::TokenExpired,
+        (_, Some(DM_CLOSED | CANNOT_MESSAGE_USER)) => FailureClass::DmClosed,
+        (_, Some(UNKNOWN_INTERACTION | UNKNOWN_WEBHOOK | INVALID_WEBHOOK_TOKEN)) => {
+            FailureClass::TokenExpired
+        }
         (Some(429), _) => FailureClass::RateLimited { retry_after },
         (_, Some(OPENING_DMS_TOO_FAST)) => FailureClass::Transient,
         (None, _) => FailureClass::Transient,
@@ -101,6 +109,22 @@ mod tests {
     fn closed_dms_are_never_retried() {
         let c = classify(Some(403), Some(DM_CLOSED), None);
         assert_eq!(c, FailureClass::DmClosed);
+        assert!(!c.is_retryable());
+    }
+
+    #[test]
+    fn both_dm_refusals_mean_dms_closed() {
+        for code in [DM_CLOSED, CANNOT_MESSAGE_USER] {
+            let c = classify(Some(403), Some(code), None);
+            assert_eq!(c, FailureClass::DmClosed, "code {code}");
+            assert!(!c.is_retryable());
+        }
+    }
+
+    #[test]
+    fn an_invalid_webhook_token_means_the_interaction_token_expired() {
+        let c = classify(Some(401), Some(INVALID_WEBHOOK_TOKEN), None);
+        assert_eq!(c, FailureClass::TokenExpired);
         assert!(!c.is_retryable());
     }
 

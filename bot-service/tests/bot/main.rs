@@ -2,7 +2,9 @@
 //! fake Discord and a real RabbitMQ with a unique namespace per test.
 
 mod delivery;
+mod discord_errors;
 mod fallback_channel;
 mod gateway;
 mod notifications;
+mod rate_limits;
 mod support;

@@ -34,16 +34,9 @@ pub struct Options {
     pub gateway: bool,
 }
 
-pub async fn spawn_bot(options: Options) -> TestBot {
-    spawn_bot_with(options, |_| {}).await
-}
-
-/// [`spawn_bot`] with the fake Discord's world changed first (channel types, permissions...).
-pub async fn spawn_bot_with(
-    options: Options,
-    world: impl FnOnce(&mut FakeDiscordConfig),
-) -> TestBot {
-    let mut config = FakeDiscordConfig {
+/// The fake Discord every bot test starts from: the public channel and the admin role.
+pub fn fake_config() -> FakeDiscordConfig {
+    FakeDiscordConfig {
         extra_channel_ids: vec![PUBLIC_CHANNEL],
         roles: vec![FakeRole {
             id: ADMIN_ROLE,
@@ -61,12 +54,57 @@ pub async fn spawn_bot_with(
             }],
         }],
         ..Default::default()
-    };
+    }
+}
+
+pub async fn spawn_bot(options: Options) -> TestBot {
+    spawn_bot_via(options, fake_config(), DiscordPath::Proxy).await
+}
+
+/// [`spawn_bot`] with the fake Discord's world changed first (channel types, permissions...).
+pub async fn spawn_bot_with(
+    options: Options,
+    world: impl FnOnce(&mut FakeDiscordConfig),
+) -> TestBot {
+    let mut config = fake_config();
     world(&mut config);
+    spawn_bot_via(options, config, DiscordPath::Proxy).await
+}
+
+/// How the bot's REST calls reach the fake.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum DiscordPath {
+    /// `DISCORD_API_BASE_URL`: serenity's rate limiter off (it ignores the proxy otherwise).
+    Proxy,
+    /// As in production, serenity's rate limiter on: `https://discord.com` resolved to the fake's
+    /// TLS front (`DISCORD_TEST_ONLY_API_ADDR` + `DISCORD_TEST_ONLY_CA_FILE`).
+    TlsWithSerenityRateLimiter,
+}
+
+pub async fn spawn_bot_via(
+    options: Options,
+    mut config: FakeDiscordConfig,
+    path: DiscordPath,
+) -> TestBot {
+    config.tls |= path == DiscordPath::TlsWithSerenityRateLimiter;
     let fake = FakeDiscord::start(config)
         .await
         .expect("fake Discord starts");
     let namespace = test_support::unique_namespace();
+    let discord_vars = match path {
+        DiscordPath::Proxy => vec![("DISCORD_API_BASE_URL", fake.base_url())],
+        DiscordPath::TlsWithSerenityRateLimiter => {
+            let ca_file = std::env::temp_dir().join(format!("fake-discord-ca-{namespace}.pem"));
+            std::fs::write(&ca_file, fake.tls_ca_pem().expect("TLS front")).expect("CA file");
+            vec![
+                (
+                    "DISCORD_TEST_ONLY_API_ADDR",
+                    fake.tls_addr().expect("TLS front").to_string(),
+                ),
+                ("DISCORD_TEST_ONLY_CA_FILE", ca_file.display().to_string()),
+            ]
+        }
+    };
     let vars: HashMap<String, String> = [
         ("DISCORD_TOKEN", "test.bot.token".to_string()),
         (
@@ -75,7 +113,6 @@ pub async fn spawn_bot_with(
         ),
         ("AMQP_URL", test_support::amqp_url()),
         ("AMQP_NAMESPACE", namespace.clone()),
-        ("DISCORD_API_BASE_URL", fake.base_url()),
         ("DISCORD_GUILD_ID", fake.config().guild_id.to_string()),
         ("PUBLIC_CHANNEL_ID", PUBLIC_CHANNEL.to_string()),
         ("ALERT_CHANNEL_ID", fake.config().channel_id.to_string()),
@@ -86,6 +123,7 @@ pub async fn spawn_bot_with(
         ("DELIVERY_RETRY_ATTEMPTS", "3".to_string()),
     ]
     .into_iter()
+    .chain(discord_vars)
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let settings = bot_service::config::Settings::from_env_map(vars).expect("settings");

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::ratelimit::RateLimitConfig;
+
 /// A role in the fake guild (an `@everyone` role with the guild's id is always added).
 #[derive(Clone, Debug)]
 pub struct FakeRole {
@@ -57,6 +59,11 @@ pub struct FakeDiscordConfig {
     pub gateway: GatewayOptions,
     /// The bot's permissions and the guild's non-text channels.
     pub access: AccessOptions,
+    /// Discord's rate limits (on by default, at Discord's values); tests can make them tight.
+    pub rate_limits: RateLimitConfig,
+    /// Also serve the REST API over TLS as `discord.com` (see [`crate::RunningFake::tls_addr`]),
+    /// so a client whose rate limiter ignores proxies (serenity's) can be pointed at the fake.
+    pub tls: bool,
 }
 
 impl Default for FakeDiscordConfig {
@@ -81,6 +88,8 @@ impl Default for FakeDiscordConfig {
             token_lifetime: Duration::from_secs(15 * 60),
             gateway: GatewayOptions::default(),
             access: AccessOptions::default(),
+            rate_limits: RateLimitConfig::default(),
+            tls: false,
         }
     }
 }

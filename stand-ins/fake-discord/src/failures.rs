@@ -24,6 +24,7 @@ pub fn message_for(code: u32, status: u16) -> String {
         50013 => "Missing Permissions".into(),
         50027 => "Invalid Webhook Token".into(),
         50035 => "Invalid Form Body".into(),
+        50278 => "Cannot send messages to this user due to having no mutual guilds".into(),
         _ => match status {
             400 => "400: Bad Request".into(),
             401 => "401: Unauthorized".into(),

@@ -18,9 +18,11 @@ mod ids;
 mod model;
 mod multipart;
 mod payloads;
+mod ratelimit;
 mod rest;
 mod state;
 mod validation;
+mod tls;
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +41,7 @@ pub use model::{
     FakeAttachment, FakeUser, InteractionKind, InteractionRecord, MessageRef, Part, RecordedBody,
     RecordedMessage, RecordedRequest, SessionInfo, SlashOption, UploadedFile,
 };
+pub use ratelimit::{RateLimitConfig, RateLimitHit, RateLimitScope, RouteLimit};
 
 use failures::route_segments;
 use state::{FailureRule, Outbound, Shared};
@@ -97,6 +100,12 @@ impl FakeDiscord {
         tokio::spawn(server);
 
         let shutdown = CancellationToken::new();
+        let tls = if shared.config.tls {
+            let bind = std::net::SocketAddr::new(shared.config.bind.ip(), 0);
+            Some(tls::start(bind, rest_addr, shutdown.clone()).await?)
+        } else {
+            None
+        };
         tokio::spawn(gateway::serve(
             gateway_listener,
             Arc::clone(&shared),
@@ -116,6 +125,7 @@ impl FakeDiscord {
             server: server_handle,
             shutdown,
             invalid_requests_expected: AtomicBool::new(false),
+            tls,
         })
     }
 }
@@ -131,6 +141,7 @@ pub struct RunningFake {
     shutdown: CancellationToken,
     /// The test sends invalid bodies on purpose; dropping the fake does not fail it.
     invalid_requests_expected: AtomicBool,
+    tls: Option<tls::TlsFront>,
 }
 
 impl Drop for RunningFake {
@@ -160,6 +171,22 @@ impl RunningFake {
 
     pub fn config(&self) -> &FakeDiscordConfig {
         &self.shared.config
+    }
+
+    /// Where the REST API answers over TLS as `discord.com` (with `config.tls`): resolve
+    /// `discord.com` to this address and trust [`Self::tls_ca_pem`].
+    pub fn tls_addr(&self) -> Option<std::net::SocketAddr> {
+        self.tls.as_ref().map(|t| t.addr)
+    }
+
+    /// The PEM of the CA that signed the TLS front's certificate (with `config.tls`).
+    pub fn tls_ca_pem(&self) -> Option<String> {
+        self.tls.as_ref().map(|t| t.ca_pem.clone())
+    }
+
+    /// Every 429 the fake's rate limits answered (injected ones not included), in order.
+    pub fn rate_limit_hits(&self) -> Vec<RateLimitHit> {
+        self.shared.rate_limits.hits()
     }
 
     /// Stops both servers and closes every gateway session.
@@ -550,10 +577,28 @@ impl RunningFake {
     /// The user has DMs closed: messages to their DM channel get 403/50007 (opening the DM
     /// channel still works, as on Discord).
     pub fn close_dms_for(&self, user_id: u64) {
-        self.shared.lock().closed_dms.insert(user_id);
+        let mut inner = self.shared.lock();
+        inner.closed_dms.insert(user_id);
+        inner.dm_refusal_codes.remove(&user_id);
+    }
+
+    /// The user cannot be messaged with Discord's other refusal: 403/50278 "Cannot send messages
+    /// to this user due to having no mutual guilds" (opening the DM channel still works).
+    pub fn refuse_dms_for(&self, user_id: u64, discord_code: u32) {
+        let mut inner = self.shared.lock();
+        inner.closed_dms.insert(user_id);
+        inner.dm_refusal_codes.insert(user_id, discord_code);
+    }
+
+    /// Downloading the attachment gets the CDN's HTML error page with `status` (403, 404, 500…),
+    /// as when a signed attachment URL expired or the CDN fails.
+    pub fn fail_attachment(&self, attachment: &FakeAttachment, status: u16) {
+        self.shared.lock().cdn_errors.insert(attachment.id, status);
     }
 
     pub fn open_dms_for(&self, user_id: u64) {
-        self.shared.lock().closed_dms.remove(&user_id);
+        let mut inner = self.shared.lock();
+        inner.closed_dms.remove(&user_id);
+        inner.dm_refusal_codes.remove(&user_id);
     }
 }

@@ -15,6 +15,7 @@ use crate::ids;
 use crate::model::{RecordedBody, RecordedRequest, UploadedFile};
 use crate::multipart;
 use crate::payloads;
+use crate::ratelimit::Verdict as RateVerdict;
 use crate::state::{snowflake_of, Inner, MessageOrigin, Shared};
 use crate::validation::{self, Verdict};
 
@@ -150,9 +151,23 @@ pub(crate) async fn handle(
                     unknown_route: false,
                 }
             });
+        // Discord's rate limits, after the failures a test injected on purpose: a 429 answers
+        // before routing, so a limited request changes nothing.
+        let limits = match &injected {
+            Some(_) => RateVerdict::default(),
+            None => shared.rate_limits.check(&method, &path, &segments),
+        };
+        let injected = injected.or_else(|| {
+            limits.refusal.clone().map(|(status, body)| Reply {
+                status,
+                body: ReplyBody::Json(body),
+                headers: Vec::new(),
+                unknown_route: false,
+            })
+        });
         let mut validated = false;
         let mut invalid_form = None;
-        let reply = match injected {
+        let mut reply = match injected {
             Some(reply) => reply,
             // Discord refuses a bad form body before anything else happens.
             None => match validation::check(&inner, &method, &segments, &recorded_body) {
@@ -174,6 +189,16 @@ pub(crate) async fn handle(
                 }
             },
         };
+        // Every answer carries the bucket's headers (unless an injected 429 brought its own).
+        for (name, value) in limits.headers {
+            if !reply
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(&name))
+            {
+                reply.headers.push((name, value));
+            }
+        }
         inner.requests.push(RecordedRequest {
             method: method.clone(),
             path: path.clone(),
@@ -324,8 +349,9 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
                 .iter()
                 .find(|(_, c)| **c == channel_id)
                 .map(|(u, _)| *u);
-            if recipient.is_some_and(|u| inner.closed_dms.contains(&u)) {
-                return Reply::error(403, 50007);
+            if let Some(user) = recipient.filter(|u| inner.closed_dms.contains(u)) {
+                let code = inner.dm_refusal_codes.get(&user).copied().unwrap_or(50007);
+                return Reply::error(403, code);
             }
             let payload = req.payload();
             let files = req.files();
@@ -409,6 +435,9 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
 }
 
 fn serve_attachment(inner: &Inner, req: &Incoming<'_>) -> Reply {
+    if let Some(status) = req.id(1).and_then(|id| inner.cdn_errors.get(&id)) {
+        return cdn_error_page(*status);
+    }
     match req.id(1).and_then(|id| inner.files.get(&id)) {
         Some(file) if req.method == "GET" && file.attachment.filename == req.seg(2) => Reply {
             status: 200,
@@ -416,7 +445,25 @@ fn serve_attachment(inner: &Inner, req: &Incoming<'_>) -> Reply {
             headers: Vec::new(),
             unknown_route: false,
         },
-        _ => Reply::not_found(),
+        _ => cdn_error_page(404),
+    }
+}
+
+/// What Discord's CDN answers for a file it will not serve: an HTML page, not API JSON.
+fn cdn_error_page(status: u16) -> Reply {
+    let title = match status {
+        403 => "403 Forbidden",
+        404 => "404 Not Found",
+        _ => "500 Internal Server Error",
+    };
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center><hr><center>cloudflare</center></body></html>\n"
+    );
+    Reply {
+        status,
+        body: ReplyBody::Bytes(html.into_bytes(), "text/html; charset=utf-8".into()),
+        headers: Vec::new(),
+        unknown_route: false,
     }
 }
 
@@ -575,7 +622,9 @@ fn webhook(
         .find(|i| i.token == token)
         .cloned()
     else {
-        return Reply::error(404, 10015);
+        // The application's webhook exists; a token Discord does not (or no longer) know is
+        // refused as Discord refuses it: 401 "Invalid Webhook Token".
+        return Reply::error(401, 50027);
     };
     if interaction.dispatched_at.elapsed() > shared.config.token_lifetime {
         return Reply::error(401, 50027);

@@ -100,6 +100,10 @@ pub(crate) struct Inner {
     pub failures: Vec<FailureRule>,
     pub members: HashMap<u64, FakeUser>,
     pub closed_dms: HashSet<u64>,
+    /// The code a closed DM answers with when not 50007 (e.g. 50278), by user id.
+    pub dm_refusal_codes: HashMap<u64, u32>,
+    /// Attachments whose CDN download answers an HTML error page with this status.
+    pub cdn_errors: HashMap<u64, u16>,
     /// Channel objects by id: guild text channels, DM channels and threads.
     pub channels: HashMap<u64, Value>,
     /// DM channel id by recipient user id.
@@ -119,6 +123,8 @@ pub(crate) struct Shared {
     pub gateway_url: String,
     /// READY's `resume_gateway_url`: a second listener, on its own port.
     pub resume_gateway_url: String,
+    /// Discord's rate limits; kept outside `inner` because a limited request touches nothing else.
+    pub rate_limits: crate::ratelimit::RateLimiter,
     inner: Mutex<Inner>,
 }
 
@@ -135,6 +141,7 @@ impl Shared {
             inner.channels.insert(guild.channel_id, channel);
         }
         Self {
+            rate_limits: crate::ratelimit::RateLimiter::new(&config.rate_limits),
             config,
             base_url,
             resume_gateway_url: gateway_url.clone(),

@@ -11,6 +11,7 @@ use shared_proto::{
 };
 
 use super::super::admin_check::admin_grant;
+use super::super::attachment_download::{download, DownloadError};
 use super::super::interaction::{defer_ephemeral, show, Origin};
 use super::super::outbound;
 use super::{origin, Context, Error};
@@ -82,16 +83,11 @@ pub async fn addstock(
                 .await;
                 return Ok(());
             }
-            let bytes = match f.download().await {
+            let bytes = match download(&f.url, u64::from(MAX_STOCK_FILE)).await {
                 Ok(b) => b,
                 Err(error) => {
-                    tracing::warn!(error = %outbound::loggable(&error), "downloading the stock file failed");
-                    show(
-                        &state.http,
-                        &o,
-                        &views::error("The file could not be downloaded. Please try again."),
-                    )
-                    .await;
+                    tracing::warn!(%error, "downloading the stock file failed; nothing added");
+                    show(&state.http, &o, &views::error(download_refusal(&error))).await;
                     return Ok(());
                 }
             };
@@ -138,6 +134,19 @@ pub async fn addstock(
     };
     show(&state.http, &o, &view).await;
     Ok(())
+}
+
+/// What the admin is told when the stock file could not be fetched: nothing was added.
+fn download_refusal(error: &DownloadError) -> String {
+    match error {
+        DownloadError::Status(status) => format!(
+            "The file could not be downloaded from Discord (HTTP {status}). No codes were added; please attach the file again."
+        ),
+        DownloadError::TooLarge { .. } => "That file is larger than 1 MiB. No codes were added.".into(),
+        DownloadError::Network { .. } => {
+            "The file could not be downloaded from Discord. No codes were added; please try again.".into()
+        }
+    }
 }
 
 /// Show stock counts and recent batches.
