@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use broker::{Broker, BrokerError};
 use shared_proto::{
-    AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockQuarantine,
+    AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats, AdminStockAdd, AdminStockQuarantine,
     AdminStockView, BalanceQuery, BalanceReply, CatalogQuery, CatalogReply, Command, DiscordUserId,
     Envelope, HistoryQuery, HistoryReply, OrderAccepted, OrderCreate, OrderProcessed, OrdersPage,
-    QuarantineProcessed, Reply, ServiceError, StatsView, StockAdded, StockView, TopupCancel,
+    OwedCleared, QuarantineProcessed, Reply, ServiceError, StatsView, StockAdded, StockView, TopupCancel,
     TopupCreate, TopupCreated, TopupInfo, TopupStatusQuery,
 };
 
@@ -210,6 +210,13 @@ impl PaymentClient {
         expect_reply!(
             self.send(Command::AdminStockQuarantine(req)).await?,
             Reply::QuarantineProcessed
+        )
+    }
+
+    pub async fn clear_owed(&self, req: AdminOwedClear) -> Result<OwedCleared, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminOwedClear(req)).await?,
+            Reply::OwedCleared
         )
     }
 

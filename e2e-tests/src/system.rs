@@ -98,10 +98,23 @@ impl System {
                     permissions: 0,
                 }],
             }],
+            // The bot reaches it as `https://discord.com`, so serenity's rate limiter stays on
+            // against Discord's limits, as in production.
+            tls: true,
             ..FakeDiscordConfig::default()
         })
         .await?;
         let shop_guild_id = fake.config().guild_id.to_string();
+        let discord_ca_file = dir.path().join("fake-discord-ca.pem");
+        std::fs::write(
+            &discord_ca_file,
+            fake.tls_ca_pem().context("the fake Discord's TLS front")?,
+        )
+        .context("writing the fake Discord's CA")?;
+        let discord_addr = fake
+            .tls_addr()
+            .context("the fake Discord's TLS front")?
+            .to_string();
         let server_key = format!("SB-Mid-server-{}", uuid::Uuid::new_v4().simple());
         let sim = Simulator::start(SimulatorConfig::new(server_key.clone())).await?;
 
@@ -142,7 +155,11 @@ impl System {
         override_with(&mut payment_env, options.payment_env);
         let mut bot_env = vars(&[
             ("DISCORD_TOKEN", "fake-bot-token"),
-            ("DISCORD_API_BASE_URL", &fake.base_url()),
+            ("DISCORD_TEST_ONLY_API_ADDR", &discord_addr),
+            (
+                "DISCORD_TEST_ONLY_CA_FILE",
+                &discord_ca_file.display().to_string(),
+            ),
             ("DISCORD_GUILD_ID", &shop_guild_id),
             ("AMQP_URL", &amqp),
             ("AMQP_NAMESPACE", &namespace),

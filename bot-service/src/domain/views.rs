@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use shared_proto::{
     AnomalyKind, BalanceReply, CatalogEntry, CatalogReply, DiscordUserId, HistoryReply, Idr,
-    OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed, OrderRefunded, OrderStatus,
+    OrderAccepted, OrderAnomaly, OwedCleared, OrderFailed, OrderProcessed, OrderRefunded, OrderStatus,
     OrderSummary, OrdersPage, PackageSize, ProcessAction, QuarantineAction, QuarantineProcessed,
     ServiceError, StatsView, StockAdded, StockLow, StockView, TopupCreated, TopupInfo,
     TopupReversed, TopupState,
@@ -654,6 +654,19 @@ pub fn quarantine_processed(q: &QuarantineProcessed) -> Message {
     )
 }
 
+/// What `/admin clearowed` did.
+pub fn owed_cleared(c: &OwedCleared) -> Message {
+    let description = if c.cleared.is_positive() {
+        format!(
+            "<@{}> owed {}; that is cleared and they can order again.",
+            c.user_id, c.cleared
+        )
+    } else {
+        format!("<@{}> owed nothing.", c.user_id)
+    };
+    Message::embed(Embed::new("Amount owed cleared", description, COLOR_OK).fitted())
+}
+
 /// An order anomaly for the alert channel (e.g. codes delivered after the refund).
 pub fn order_anomaly_alert(a: &OrderAnomaly) -> Message {
     let title = match a.kind {
@@ -940,6 +953,22 @@ mod tests {
         });
         assert!(!plain.embeds[0].title.contains("forced"));
         assert!(plain.embeds[0].fields.is_empty());
+    }
+
+    #[test]
+    fn owed_cleared_names_the_amount_or_says_nothing_was_owed() {
+        let cleared = owed_cleared(&OwedCleared {
+            user_id: uid(),
+            cleared: Idr::new(30_000),
+        });
+        cleared.check().unwrap();
+        assert!(cleared.embeds[0].description.contains("Rp 30.000"));
+        assert!(cleared.embeds[0].description.contains("order again"));
+        let nothing = owed_cleared(&OwedCleared {
+            user_id: uid(),
+            cleared: Idr::new(0),
+        });
+        assert!(nothing.embeds[0].description.contains("owed nothing"));
     }
 
     #[test]

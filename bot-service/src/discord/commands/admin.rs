@@ -7,7 +7,7 @@ use chrono::Utc;
 use serenity::all::{Attachment, User};
 use shared_proto::{
     AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView, DiscordUserId,
-    OrderFilter, OrderStatus, ProcessAction, AdminStockQuarantine, QuarantineAction,
+    AdminOwedClear, AdminStockQuarantine, OrderFilter, OrderStatus, ProcessAction, QuarantineAction,
 };
 
 use super::super::admin_check::admin_grant;
@@ -37,6 +37,7 @@ const PAGE_SIZE: u32 = 10;
         "vieworders",
         "processorder",
         "quarantine",
+        "clearowed",
         "botstats",
         "postpanel"
     )
@@ -337,6 +338,46 @@ pub async fn quarantine(
         .await
     {
         Ok(q) => views::quarantine_processed(&q),
+        Err(e) => views::error(e.user_message()),
+    };
+    show(&state.http, &o, &view).await;
+    Ok(())
+}
+
+// A refund or chargeback of a credited top-up that the balance could not cover leaves an
+// amount owed that blocks the buyer's orders until an admin clears it (settled some other way,
+// or written off). The clearing is audited with the note.
+/// Clear what a buyer owes after a top-up was refunded or charged back.
+#[poise::command(slash_command)]
+pub async fn clearowed(
+    ctx: Context<'_>,
+    #[description = "The buyer"] user: User,
+    #[description = "How it was settled (kept in the audit log)"]
+    #[max_length = 300]
+    note: Option<String>,
+) -> Result<(), Error> {
+    let Some((o, grant)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let state = ctx.data();
+    let Ok(user_id) = DiscordUserId::new(user.id.get()) else {
+        show(&state.http, &o, &views::error("That is not a user the shop knows.")).await;
+        return Ok(());
+    };
+    let view = match state
+        .payments
+        .clear_owed(sign_claim(
+            &state.settings.admin_claim_secret,
+            AdminOwedClear {
+                request_id: o.interaction_id.to_string(),
+                claim: grant.claim(Utc::now()),
+                user_id,
+                note: note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+            },
+        ))
+        .await
+    {
+        Ok(c) => views::owed_cleared(&c),
         Err(e) => views::error(e.user_message()),
     };
     show(&state.http, &o, &view).await;
