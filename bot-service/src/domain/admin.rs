@@ -296,6 +296,8 @@ mod tests {
                 claim: grant.claim(at),
                 order_number: "RF-1".into(),
                 action: ProcessAction::Refund,
+                force: false,
+                reason: None,
             },
         );
         assert_eq!(cmd.claim.operation, "admin.order.process");
@@ -328,6 +330,8 @@ mod tests {
                 claim: grant.claim(at),
                 order_number: "RF-1".into(),
                 action: ProcessAction::Redeliver,
+                force: false,
+                reason: None,
             },
         );
         assert_ne!(redeliver.claim.signature, cmd.claim.signature);

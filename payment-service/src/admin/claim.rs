@@ -141,6 +141,8 @@ mod tests {
             claim: unsigned(at),
             order_number: order.into(),
             action,
+            force: false,
+            reason: None,
         };
         sign_command("s3cret", &mut c);
         c
@@ -190,6 +192,8 @@ mod tests {
             claim: captured,
             order_number: "RF-20261125-7K3M9Q".into(),
             action: ProcessAction::Refund,
+            force: false,
+            reason: None,
         };
         assert!(matches!(
             verify(&secret, &guilds(), &replay, now),

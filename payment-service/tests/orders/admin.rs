@@ -363,6 +363,8 @@ async fn claim_captured_from_stats_is_refused_as_refund_or_stock_upload_and_chan
         claim: stats.claim.clone(),
         order_number: order.clone(),
         action: ProcessAction::Refund,
+        force: false,
+        reason: None,
     };
     let reply = w
         .admin
@@ -402,6 +404,8 @@ async fn claim_for_other_parameters_is_refused_and_changes_nothing() {
         claim: admin_claim(1),
         order_number: own.clone(),
         action: ProcessAction::Redeliver,
+        force: false,
+        reason: None,
     });
     let mut refund = redeliver.clone();
     refund.action = ProcessAction::Refund;

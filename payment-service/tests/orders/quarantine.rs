@@ -18,10 +18,10 @@ use crate::helpers::*;
 async fn view(w: &World) -> StockView {
     let r = Uuid::new_v4().to_string();
     w.admin
-        .stock_view(&AdminStockView {
+        .stock_view(&signed(AdminStockView {
             request_id: r.clone(),
-            claim: admin_claim(&r, 5),
-        })
+            claim: admin_claim(5),
+        }))
         .await
         .unwrap()
         .outcome
@@ -32,11 +32,11 @@ async fn quarantine(w: &World, action: QuarantineAction) -> QuarantineProcessed 
     let r = Uuid::new_v4().to_string();
     w.admin
         .stock_quarantine(
-            &AdminStockQuarantine {
+            &signed(AdminStockQuarantine {
                 request_id: r.clone(),
-                claim: admin_claim(&r, 5),
+                claim: admin_claim(5),
                 action,
-            },
+            }),
             Uuid::new_v4(),
         )
         .await

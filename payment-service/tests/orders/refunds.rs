@@ -36,14 +36,14 @@ async fn refund(
     let rid = id();
     w.admin
         .order_process(
-            &AdminOrderProcess {
+            &signed(AdminOrderProcess {
                 request_id: rid.clone(),
-                claim: admin_claim(&rid, 9),
+                claim: admin_claim(9),
                 order_number: order.into(),
                 action: ProcessAction::Refund,
                 force,
                 reason: reason.map(str::to_string),
-            },
+            }),
             Uuid::new_v4(),
         )
         .await
