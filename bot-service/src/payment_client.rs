@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use broker::{Broker, BrokerError};
 use shared_proto::{
-    AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats, AdminStockAdd, AdminStockQuarantine,
-    AdminStockView, BalanceQuery, BalanceReply, CatalogQuery, CatalogReply, Command, DiscordUserId,
-    Envelope, HistoryQuery, HistoryReply, OrderAccepted, OrderCreate, OrderProcessed, OrdersPage,
-    OwedCleared, QuarantineProcessed, Reply, ServiceError, StatsView, StockAdded, StockView, TopupCancel,
-    TopupCreate, TopupCreated, TopupInfo, TopupStatusQuery,
+    AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats, AdminStockAdd,
+    AdminStockQuarantine, AdminStockView, BalanceQuery, BalanceReply, CatalogQuery, CatalogReply,
+    Command, DiscordUserId, Envelope, HistoryQuery, HistoryReply, OrderAccepted, OrderCreate,
+    OrderProcessed, OrdersPage, OwedCleared, QuarantineProcessed, Reply, ServiceError, StatsView,
+    StockAdded, StockView, TopupCancel, TopupCreate, TopupCreated, TopupInfo, TopupStatusQuery,
 };
 
 /// Why a request got no usable answer.

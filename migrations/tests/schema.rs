@@ -77,7 +77,13 @@ async fn down_keeps_shared_tables_and_up_again_works(db: Db) -> anyhow::Result<(
     roll_back(&db.conn, 1).await?;
     let mut without_views: Vec<&str> = ALL_TABLES_AND_VIEWS.to_vec();
     without_views.retain(|r| {
-        !["stock_summary", "daily_sales", "order_anomalies", "balance_owed"].contains(r)
+        ![
+            "stock_summary",
+            "daily_sales",
+            "order_anomalies",
+            "balance_owed",
+        ]
+        .contains(r)
     });
     assert_eq!(db.relations().await?, without_views);
 

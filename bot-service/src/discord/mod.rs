@@ -2,8 +2,8 @@
 //! outbound REST calls, and rendering of the bot's messages into serenity builders.
 
 pub mod admin_check;
-pub mod channel_check;
 pub mod attachment_download;
+pub mod channel_check;
 pub mod commands;
 pub mod components;
 pub mod interaction;

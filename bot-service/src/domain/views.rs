@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use shared_proto::{
     AnomalyKind, BalanceReply, CatalogEntry, CatalogReply, DiscordUserId, HistoryReply, Idr,
-    OrderAccepted, OrderAnomaly, OwedCleared, OrderFailed, OrderProcessed, OrderRefunded, OrderStatus,
-    OrderSummary, OrdersPage, PackageSize, ProcessAction, QuarantineAction, QuarantineProcessed,
-    ServiceError, StatsView, StockAdded, StockLow, StockView, TopupCreated, TopupInfo,
-    TopupReversed, TopupState,
+    OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed, OrderRefunded, OrderStatus,
+    OrderSummary, OrdersPage, OwedCleared, PackageSize, ProcessAction, QuarantineAction,
+    QuarantineProcessed, ServiceError, StatsView, StockAdded, StockLow, StockView, TopupCreated,
+    TopupInfo, TopupReversed, TopupState,
 };
 
 use super::custom_id::{ComponentAction, CustomIdError, MenuItem};

@@ -93,9 +93,9 @@ impl CommandConsumer {
                 Reply::OrderProcessed(self.admin.order_process(cmd, correlation_id).await?)
             }
             Command::AdminStats(cmd) => Reply::Stats(self.admin.stats(cmd).await?),
-            Command::AdminStockQuarantine(cmd) => Reply::QuarantineProcessed(
-                self.admin.stock_quarantine(cmd, correlation_id).await?,
-            ),
+            Command::AdminStockQuarantine(cmd) => {
+                Reply::QuarantineProcessed(self.admin.stock_quarantine(cmd, correlation_id).await?)
+            }
             Command::AdminOwedClear(cmd) => Reply::OwedCleared(self.admin.owed_clear(cmd).await?),
         })
     }

@@ -93,7 +93,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
         ),
         ("MIDTRANS_SERVER_KEY", SERVER_KEY.into()),
-        ("ADMIN_CLAIM_SECRET", "api-tests-claim-secret-5b8e2d7f19c4a063".into()),
+        (
+            "ADMIN_CLAIM_SECRET",
+            "api-tests-claim-secret-5b8e2d7f19c4a063".into(),
+        ),
         ("DISCORD_GUILD_ID", "100000000000000100".into()),
         ("DATABASE_URL", url.clone()),
         ("DB_MAX_CONNECTIONS", "20".into()),

@@ -21,8 +21,8 @@ mod payloads;
 mod ratelimit;
 mod rest;
 mod state;
-mod validation;
 mod tls;
+mod validation;
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};

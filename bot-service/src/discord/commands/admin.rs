@@ -6,8 +6,9 @@
 use chrono::Utc;
 use serenity::all::{Attachment, User};
 use shared_proto::{
-    AdminOrderProcess, AdminOrdersList, AdminStats, AdminStockAdd, AdminStockView, DiscordUserId,
-    AdminOwedClear, AdminStockQuarantine, OrderFilter, OrderStatus, ProcessAction, QuarantineAction,
+    AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats, AdminStockAdd,
+    AdminStockQuarantine, AdminStockView, DiscordUserId, OrderFilter, OrderStatus, ProcessAction,
+    QuarantineAction,
 };
 
 use super::super::admin_check::admin_grant;
@@ -288,7 +289,9 @@ pub async fn processorder(
                 order_number: order_number.trim().to_string(),
                 action,
                 force: force.unwrap_or(false),
-                reason: reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
+                reason: reason
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty()),
             },
         ))
         .await
@@ -361,7 +364,12 @@ pub async fn clearowed(
     };
     let state = ctx.data();
     let Ok(user_id) = DiscordUserId::new(user.id.get()) else {
-        show(&state.http, &o, &views::error("That is not a user the shop knows.")).await;
+        show(
+            &state.http,
+            &o,
+            &views::error("That is not a user the shop knows."),
+        )
+        .await;
         return Ok(());
     };
     let view = match state
