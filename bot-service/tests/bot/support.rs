@@ -154,7 +154,14 @@ pub async fn spawn_bot_via(
             (!f.guild_commands(guild).is_empty()).then_some(())
         })
         .await
-        .expect("commands registered in the guild");
+        .unwrap_or_else(|| {
+            let log: Vec<String> = fake
+                .requests()
+                .iter()
+                .map(|r| format!("{} {} {} {:?}", r.method, r.path, r.status, r.invalid_form))
+                .collect();
+            panic!("commands registered in the guild; requests: {log:#?}")
+        });
     }
     TestBot {
         fake,

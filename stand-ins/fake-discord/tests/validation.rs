@@ -335,7 +335,7 @@ async fn a_body_against_the_openapi_schema_is_refused_at_the_field() {
     let answer = callback(
         &fake,
         command,
-        json!({"type": 4, "data": {"content": "x", "flags": "64"}}),
+        json!({"type": 4, "data": {"content": "x", "flags": "sixty-four"}}),
     )
     .await;
     assert_refused(&answer, "data.flags", "NUMBER_TYPE_COERCE");

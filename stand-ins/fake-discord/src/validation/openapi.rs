@@ -103,7 +103,11 @@ impl RouteTable {
                     .into_iter()
                     .flatten()
                     .filter(|(_, media)| media["schema"].is_object())
-                    .map(|(media_type, media)| (media_type.clone(), media["schema"].clone()))
+                    .map(|(media_type, media)| {
+                        let mut schema = media["schema"].clone();
+                        accept_numeric_strings(&mut schema);
+                        (media_type.clone(), schema)
+                    })
                     .collect();
                 operations.insert(
                     method.to_ascii_uppercase(),
@@ -124,6 +128,7 @@ impl RouteTable {
             return Err("Discord's OpenAPI specification lists no routes".into());
         }
         let mut components = spec["components"].clone();
+        accept_numeric_strings(&mut components);
         // Discord reads a snowflake sent as a JSON integer as well as a string of digits
         // (serenity sends attachment ids as integers); the specification only lists the string.
         let snowflake = &mut components["schemas"]["SnowflakeType"];
@@ -363,6 +368,41 @@ fn type_error(path: Vec<String>, kind: &TypeKind) -> FormError {
         JsonType::Null => ("BASE_TYPE_INVALID", "Value must be null."),
     };
     FormError::new(path, code, message)
+}
+
+/// Discord coerces a string of digits where its form expects an integer (its error for a value
+/// that cannot be coerced is `NUMBER_TYPE_COERCE`): permission sets such as
+/// `default_member_permissions` are documented as strings and sent as strings by serenity, while
+/// the specification types them as integers. Every integer schema therefore also takes a string
+/// of digits; a non-numeric string is still refused.
+fn accept_numeric_strings(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let integer = match map.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            if integer && !map.contains_key("pattern") {
+                let mut types: Vec<Value> = match map.get("type") {
+                    Some(Value::Array(ts)) => ts.clone(),
+                    Some(t) => vec![t.clone()],
+                    None => Vec::new(),
+                };
+                if !types.iter().any(|t| t == "string") {
+                    types.push(Value::String("string".into()));
+                }
+                map.insert("type".into(), Value::Array(types));
+                // Applies to strings only: integers keep their minimum and maximum.
+                map.insert("pattern".into(), Value::String("^[0-9]+$".into()));
+            }
+            for value in map.values_mut() {
+                accept_numeric_strings(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(accept_numeric_strings),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
