@@ -175,6 +175,8 @@ async fn failed_discord_calls_log_no_interaction_token_and_no_bot_token() {
         ("AMQP_NAMESPACE", namespace.clone()),
         ("DISCORD_API_BASE_URL", format!("http://{}", relay.address)),
         ("DISCORD_GUILD_ID", fake.config().guild_id.to_string()),
+        // The fake guild has no role named "Admin": name the role by id.
+        ("ADMIN_ROLE_ID", "1100000000000000300".to_string()),
         ("ALERT_CHANNEL_ID", fake.config().channel_id.to_string()),
         ("BOT_HEALTH_PORT", "0".to_string()),
         ("BOT_GATEWAY", "true".to_string()),

@@ -182,7 +182,8 @@ impl System {
         let click = self.click(user, &picker, preset_label);
         let qr = self
             .answer(click, "the QR code", |m| {
-                m.visible_text().contains("Scan to pay")
+                // "Scan to pay", or "TEST PAYMENT (sandbox): scan to pay" in sandbox mode.
+                m.visible_text().to_lowercase().contains("scan to pay")
             })
             .await;
         let order_id = qr

@@ -385,7 +385,8 @@ async fn rest_answers_parse_through_serenity_http() {
         .unwrap();
     assert_eq!(fake.channel_messages(thread.id.get()).len(), 1);
 
-    // Discord's limits are enforced.
+    // Discord's limits are enforced (refused on purpose here).
+    fake.expect_invalid_requests();
     let too_long = public
         .send_message(
             &http,

@@ -325,6 +325,11 @@ fn describe(mut path: Vec<String>, kind: &ValidationErrorKind) -> FormError {
             "NUMBER_TYPE_MAX",
             format!("Int value should be less than or equal to {limit}."),
         ),
+        // A string where an integer belongs (see `accept_numeric_strings`): Discord could not
+        // coerce it.
+        ValidationErrorKind::Pattern { pattern } if pattern == NUMERIC_STRING => {
+            FormError::new(path, "NUMBER_TYPE_COERCE", "Value is not int.")
+        }
         ValidationErrorKind::Pattern { .. } => FormError::new(
             path,
             "STRING_TYPE_REGEX",
@@ -370,6 +375,10 @@ fn type_error(path: Vec<String>, kind: &TypeKind) -> FormError {
     FormError::new(path, code, message)
 }
 
+/// The pattern an integer field's string form must match (added only by
+/// `accept_numeric_strings`, so a refusal by it means "not an integer").
+const NUMERIC_STRING: &str = "^[0-9]+$";
+
 /// Discord coerces a string of digits where its form expects an integer (its error for a value
 /// that cannot be coerced is `NUMBER_TYPE_COERCE`): permission sets such as
 /// `default_member_permissions` are documented as strings and sent as strings by serenity, while
@@ -394,7 +403,7 @@ fn accept_numeric_strings(schema: &mut Value) {
                 }
                 map.insert("type".into(), Value::Array(types));
                 // Applies to strings only: integers keep their minimum and maximum.
-                map.insert("pattern".into(), Value::String("^[0-9]+$".into()));
+                map.insert("pattern".into(), Value::String(NUMERIC_STRING.into()));
             }
             for value in map.values_mut() {
                 accept_numeric_strings(value);
@@ -444,7 +453,7 @@ mod tests {
             .validate(
                 op,
                 "application/json",
-                &json!({"content": "hi", "flags": "64"}),
+                &json!({"content": "hi", "flags": "sixty-four"}),
             )
             .unwrap();
         assert_eq!(
@@ -456,6 +465,15 @@ mod tests {
                 op,
                 "application/json",
                 &json!({"content": "hi", "flags": 64}),
+            )
+            .unwrap();
+        assert!(errors.is_empty(), "{:?}", errors.tree());
+        // Discord coerces a string of digits.
+        let errors = table
+            .validate(
+                op,
+                "application/json",
+                &json!({"content": "hi", "flags": "64"}),
             )
             .unwrap();
         assert!(errors.is_empty(), "{:?}", errors.tree());

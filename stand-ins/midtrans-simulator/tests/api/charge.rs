@@ -235,13 +235,14 @@ async fn a_retry_while_the_first_charge_is_in_progress_answers_202_until_it_comp
 
 #[tokio::test]
 async fn a_configured_processing_delay_makes_retries_202() {
-    let app = spawn_simulator(|c| c.charge_processing_delay = Duration::from_millis(300)).await;
+    let app = spawn_simulator(|c| c.charge_processing_delay = Duration::from_secs(3)).await;
     let request = || {
         app.charge_request(&qris_charge("ORDER-9-5", 25_000))
             .header("Idempotency-Key", "slow-key")
     };
     let first = tokio::spawn(request().send());
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Well inside the 3 s the first charge takes, even on a loaded machine.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(TestSimulator::send(request()).await.0, 202);
     assert_eq!(first.await.unwrap().unwrap().status().as_u16(), 200);
     assert_eq!(TestSimulator::send(request()).await.1["status_code"], "201");
