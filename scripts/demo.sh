@@ -119,6 +119,7 @@ USER_ID=\${USER_ID:-1200000000000000001}
 USERNAME=\${USERNAME:-demo-buyer}
 ADMIN_ID=1200000000000000900
 ADMIN_ROLE_ID=$admin_role_id
+GUILD_ID=$guild_id
 
 _post() { curl -sS -X POST "\$CONTROL\$1" -H 'content-type: application/json' -d "\$2"; echo; }
 _messages() { curl -sS "\$CONTROL/_fake/messages?user_id=\$USER_ID"; }
@@ -172,6 +173,23 @@ addstock() {
 closedms() { _post "/_fake/close-dms/\$USER_ID" '{}'; }
 opendms() { _post "/_fake/open-dms/\$USER_ID" '{}'; }
 
+# locale [USER] CODE: the language of a user's Discord client (this user, "admin" or an id), one of
+# Discord's locales: locale id (Indonesian), locale en-US (English, the default). The bot answers in it.
+# guildlocale CODE: the guild's preferred language (interactions carry it as guild_locale).
+locale() {
+  local user=\$USER_ID
+  if [ \$# -ge 2 ]; then
+    case \$1 in admin) user=\$ADMIN_ID ;; *) user=\$1 ;; esac
+    shift
+  fi
+  [ -n "\${1:-}" ] || { echo "usage: locale [USER] CODE   e.g. locale id"; return 1; }
+  _post "/_fake/users/\$user/locale" "\$(jq -cn --arg l "\$1" '{locale: \$l}')"
+}
+guildlocale() {
+  [ -n "\${1:-}" ] || { echo "usage: guildlocale CODE   e.g. guildlocale id"; return 1; }
+  _post "/_fake/guilds/\$GUILD_ID/locale" "\$(jq -cn --arg l "\$1" '{locale: \$l}')"
+}
+
 # latency: every interaction so far and how fast the bot answered (Discord allows 3 s).
 latency() { curl -sS "\$CONTROL/_fake/interactions" | jq -r '.[] | "\(.kind)\t\(.latency_ms) ms\tfailed=\(.failed)"'; }
 PLAY
@@ -200,6 +218,7 @@ In another terminal, play a user (each step shows what the bot answered):
    click "Confirm"          # Rp 70.000 is charged; the codes arrive by DM
    show 2
    closedms                 # then order again: the codes come privately in the server
+   locale id                # your Discord client now speaks Indonesian: slash shop answers in it (locale en-US: back)
    latency                  # every interaction was answered within Discord's 3 s
 
 The same with plain curl (ids come from the messages endpoint):

@@ -256,6 +256,7 @@ pub async fn one_order(
         user: UserRef {
             user_id: user,
             username: Some(format!("bench-{user_id}")),
+            locale: None,
         },
         package: PackageSize::One,
         interaction: None,

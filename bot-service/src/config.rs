@@ -14,6 +14,7 @@ use shared_proto::{DiscordUserId, Idr, PackageSize};
 
 use crate::domain::admin::AdminRole;
 use crate::domain::amount::TopupBounds;
+use crate::domain::i18n::Lang;
 
 /// Which gateway shards this replica holds.
 ///
@@ -66,6 +67,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// The language of messages not tied to an interaction when the user's is not known, of
+    /// the shop panel and of admin alerts (`DEFAULT_LOCALE`: `id`, the default, or `en`).
+    pub default_lang: Lang,
     /// Settings present in the environment that this service does not use (warned once).
     pub ignored_settings: Vec<String>,
 }
@@ -153,6 +157,14 @@ impl Settings {
         let admin_role = match raw.opt_u64("ADMIN_ROLE_ID")? {
             Some(id) => AdminRole::Id(id),
             None => AdminRole::Name(raw.opt("ADMIN_ROLE_NAME").unwrap_or_else(|| "Admin".into())),
+        };
+
+        let default_lang = match raw.opt("DEFAULT_LOCALE") {
+            None => Lang::Id,
+            Some(value) => Lang::parse_setting(&value).ok_or_else(|| ConfigError::Invalid {
+                name: "DEFAULT_LOCALE",
+                reason: format!("{value:?} is not a language of the shop (id or en)"),
+            })?,
         };
 
         let min = Idr::new(raw.i64_or("TOPUP_MIN", 10_000)?);
@@ -351,6 +363,7 @@ impl Settings {
                 .unwrap_or_else(|| "redfinger".into()),
             topup_bounds: TopupBounds { min, max },
             topup_presets,
+            default_lang,
             prices,
             delivery_retry_attempts: attempts,
             admin_claim_secret: SecretString::from(admin_claim_secret),

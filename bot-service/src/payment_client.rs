@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::domain::i18n::Lang;
 use broker::{Broker, BrokerError};
 use shared_proto::{
     AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats, AdminStockAdd,
@@ -27,15 +28,13 @@ pub enum RequestError {
 }
 
 impl RequestError {
-    /// A sentence for the user; contains nothing internal.
-    pub fn user_message(&self) -> String {
+    /// A sentence for the user in `lang`; contains nothing internal.
+    pub fn user_message(&self, lang: Lang) -> String {
         match self {
-            RequestError::Service(e) => e.describe(),
-            RequestError::Timeout => {
-                "The shop is taking too long to answer. Please try again in a minute.".into()
-            }
+            RequestError::Service(e) => crate::domain::views::service_error(lang, e),
+            RequestError::Timeout => crate::tr!(lang, "err-timeout"),
             RequestError::Unavailable(_) | RequestError::UnexpectedReply(_) => {
-                "The shop is temporarily unavailable. Please try again in a minute.".into()
+                crate::tr!(lang, "err-unavailable")
             }
         }
     }
@@ -53,8 +52,9 @@ macro_rules! expect_reply {
             $variant(r) => r.outcome.map_err(RequestError::Service),
             Reply::Error(e) => Err(RequestError::Service(match e.outcome {
                 Err(se) => se,
+                // No detail: the catalogue's sentence is shown.
                 Ok(()) => ServiceError::Internal {
-                    message: "the payment service could not handle the request".into(),
+                    message: String::new(),
                 },
             })),
             other => Err(RequestError::UnexpectedReply(

@@ -138,6 +138,7 @@ fn delivery(order: &str, user: u64, interaction: Option<InteractionRef>) -> Deli
         codes: vec![format!("{order}-CODE")],
         attempt: 1,
         interaction,
+        locale: None,
     }
 }
 
@@ -267,6 +268,7 @@ async fn failed_discord_calls_log_no_interaction_token_and_no_bot_token() {
         balance_after: Idr::new(50_000),
         paid_at: Utc::now(),
         interaction: interaction(app, &token),
+        locale: None,
     }))
     .await;
     captured

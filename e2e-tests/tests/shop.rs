@@ -9,6 +9,7 @@ use e2e_tests::{
     FOREIGN_GUILD_ID,
 };
 use fake_discord::{FakeRole, FakeUser, SlashOption};
+use midtrans_simulator::FaultRequest;
 
 const EPHEMERAL: u64 = 64;
 
@@ -110,6 +111,87 @@ async fn top_up_50000_is_paid_dmed_and_shown_as_balance() {
 
     sys.assert_every_interaction_answered_in_time().await;
     sys.assert_services_alive();
+}
+
+/// Midtrans answers the charge "still processing" (HTTP 202) for longer than the service
+/// waits: the buyer sees a pending top-up with its buttons, not a failure, and "Check status"
+/// shows the QR once Midtrans has created it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qr_midtrans_creates_late_is_shown_by_check_status() {
+    let sys = System::start_with(SystemOptions {
+        payment_env: vec![("MIDTRANS_CHARGE_IN_PROGRESS_WAIT_MS".into(), "300".into())],
+        ..Default::default()
+    })
+    .await
+    .expect("the system starts");
+    let user = buyer(40);
+    sys.sim.inject_faults(&FaultRequest {
+        charge_status: Some(202),
+        times: Some(1_000),
+        ..Default::default()
+    });
+    let menu = sys.open_shop(&user).await;
+    let click = sys.click(&user, &menu, "Top up");
+    let picker = sys
+        .answer(click, "the top-up picker", |m| has_button(m, "Rp 50.000"))
+        .await;
+    let click = sys.click(&user, &picker, "Rp 50.000");
+    let pending = sys
+        .answer(click, "the pending top-up", |m| {
+            m.visible_text().contains("on its way")
+        })
+        .await;
+    assert!(
+        has_button(&pending, "Check status"),
+        "{}",
+        pending.visible_text()
+    );
+    assert!(has_button(&pending, "Cancel"));
+    assert!(pending.files.is_empty(), "no QR exists yet");
+    assert!(
+        sys.sim.transactions().is_empty(),
+        "Midtrans made nothing yet"
+    );
+
+    // Midtrans finishes; the buyer checks.
+    sys.sim.inject_faults(&FaultRequest {
+        charge_status: Some(202),
+        times: Some(0),
+        ..Default::default()
+    });
+    let click = sys.click(&user, &pending, "Check status");
+    let qr = sys
+        .answer(click, "the QR after Check status", |m| {
+            m.visible_text().to_lowercase().contains("scan to pay")
+        })
+        .await;
+    assert!(
+        qr.files
+            .iter()
+            .any(|f| f.filename.ends_with(".png") && !f.bytes.is_empty()),
+        "the QR is drawn in place: {}",
+        qr.visible_text()
+    );
+    let order_id = qr
+        .visible_text()
+        .lines()
+        .find_map(|l| l.strip_prefix("Top-up ").map(str::trim).map(str::to_string))
+        .expect("the QR names its top-up");
+    assert!(pending.visible_text().contains(&order_id));
+    let charged = sys.sim.transactions();
+    assert_eq!(
+        charged.len(),
+        1,
+        "one charge, however often asked: {charged:?}"
+    );
+
+    sys.pay(&order_id).await;
+    sys.wait_dm(&user, "the top-up DM", |m| {
+        m.visible_text().contains("Top-up received") && m.visible_text().contains(&order_id)
+    })
+    .await;
+    assert_eq!(sys.db_balance(user.id).await, 50_000);
+    sys.assert_every_interaction_answered_in_time().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -464,6 +464,7 @@ fn user_ref(user: u64) -> UserRef {
         // Ids come from the load's own range, which is valid.
         user_id: DiscordUserId::new(user).unwrap_or_else(|_| unreachable!("valid test id")),
         username: Some(format!("fault-{}", user % 100_000)),
+        locale: None,
     }
 }
 

@@ -29,7 +29,7 @@
 //!
 //! | table | columns (type, nullability, default) |
 //! |---|---|
-//! | `users` | `user_id` BIGINT PK; `username` TEXT NULL; `balance` BIGINT NOT NULL DEFAULT 0 CHECK ≥ 0; `total_topup`, `total_spent` BIGINT NOT NULL DEFAULT 0; `created_at`, `updated_at` legacy TIMESTAMP NULL DEFAULT now |
+//! | `users` | `user_id` BIGINT PK; `username` TEXT NULL; `locale` TEXT NULL (Discord locale of the last order/top-up); `balance` BIGINT NOT NULL DEFAULT 0 CHECK ≥ 0; `total_topup`, `total_spent` BIGINT NOT NULL DEFAULT 0; `created_at`, `updated_at` legacy TIMESTAMP NULL DEFAULT now |
 //! | `topups` | `id` SERIAL (i32) PK; `user_id` BIGINT NULL → users; `amount` BIGINT NOT NULL; `order_id` VARCHAR(100) NOT NULL UNIQUE; `status` VARCHAR(20) NULL DEFAULT 'pending' (pending/success/failed, no CHECK: shared); `payment_type` VARCHAR(50) NULL; `bot_source` VARCHAR(20) NULL DEFAULT 'redeem' (write 'order'); `transaction_id`, `midtrans_status`, `qr_string` TEXT NULL; `expires_at`, `paid_at` TIMESTAMPTZ NULL; `request_id` TEXT NULL UNIQUE; `returned_amount` BIGINT NULL, `returned_at` TIMESTAMPTZ NULL (money returned after settlement); `created_at`, `updated_at` legacy TIMESTAMP NULL DEFAULT now |
 //! | `orders` | `id` BIGSERIAL PK; `order_number`, `request_id` TEXT NOT NULL UNIQUE; `user_id` BIGINT NOT NULL → users; `package_size`, `code_quantity` INTEGER NOT NULL > 0; `total_price` BIGINT NOT NULL ≥ 0; `status` TEXT NOT NULL DEFAULT 'pending' CHECK pending/delivering/completed/failed/refunded; `delivery_attempts` INTEGER NOT NULL DEFAULT 0; `last_error`, `interaction_token`, `interaction_application_id` TEXT NULL; `created_at`, `updated_at` TIMESTAMPTZ NOT NULL DEFAULT now; `completed_at` TIMESTAMPTZ NULL |
 //! | `stock` | `id` BIGSERIAL PK; `ciphertext`, `nonce` BYTEA NOT NULL; `key_id` TEXT NOT NULL; `code_hash` TEXT NOT NULL UNIQUE; `status` TEXT NOT NULL DEFAULT 'available' CHECK available/reserved/sold; `order_id` BIGINT NULL → orders; `batch_id` TEXT NULL; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now; `reserved_at`, `sold_at`, `quarantined_at` TIMESTAMPTZ NULL |
@@ -63,6 +63,7 @@ pub mod m20261125_000004_create_admin_tables;
 pub mod m20261125_000005_create_report_views;
 pub mod m20261202_000001_refund_voids_and_quarantine;
 pub mod m20261202_000006_money_returned;
+pub mod m20261202_000007_user_locale;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_report_views::Migration),
             Box::new(m20261202_000001_refund_voids_and_quarantine::Migration),
             Box::new(m20261202_000006_money_returned::Migration),
+            Box::new(m20261202_000007_user_locale::Migration),
         ]
     }
 }

@@ -82,6 +82,9 @@ pub async fn history(db: &impl ConnectionTrait, q: &HistoryQuery) -> anyhow::Res
             created_at: timestamp(r, "created_at").unwrap_or_default(),
             expires_at: timestamp(r, "expires_at"),
             paid_at: timestamp(r, "paid_at"),
+            // A history line shows no QR; "Check status" asks for it.
+            qr_string: None,
+            sandbox: false,
         });
     }
     Ok(HistoryReply {

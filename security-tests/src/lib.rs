@@ -327,6 +327,7 @@ pub fn user(id: u64) -> UserRef {
     UserRef {
         user_id: DiscordUserId::new(id).expect("valid id"),
         username: Some(format!("user{id}")),
+        locale: None,
     }
 }
 

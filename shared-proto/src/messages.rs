@@ -16,6 +16,11 @@ pub struct UserRef {
     pub user_id: DiscordUserId,
     #[serde(default)]
     pub username: Option<String>,
+    /// Discord's locale of the interaction (`id`, `en-US`, …): the payment-service remembers it
+    /// (`users.locale`) and puts it on the events for this user, so a DM sent later speaks the
+    /// language the user last used. Absent from older bots: the remembered one stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 /// The Discord interaction that started a request, so any bot replica can still answer it
@@ -195,6 +200,12 @@ pub enum ServiceError {
     /// Midtrans (or another provider) failed; the user can try again later.
     ProviderUnavailable {
         message: String,
+        /// Set when the top-up exists and stays pending while Midtrans finishes creating its
+        /// QR (Midtrans answered HTTP 202 for longer than the service waits): the bot shows
+        /// the top-up with its Check-status button instead of a failure. Absent from older
+        /// payment-services, and ignored by older bots, which show `message`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pending_order_id: Option<String>,
     },
     Internal {
         message: String,
@@ -224,7 +235,7 @@ impl ServiceError {
             ServiceError::Forbidden { message }
             | ServiceError::NotFound { message }
             | ServiceError::InvalidInput { message }
-            | ServiceError::ProviderUnavailable { message }
+            | ServiceError::ProviderUnavailable { message, .. }
             | ServiceError::Internal { message } => message.clone(),
         }
     }
@@ -481,6 +492,14 @@ pub struct TopupInfo {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub paid_at: Option<DateTime<Utc>>,
+    /// The QRIS payload while the top-up is pending and Midtrans has created it, so "Check
+    /// status" can show the QR of a top-up whose charge completed late. Absent otherwise (and
+    /// from older payment-services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_string: Option<String>,
+    /// The top-up was charged against Midtrans's sandbox (see [`TopupCreated::sandbox`]).
+    #[serde(default)]
+    pub sandbox: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -671,6 +690,10 @@ pub struct DeliveryRequested {
     pub attempt: u32,
     #[serde(default)]
     pub interaction: Option<InteractionRef>,
+    /// The user's remembered Discord locale (`users.locale`), for the words of the message;
+    /// absent when unknown (the bot then uses its `DEFAULT_LOCALE`) and from older services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -722,6 +745,10 @@ pub struct TopupSettled {
     pub paid_at: DateTime<Utc>,
     #[serde(default)]
     pub interaction: Option<InteractionRef>,
+    /// The user's remembered Discord locale (`users.locale`), for the words of the message;
+    /// absent when unknown (the bot then uses its `DEFAULT_LOCALE`) and from older services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -733,6 +760,10 @@ pub struct TopupExpired {
     pub midtrans_status: String,
     #[serde(default)]
     pub interaction: Option<InteractionRef>,
+    /// The user's remembered Discord locale (`users.locale`), for the words of the message;
+    /// absent when unknown (the bot then uses its `DEFAULT_LOCALE`) and from older services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -798,4 +829,8 @@ pub struct OrderRefunded {
     pub user_id: DiscordUserId,
     pub amount: Idr,
     pub balance_after: Idr,
+    /// The user's remembered Discord locale (`users.locale`), for the words of the message;
+    /// absent when unknown (the bot then uses its `DEFAULT_LOCALE`) and from older services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }

@@ -35,7 +35,7 @@ proptest! {
     fn order_requests_round_trip(uid in 1u64..=(i64::MAX as u64), idx in 0usize..5, rid in "[0-9]{1,20}", name in proptest::option::of("\\PC{0,32}")) {
         let cmd = Command::OrderCreate(OrderCreate {
             request_id: rid,
-            user: UserRef { user_id: DiscordUserId::new(uid).unwrap(), username: name },
+            user: UserRef { user_id: DiscordUserId::new(uid).unwrap(), username: name, locale: None },
             package: PackageSize::ALL[idx],
             interaction: None,
         });

@@ -66,6 +66,8 @@ fn topup_info() -> TopupInfo {
         created_at: at(),
         expires_at: Some(at()),
         paid_at: Some(at()),
+        qr_string: None,
+        sandbox: false,
     }
 }
 
@@ -73,6 +75,7 @@ fn commands() -> Vec<Command> {
     let u = UserRef {
         user_id: user(),
         username: Some("buyer".into()),
+        locale: Some("id".into()),
     };
     vec![
         Command::OrderCreate(OrderCreate {
@@ -292,6 +295,7 @@ fn events() -> Vec<Event> {
             codes: vec!["RF-CODE-0001".into()],
             attempt: 1,
             interaction: interaction(),
+            locale: Some("id".into()),
         }),
         Event::DeliveryConfirmed(DeliveryConfirmed {
             order_number: "RF-20261125-7K3M9Q".into(),
@@ -312,6 +316,7 @@ fn events() -> Vec<Event> {
             balance_after: Idr::new(85_000),
             paid_at: at(),
             interaction: None,
+            locale: Some("en-US".into()),
         }),
         Event::TopupExpired(TopupExpired {
             order_id: "ORDER-412345678901234567-1795602600".into(),
@@ -319,6 +324,7 @@ fn events() -> Vec<Event> {
             amount: Idr::new(50_000),
             midtrans_status: "expire".into(),
             interaction: None,
+            locale: None,
         }),
         Event::StockLow(StockLow {
             available: 9,
@@ -336,6 +342,7 @@ fn events() -> Vec<Event> {
             user_id: user(),
             amount: Idr::new(15_000),
             balance_after: Idr::new(15_000),
+            locale: None,
         }),
         Event::OrderAnomaly(OrderAnomaly {
             order_number: "RF-20261125-7K3M9Q".into(),
@@ -463,6 +470,7 @@ fn newer_schema_versions_and_bad_payloads_are_refused() {
             user: UserRef {
                 user_id: user(),
                 username: None,
+                locale: None,
             },
             package: PackageSize::One,
             interaction: None,

@@ -13,13 +13,14 @@ use shared_proto::{OrderCreate, PackageSize, TopupState};
 
 use super::admin_check::admin_grant;
 use super::interaction::{
-    create_topup, defer_ephemeral, defer_update, reply_ephemeral, respond, show, show_balance,
-    show_history, show_package_picker, topup_picker, Origin,
+    create_topup, defer_ephemeral, defer_update, menu_failed, qr_screen, reply_ephemeral, respond,
+    show, show_balance, show_history, show_package_picker, topup_picker, Origin,
 };
 use super::Data;
 use crate::domain::amount::TopupAmount;
 use crate::domain::custom_id::{may_click, ComponentAction, CustomIdError, MenuItem};
 use crate::domain::views;
+use crate::tr;
 
 const AMOUNT_INPUT: &str = "amount";
 
@@ -37,8 +38,8 @@ pub async fn on_component(ctx: &SerenityContext, state: &Data, c: &ComponentInte
                 .with_label_values(&["component:unknown"])
                 .inc();
             let view = match e {
-                CustomIdError::Foreign => views::stale_click(),
-                _ => views::error("This button is not recognised. Use `/shop` to open a new menu."),
+                CustomIdError::Foreign => views::stale_click(origin.lang),
+                _ => views::error(origin.lang, tr!(origin.lang, "unknown-button")),
             };
             let _ = reply_ephemeral(state, &origin, &view).await;
             return;
@@ -47,7 +48,7 @@ pub async fn on_component(ctx: &SerenityContext, state: &Data, c: &ComponentInte
     let kind = format!("component:{}", action.kind());
     state.metrics.interactions.with_label_values(&[&kind]).inc();
     if !may_click(&action, origin.user) {
-        let _ = reply_ephemeral(state, &origin, &views::foreign_click()).await;
+        let _ = reply_ephemeral(state, &origin, &views::foreign_click(origin.lang)).await;
         return;
     }
     if let Err(error) = route(ctx, state, c, &origin, action).await {
@@ -85,7 +86,7 @@ async fn route(
             show_history(state, origin).await;
         }
         ComponentAction::Menu(MenuItem::Help) => {
-            reply_ephemeral(state, origin, &views::help()).await?;
+            reply_ephemeral(state, origin, &views::help(origin.lang)).await?;
         }
         ComponentAction::PickPackage { owner } => {
             let chosen = match &c.data.kind {
@@ -99,7 +100,7 @@ async fn route(
                 return reply_ephemeral(
                     state,
                     origin,
-                    &views::error("Please pick one of the packages."),
+                    &views::error(origin.lang, tr!(origin.lang, "pick-a-package")),
                 )
                 .await;
             };
@@ -108,13 +109,17 @@ async fn route(
                 tokio::join!(state.payments.catalog(), state.payments.balance(owner));
             let view = match (catalog, balance) {
                 (Ok(cat), Ok(bal)) => match cat.packages.iter().find(|e| e.package == package) {
-                    Some(entry) => {
-                        views::confirm_order(owner, entry, bal.balance, origin.interaction_id.get())
-                            .unwrap_or_else(|_| views::error("This step could not be built."))
-                    }
-                    None => views::error("That package is not on sale any more."),
+                    Some(entry) => views::confirm_order(
+                        origin.lang,
+                        owner,
+                        entry,
+                        bal.balance,
+                        origin.interaction_id.get(),
+                    )
+                    .unwrap_or_else(|_| menu_failed(origin.lang)),
+                    None => views::error(origin.lang, tr!(origin.lang, "package-gone")),
                 },
-                (Err(e), _) | (_, Err(e)) => views::error(e.user_message()),
+                (Err(e), _) | (_, Err(e)) => views::error(origin.lang, e.user_message(origin.lang)),
             };
             show(http, origin, &view).await;
         }
@@ -125,7 +130,7 @@ async fn route(
         } => {
             // Deferred before anything else: Discord allows 3 s and the order takes a round trip.
             defer_update(state, origin).await?;
-            if let Ok(processing) = views::order_processing(owner, package, nonce) {
+            if let Ok(processing) = views::order_processing(origin.lang, owner, package, nonce) {
                 show(http, origin, &processing).await;
             }
             let request = OrderCreate {
@@ -136,14 +141,22 @@ async fn route(
             };
             let outcome = state.payments.create_order(request).await;
             let view = match outcome {
-                Ok(accepted) => views::order_outcome(owner, &Ok(accepted)),
-                Err(crate::payment_client::RequestError::Service(e)) => views::order_outcome(owner, &Err(e)),
-                Err(e) => Ok(views::error(format!(
-                    "{} If you were charged, the order still completes and your codes arrive by DM.",
-                    e.user_message()
-                ))),
+                Ok(accepted) => views::order_outcome(origin.lang, owner, &Ok(accepted)),
+                Err(crate::payment_client::RequestError::Service(e)) => {
+                    views::order_outcome(origin.lang, owner, &Err(e))
+                }
+                Err(e) => Ok(views::error(
+                    origin.lang,
+                    tr!(
+                        origin.lang,
+                        "order-outcome-unknown",
+                        reason = e.user_message(origin.lang)
+                    ),
+                )),
             }
-            .unwrap_or_else(|_| views::error("The result could not be shown; check `/history`."));
+            .unwrap_or_else(|_| {
+                views::error(origin.lang, tr!(origin.lang, "order-result-unshown"))
+            });
             show(http, origin, &view).await;
         }
         ComponentAction::CancelOrder { .. } => {
@@ -151,7 +164,7 @@ async fn route(
                 state,
                 origin,
                 CreateInteractionResponse::UpdateMessage(super::render::response_message(
-                    &views::order_cancelled(),
+                    &views::order_cancelled(origin.lang),
                     true,
                 )),
             )
@@ -164,37 +177,58 @@ async fn route(
                     create_topup(state, origin, amount).await;
                 }
                 // The presets changed since this button was made.
-                Err(e) => reply_ephemeral(state, origin, &views::error(e.to_string())).await?,
+                Err(e) => {
+                    let view = views::error(origin.lang, e.message(origin.lang));
+                    reply_ephemeral(state, origin, &view).await?
+                }
             }
         }
         ComponentAction::TopupCustom { owner } => {
             let modal_id = ComponentAction::TopupModal { owner }.to_string();
             let b = state.settings.topup_bounds;
+            let lang = origin.lang;
             let modal =
-                CreateModal::new(modal_id, "Top up").components(vec![CreateActionRow::InputText(
-                    CreateInputText::new(InputTextStyle::Short, "Amount in rupiah", AMOUNT_INPUT)
-                        .placeholder(format!("{} – {}", b.min.rupiah(), b.max.rupiah()))
+                CreateModal::new(modal_id, tr!(lang, "topup-modal-title")).components(vec![
+                    CreateActionRow::InputText(
+                        CreateInputText::new(
+                            InputTextStyle::Short,
+                            tr!(lang, "topup-modal-label"),
+                            AMOUNT_INPUT,
+                        )
+                        .placeholder(tr!(lang, "topup-modal-range", min = b.min, max = b.max))
                         .min_length(1)
                         .max_length(20)
                         .required(true),
-                )]);
+                    ),
+                ]);
             respond(state, origin, CreateInteractionResponse::Modal(modal)).await?;
         }
         ComponentAction::TopupModal { .. } => {
             // A modal id on a component cannot happen with our messages: treat as stale.
-            reply_ephemeral(state, origin, &views::stale_click()).await?;
+            reply_ephemeral(state, origin, &views::stale_click(origin.lang)).await?;
         }
         ComponentAction::TopupCheck { owner, order_id } => {
             defer_update(state, origin).await?;
             match state.payments.topup_status(owner, order_id).await {
                 Ok(info) if info.state != TopupState::Pending => {
-                    show(http, origin, &views::topup_status(&info)).await
+                    show(http, origin, &views::topup_status(origin.lang, &info)).await
+                }
+                // Pending, and the message clicked shows no QR yet (Midtrans created it after
+                // the first answer): draw the QR screen in place.
+                Ok(info) if info.qr_string.is_some() && !shows_an_image(c) => {
+                    let qr_string = info.qr_string.as_deref().unwrap_or_default();
+                    show(
+                        http,
+                        origin,
+                        &qr_screen(origin.lang, owner, &info, qr_string),
+                    )
+                    .await
                 }
                 Ok(info) => {
                     let _ = super::outbound::followup(
                         http,
                         &origin.token,
-                        &views::topup_status(&info),
+                        &views::topup_status(origin.lang, &info),
                         true,
                     )
                     .await;
@@ -203,7 +237,7 @@ async fn route(
                     let _ = super::outbound::followup(
                         http,
                         &origin.token,
-                        &views::error(e.user_message()),
+                        &views::error(origin.lang, e.user_message(origin.lang)),
                         true,
                     )
                     .await;
@@ -213,12 +247,12 @@ async fn route(
         ComponentAction::TopupCancel { owner, order_id } => {
             defer_update(state, origin).await?;
             match state.payments.cancel_topup(owner, order_id).await {
-                Ok(info) => show(http, origin, &views::topup_status(&info)).await,
+                Ok(info) => show(http, origin, &views::topup_status(origin.lang, &info)).await,
                 Err(e) => {
                     let _ = super::outbound::followup(
                         http,
                         &origin.token,
-                        &views::error(e.user_message()),
+                        &views::error(origin.lang, e.user_message(origin.lang)),
                         true,
                     )
                     .await;
@@ -240,7 +274,7 @@ async fn route(
                     let _ = super::outbound::followup(
                         http,
                         &origin.token,
-                        &views::error(refusal.to_string()),
+                        &views::error(origin.lang, refusal.message(origin.lang)),
                         true,
                     )
                     .await;
@@ -262,11 +296,11 @@ pub async fn on_modal(_ctx: &SerenityContext, state: &Data, m: &ModalInteraction
         .inc();
     let action = ComponentAction::decode(&m.data.custom_id);
     let Ok(ComponentAction::TopupModal { owner }) = action else {
-        let _ = reply_ephemeral(state, &origin, &views::stale_click()).await;
+        let _ = reply_ephemeral(state, &origin, &views::stale_click(origin.lang)).await;
         return;
     };
     if owner != origin.user {
-        let _ = reply_ephemeral(state, &origin, &views::foreign_click()).await;
+        let _ = reply_ephemeral(state, &origin, &views::foreign_click(origin.lang)).await;
         return;
     }
     let text = m
@@ -286,7 +320,13 @@ pub async fn on_modal(_ctx: &SerenityContext, state: &Data, m: &ModalInteraction
             }
         }
         Err(e) => {
-            let _ = reply_ephemeral(state, &origin, &views::error(e.to_string())).await;
+            let view = views::error(origin.lang, e.message(origin.lang));
+            let _ = reply_ephemeral(state, &origin, &view).await;
         }
     }
+}
+
+/// Whether the message a button belongs to already shows an image (the QR screen does).
+fn shows_an_image(c: &ComponentInteraction) -> bool {
+    c.message.embeds.iter().any(|e| e.image.is_some()) || !c.message.attachments.is_empty()
 }

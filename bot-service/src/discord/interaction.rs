@@ -10,16 +10,42 @@ use serenity::all::{
     ChannelId, CommandInteraction, ComponentInteraction, CreateInteractionResponse,
     CreateInteractionResponseMessage, Http, InteractionId, Member, ModalInteraction, User,
 };
-use shared_proto::{DiscordUserId, InteractionRef, TopupCreate, UserRef};
+use shared_proto::{DiscordUserId, InteractionRef, ServiceError, TopupCreate, UserRef};
 
 use serenity::all::Builder;
 
 use super::outbound;
 use super::render;
 use crate::domain::amount::TopupAmount;
+use crate::domain::i18n::Lang;
 use crate::domain::message::Message;
 use crate::domain::{qr, views};
+use crate::payment_client::RequestError;
 use crate::state::AppState;
+use crate::tr;
+
+/// The QR screen of a pending top-up, drawn from its QRIS payload.
+pub fn qr_screen<'a>(
+    lang: Lang,
+    owner: DiscordUserId,
+    topup: impl Into<views::TopupQr<'a>>,
+    qr_string: &str,
+) -> Message {
+    match qr::render_png(qr_string, 400) {
+        Ok(png) => views::topup_created(lang, owner, topup, png)
+            .unwrap_or_else(|_| views::error(lang, tr!(lang, "qr-buttons-failed"))),
+        Err(error) => {
+            tracing::error!(%error, "QR rendering failed");
+            views::error(lang, tr!(lang, "qr-draw-failed"))
+        }
+    }
+}
+
+/// A menu whose buttons could not be built (an id too long for Discord): an error, not a
+/// broken message.
+pub fn menu_failed(lang: Lang) -> Message {
+    views::error(lang, tr!(lang, "menu-build-failed"))
+}
 
 /// Who clicked where, and the token to answer with.
 #[derive(Clone)]
@@ -34,6 +60,10 @@ pub struct Origin {
     pub guild_id: Option<serenity::all::GuildId>,
     pub received: Instant,
     pub received_at: DateTime<Utc>,
+    /// Discord's locale of the user's client (`id`, `en-US`, …), as sent with the interaction.
+    pub locale: String,
+    /// The language every answer to this interaction is in: Indonesian for `id`, else English.
+    pub lang: Lang,
 }
 
 impl std::fmt::Debug for Origin {
@@ -61,6 +91,8 @@ impl Origin {
         guild_id: Option<serenity::all::GuildId>,
     ) -> Option<Self> {
         Some(Origin {
+            lang: Lang::En,
+            locale: String::new(),
             interaction_id: id,
             application_id,
             token: token.to_string(),
@@ -74,6 +106,20 @@ impl Origin {
         })
     }
 
+    /// The client's language, from the interaction's `locale`.
+    fn with_locale(mut self, locale: &str) -> Self {
+        // Discord locales are short codes (`id`, `en-US`, `zh-TW`); anything else is not one.
+        if locale.len() <= 16
+            && locale
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            self.locale = locale.to_string();
+        }
+        self.lang = Lang::from_discord(&self.locale);
+        self
+    }
+
     pub fn from_command(i: &CommandInteraction) -> Option<Self> {
         Self::build(
             i.id,
@@ -84,6 +130,7 @@ impl Origin {
             i.member.as_deref(),
             i.guild_id,
         )
+        .map(|o| o.with_locale(&i.locale))
     }
 
     pub fn from_component(i: &ComponentInteraction) -> Option<Self> {
@@ -96,6 +143,7 @@ impl Origin {
             i.member.as_ref(),
             i.guild_id,
         )
+        .map(|o| o.with_locale(&i.locale))
     }
 
     pub fn from_modal(i: &ModalInteraction) -> Option<Self> {
@@ -108,12 +156,14 @@ impl Origin {
             i.member.as_ref(),
             i.guild_id,
         )
+        .map(|o| o.with_locale(&i.locale))
     }
 
     pub fn user_ref(&self) -> UserRef {
         UserRef {
             user_id: self.user,
             username: Some(self.username.clone()),
+            locale: Some(self.locale.clone()).filter(|l| !l.is_empty()),
         }
     }
 
@@ -189,33 +239,39 @@ pub async fn show(http: &Http, origin: &Origin, message: &Message) {
 
 pub async fn show_balance(state: &AppState, origin: &Origin) {
     let view = match state.payments.balance(origin.user).await {
-        Ok(b) => views::balance(&b),
-        Err(e) => views::error(e.user_message()),
+        Ok(b) => views::balance(origin.lang, &b),
+        Err(e) => views::error(origin.lang, e.user_message(origin.lang)),
     };
     show(&state.http, origin, &view).await;
 }
 
 pub async fn show_history(state: &AppState, origin: &Origin) {
     let view = match state.payments.history(origin.user, 10).await {
-        Ok(h) => views::history(&h),
-        Err(e) => views::error(e.user_message()),
+        Ok(h) => views::history(origin.lang, &h),
+        Err(e) => views::error(origin.lang, e.user_message(origin.lang)),
     };
     show(&state.http, origin, &view).await;
 }
 
 pub async fn show_package_picker(state: &AppState, origin: &Origin) {
     let view = match state.payments.catalog().await {
-        Ok(c) => views::package_picker(origin.user, &c)
-            .unwrap_or_else(|_| views::error("This menu could not be built.")),
-        Err(e) => views::error(e.user_message()),
+        Ok(c) => views::package_picker(origin.lang, origin.user, &c)
+            .unwrap_or_else(|_| menu_failed(origin.lang)),
+        Err(e) => views::error(origin.lang, e.user_message(origin.lang)),
     };
     show(&state.http, origin, &view).await;
 }
 
 pub fn topup_picker(state: &AppState, origin: &Origin) -> Message {
     let b = state.settings.topup_bounds;
-    views::topup_picker(origin.user, &state.settings.topup_presets, b.min, b.max)
-        .unwrap_or_else(|_| views::error("This menu could not be built."))
+    views::topup_picker(
+        origin.lang,
+        origin.user,
+        &state.settings.topup_presets,
+        b.min,
+        b.max,
+    )
+    .unwrap_or_else(|_| menu_failed(origin.lang))
 }
 
 /// Creates a top-up and shows its QR in the original response.
@@ -225,8 +281,8 @@ pub async fn create_topup(state: &AppState, origin: &Origin, amount: TopupAmount
         &state.http,
         origin,
         &views::notice(
-            "Creating your QR code…",
-            format!("Top-up of {}.", amount.idr()),
+            tr!(origin.lang, "topup-creating-title"),
+            tr!(origin.lang, "topup-creating", amount = amount.idr()),
         ),
     )
     .await;
@@ -237,15 +293,14 @@ pub async fn create_topup(state: &AppState, origin: &Origin, amount: TopupAmount
         interaction: Some(origin.interaction_ref()),
     };
     let view = match state.payments.create_topup(request).await {
-        Ok(created) => match qr::render_png(&created.qr_string, 400) {
-            Ok(png) => views::topup_created(origin.user, &created, png)
-                .unwrap_or_else(|_| views::error("The top-up was created but its buttons could not be built; use /history to follow it.")),
-            Err(error) => {
-                tracing::error!(%error, "QR rendering failed");
-                views::error("The payment QR code could not be drawn. Please try again.")
-            }
-        },
-        Err(e) => views::error(e.user_message()),
+        Ok(created) => qr_screen(origin.lang, origin.user, &created, &created.qr_string),
+        // Midtrans is still creating the QR: the top-up is pending, shown with its buttons.
+        Err(RequestError::Service(ServiceError::ProviderUnavailable {
+            pending_order_id: Some(order_id),
+            ..
+        })) => views::topup_being_created(origin.lang, origin.user, &order_id, amount.idr())
+            .unwrap_or_else(|_| views::error(origin.lang, tr!(origin.lang, "qr-buttons-failed"))),
+        Err(e) => views::error(origin.lang, e.user_message(origin.lang)),
     };
     show(&state.http, origin, &view).await;
 }

@@ -94,8 +94,13 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
             tracing::error!(command = %ctx.command().qualified_name, error = %outbound::loggable(&error), "command failed");
-            let msg =
-                crate::domain::views::error("Something went wrong. Please try again in a minute.");
+            let lang = match ctx {
+                poise::Context::Application(a) => {
+                    crate::domain::i18n::Lang::from_discord(&a.interaction.locale)
+                }
+                poise::Context::Prefix(_) => ctx.data().settings.default_lang,
+            };
+            let msg = crate::domain::views::error(lang, crate::tr!(lang, "err-command-failed"));
             if let poise::Context::Application(a) = ctx {
                 let http = &ctx.serenity_context().http;
                 let _ = outbound::followup(http, &a.interaction.token, &msg, true).await;

@@ -9,7 +9,6 @@ use serenity::all::{Builder, ChannelId, ChannelType, CreateThread, MessageId, Us
 use serenity::http::{Http, HttpError};
 
 use super::render;
-use crate::domain::delivery;
 use crate::domain::message::Message;
 use crate::domain::retry::{classify, FailureClass, RetryPolicy};
 use crate::metrics::Metrics;
@@ -143,6 +142,7 @@ pub async fn private_thread(
     channel: ChannelId,
     name: &str,
     user: UserId,
+    greeting: &str,
     message: &Message,
 ) -> Result<MessageId, serenity::Error> {
     let thread = channel
@@ -155,7 +155,7 @@ pub async fn private_thread(
         .await?;
     thread.id.add_thread_member(http, user).await?;
     let mut with_mention = message.clone();
-    with_mention.content = Some(delivery::thread_greeting(user.get()));
+    with_mention.content = Some(greeting.to_string());
     let sent = thread
         .id
         .send_message(http, render::create_message(&with_mention))

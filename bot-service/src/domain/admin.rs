@@ -5,6 +5,8 @@
 //! a command from any other guild or from a DM is refused whatever roles its member holds there.
 //! The claim is then bound to the guild, the operation and its parameters ([`sign_claim`]).
 
+use super::i18n::Lang;
+use crate::tr;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -95,6 +97,17 @@ pub enum NotAdmin {
     ForeignGuild,
     #[error("You need the {0} role to use this command.")]
     MissingRole(String),
+}
+
+impl NotAdmin {
+    /// The refusal in words for the member, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            NotAdmin::NotInGuild => tr!(lang, "admin-not-in-guild"),
+            NotAdmin::ForeignGuild => tr!(lang, "admin-foreign-guild"),
+            NotAdmin::MissingRole(role) => tr!(lang, "admin-missing-role", role = role.as_str()),
+        }
+    }
 }
 
 /// What an admin check grants: who, with which role, in which shop guild. Turned into a claim

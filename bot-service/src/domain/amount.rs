@@ -1,5 +1,7 @@
 //! Top-up amounts typed by users or configured as presets, checked against the configured bounds.
 
+use super::i18n::Lang;
+use crate::tr;
 use shared_proto::Idr;
 
 /// The bounds a top-up must respect (`TOPUP_MIN`, `TOPUP_MAX`).
@@ -26,6 +28,19 @@ pub enum AmountError {
     BelowMin(Idr),
     #[error("The largest top-up is {0}.")]
     AboveMax(Idr),
+}
+
+impl AmountError {
+    /// The refusal in words for the user, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            AmountError::NotANumber => tr!(lang, "amount-not-a-number"),
+            AmountError::HasSen(text) => tr!(lang, "amount-has-sen", text = text.as_str()),
+            AmountError::NotPositive => tr!(lang, "amount-not-positive"),
+            AmountError::BelowMin(min) => tr!(lang, "amount-below-min", min = *min),
+            AmountError::AboveMax(max) => tr!(lang, "amount-above-max", max = *max),
+        }
+    }
 }
 
 impl TopupAmount {

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use shared_proto::{DeliveryMethod, DeliveryRequested};
 
+use super::i18n::{self, Lang};
 use super::message::{limits, Attachment, Embed, Message, COLOR_OK};
+use crate::tr;
 
 /// Most codes shown inline in an embed; above this they go in a .txt file.
 pub const MAX_CODES_IN_EMBED: usize = 10;
@@ -24,11 +26,14 @@ pub struct DeliveryPlan {
 
 /// Builds the message for `d`: the codes inline when they are few and fit every embed limit,
 /// otherwise as `redfinger-codes-{order}.txt` with a summary embed.
-pub fn plan(d: &DeliveryRequested) -> DeliveryPlan {
-    let title = format!("Your Redfinger codes — {}", d.order_number);
-    let summary = format!(
-        "Order **{}**: {} for {}.",
-        d.order_number, d.package, d.total_price
+pub fn plan(lang: Lang, d: &DeliveryRequested) -> DeliveryPlan {
+    let title = tr!(lang, "codes-title", order = d.order_number.as_str());
+    let summary = tr!(
+        lang,
+        "codes-summary",
+        order = d.order_number.as_str(),
+        package = i18n::package(lang, d.package),
+        price = d.total_price
     );
     let inline = format!(
         "{summary}\n\n{}",
@@ -38,8 +43,7 @@ pub fn plan(d: &DeliveryRequested) -> DeliveryPlan {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let embed = Embed::new(title.clone(), inline, COLOR_OK)
-        .footer("Keep these codes private. Each code works once.");
+    let embed = Embed::new(title.clone(), inline, COLOR_OK).footer(tr!(lang, "codes-footer"));
     if d.codes.len() <= MAX_CODES_IN_EMBED && embed.check().is_ok() && !d.codes.is_empty() {
         let message = Message::embed(embed);
         if message.check().is_ok() {
@@ -54,12 +58,12 @@ pub fn plan(d: &DeliveryRequested) -> DeliveryPlan {
     let embed = Embed::new(
         title,
         format!(
-            "{summary}\n\nYour {} codes are in the attached file, one a line.",
-            d.codes.len()
+            "{summary}\n\n{}",
+            tr!(lang, "codes-in-file", count = d.codes.len())
         ),
         COLOR_OK,
     )
-    .footer("Keep these codes private. Each code works once.")
+    .footer(tr!(lang, "codes-footer"))
     .fitted();
     DeliveryPlan {
         message: Message {
@@ -129,13 +133,17 @@ pub fn other_thread_channel(d: &DeliveryRequested, tried: u64) -> Option<u64> {
 }
 
 /// Name of the private delivery thread (Discord allows 100 characters).
-pub fn thread_name(order_number: &str) -> String {
-    super::message::truncate(&format!("codes {order_number}"), 100)
+pub fn thread_name(lang: Lang, order_number: &str) -> String {
+    super::message::truncate(&tr!(lang, "codes-thread-name", order = order_number), 100)
 }
 
 /// A message content for the thread: mentions the user so Discord shows it to them.
-pub fn thread_greeting(user_id: u64) -> String {
-    let text = format!("<@{user_id}> your DMs are closed, so your codes are here, in a private thread only you and the admins can see.");
+pub fn thread_greeting(lang: Lang, user_id: u64) -> String {
+    let text = tr!(
+        lang,
+        "codes-thread-greeting",
+        user = format!("<@{user_id}>")
+    );
     super::message::truncate(&text, limits::CONTENT)
 }
 
@@ -158,13 +166,14 @@ mod tests {
             codes: (0..n).map(|i| format!("RF-CODE-{i:04}")).collect(),
             attempt: 1,
             interaction: None,
+            locale: None,
         }
     }
 
     #[test]
     fn up_to_ten_codes_go_in_an_embed() {
         for n in [1, 5, 10] {
-            let p = plan(&request(n));
+            let p = plan(Lang::En, &request(n));
             assert_eq!(p.dm_method, DeliveryMethod::Dm);
             assert!(p.message.attachments.is_empty());
             p.message.check().unwrap();
@@ -180,7 +189,7 @@ mod tests {
     fn more_than_ten_codes_go_in_a_txt_file_not_in_the_embed() {
         for n in [11, 25, 50] {
             let d = request(n);
-            let p = plan(&d);
+            let p = plan(Lang::En, &d);
             assert_eq!(p.dm_method, DeliveryMethod::File);
             p.message.check().unwrap();
             let file = &p.message.attachments[0];
@@ -197,7 +206,7 @@ mod tests {
     fn huge_codes_that_break_embed_limits_fall_back_to_a_file() {
         let mut d = request(5);
         d.codes = (0..5).map(|i| format!("{i}{}", "x".repeat(1000))).collect();
-        assert_eq!(plan(&d).dm_method, DeliveryMethod::File);
+        assert_eq!(plan(Lang::En, &d).dm_method, DeliveryMethod::File);
     }
 
     #[test]

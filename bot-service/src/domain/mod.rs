@@ -5,6 +5,7 @@ pub mod admin;
 pub mod amount;
 pub mod custom_id;
 pub mod delivery;
+pub mod i18n;
 pub mod message;
 pub mod permissions;
 pub mod qr;

@@ -1,5 +1,6 @@
 //! Every screen the bot shows, as plain [`Message`] data: the main menu, the order and top-up
-//! steps, balance/history, admin views and notifications. No Discord I/O here.
+//! steps, balance/history, admin views and notifications. No Discord I/O here. Every word comes
+//! from the catalogue (`bot-service/locales`) in the [`Lang`] the screen is for.
 
 use chrono::{DateTime, Utc};
 use shared_proto::{
@@ -11,72 +12,164 @@ use shared_proto::{
 };
 
 use super::custom_id::{ComponentAction, CustomIdError, MenuItem};
+use super::i18n::{self, Lang};
 use super::message::{
     button_rows, Attachment, Button, ButtonStyle, Embed, Message, Row, Select, SelectOption,
     COLOR_BRAND, COLOR_ERROR, COLOR_OK, COLOR_WARN,
 };
+use crate::tr;
 
 fn id(action: ComponentAction) -> Result<String, CustomIdError> {
     action.encode()
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    format!("<t:{}:f>", t.timestamp())
+fn when(lang: Lang, t: DateTime<Utc>) -> String {
+    i18n::datetime(lang, t)
+}
+
+fn pkg(lang: Lang, package: PackageSize) -> String {
+    i18n::package(lang, package)
 }
 
 /// The main menu (also the persistent panel): its buttons belong to nobody, so anyone can use
-/// them and they keep working after restarts.
-pub fn main_menu() -> Message {
-    let b = |item, label: &str, style| {
+/// them and they keep working after restarts. The panel is posted once for everyone, in the
+/// shop's `DEFAULT_LOCALE`; what each click answers is in the clicker's language.
+pub fn main_menu(lang: Lang) -> Message {
+    let b = |item, label: String, style| {
         Button::new(label, ComponentAction::Menu(item).to_string(), style)
     };
     Message::embed(
         Embed::new(
-            "Redfinger Shop",
-            "Buy Redfinger redeem codes with your balance. Top up with QRIS, then order a package — \
-             the codes arrive in your DMs within seconds.",
+            tr!(lang, "menu-title"),
+            tr!(lang, "menu-description"),
             COLOR_BRAND,
         )
-        .footer("Use the buttons below; only you see the answers."),
+        .footer(tr!(lang, "menu-footer")),
     )
     .with_row(Row::Buttons(vec![
-        b(MenuItem::Order, "Order codes", ButtonStyle::Primary),
-        b(MenuItem::Topup, "Top up", ButtonStyle::Success),
-        b(MenuItem::Balance, "Balance", ButtonStyle::Secondary),
-        b(MenuItem::History, "History", ButtonStyle::Secondary),
-        b(MenuItem::Help, "Help", ButtonStyle::Secondary),
+        b(
+            MenuItem::Order,
+            tr!(lang, "menu-order"),
+            ButtonStyle::Primary,
+        ),
+        b(
+            MenuItem::Topup,
+            tr!(lang, "menu-topup"),
+            ButtonStyle::Success,
+        ),
+        b(
+            MenuItem::Balance,
+            tr!(lang, "menu-balance"),
+            ButtonStyle::Secondary,
+        ),
+        b(
+            MenuItem::History,
+            tr!(lang, "menu-history"),
+            ButtonStyle::Secondary,
+        ),
+        b(
+            MenuItem::Help,
+            tr!(lang, "menu-help"),
+            ButtonStyle::Secondary,
+        ),
     ]))
 }
 
-pub fn help() -> Message {
+pub fn help(lang: Lang) -> Message {
     Message::embed(
-        Embed::new("How it works", "", COLOR_BRAND)
-            .field("1. Top up", "Pick an amount, scan the QRIS code with any e-wallet or bank app. Your balance is credited as soon as the payment settles.", false)
-            .field("2. Order", "Choose a package, check the price and confirm. The price is taken from your balance.", false)
-            .field("3. Receive", "Codes arrive by DM (a .txt file above 10 codes). If your DMs are closed you get them privately here instead.", false)
-            .field("Commands", "`/shop` `/balance` `/topup` `/history`", false),
+        Embed::new(tr!(lang, "help-title"), "", COLOR_BRAND)
+            .field(tr!(lang, "help-topup-name"), tr!(lang, "help-topup"), false)
+            .field(tr!(lang, "help-order-name"), tr!(lang, "help-order"), false)
+            .field(
+                tr!(lang, "help-receive-name"),
+                tr!(lang, "help-receive"),
+                false,
+            )
+            .field(
+                tr!(lang, "help-commands-name"),
+                tr!(lang, "help-commands"),
+                false,
+            ),
     )
 }
 
 /// A clear refusal or failure, shown to the user only.
-pub fn error(text: impl Into<String>) -> Message {
-    Message::embed(Embed::new("Sorry", text, COLOR_ERROR))
+pub fn error(lang: Lang, text: impl Into<String>) -> Message {
+    Message::embed(Embed::new(tr!(lang, "error-title"), text, COLOR_ERROR))
 }
 
 pub fn notice(title: impl Into<String>, text: impl Into<String>) -> Message {
     Message::embed(Embed::new(title, text, COLOR_WARN))
 }
 
-pub fn foreign_click() -> Message {
-    error("These buttons belong to someone else. Use `/shop` to open your own menu.")
+pub fn foreign_click(lang: Lang) -> Message {
+    error(lang, tr!(lang, "foreign-click"))
 }
 
-pub fn stale_click() -> Message {
-    error("This menu is from an older version of the bot and no longer works. Use `/shop` to open a new one.")
+pub fn stale_click(lang: Lang) -> Message {
+    error(lang, tr!(lang, "stale-click"))
+}
+
+/// A refusal of the payment-service in words for people. Refusals with data (balance, stock,
+/// limits) are fully worded from the catalogue; the free-text ones carry the service's English
+/// sentence, shown as is to English speakers and replaced by the catalogue's sentence for the
+/// kind of refusal otherwise.
+pub fn service_error(lang: Lang, e: &ServiceError) -> String {
+    match e {
+        ServiceError::InsufficientBalance {
+            balance,
+            price,
+            shortfall,
+        } => tr!(
+            lang,
+            "err-insufficient-balance",
+            price = *price,
+            balance = *balance,
+            shortfall = *shortfall
+        ),
+        ServiceError::OutOfStock {
+            requested,
+            available,
+        } => tr!(
+            lang,
+            "err-out-of-stock",
+            requested = *requested,
+            available = *available
+        ),
+        ServiceError::UnknownPackage { codes } => tr!(lang, "err-unknown-package", codes = *codes),
+        ServiceError::InvalidAmount { min, max, .. } => {
+            tr!(lang, "err-invalid-amount", min = *min, max = *max)
+        }
+        ServiceError::DailyOrderLimit { limit } => tr!(lang, "err-daily-limit", limit = *limit),
+        ServiceError::Cooldown { retry_after_secs } => {
+            tr!(lang, "err-cooldown", seconds = *retry_after_secs)
+        }
+        ServiceError::Forbidden { message } => free_text(lang, message, "err-forbidden"),
+        ServiceError::NotFound { message } => free_text(lang, message, "err-not-found"),
+        ServiceError::InvalidInput { message } => free_text(lang, message, "err-invalid-input"),
+        ServiceError::ProviderUnavailable { message, .. } => {
+            free_text(lang, message, "err-provider")
+        }
+        ServiceError::Internal { message } => free_text(lang, message, "err-internal"),
+    }
+}
+
+fn free_text(lang: Lang, message: &str, key: &'static str) -> String {
+    match lang {
+        Lang::En if !message.trim().is_empty() => message.to_string(),
+        _ => match key {
+            "err-forbidden" => tr!(lang, "err-forbidden"),
+            "err-not-found" => tr!(lang, "err-not-found"),
+            "err-invalid-input" => tr!(lang, "err-invalid-input"),
+            "err-provider" => tr!(lang, "err-provider"),
+            _ => tr!(lang, "err-internal"),
+        },
+    }
 }
 
 /// The package select menu with prices and availability.
 pub fn package_picker(
+    lang: Lang,
     owner: DiscordUserId,
     catalog: &CatalogReply,
 ) -> Result<Message, CustomIdError> {
@@ -84,32 +177,38 @@ pub fn package_picker(
         .packages
         .iter()
         .map(|e| SelectOption {
-            label: format!("{} — {}", e.package, e.price),
+            label: tr!(
+                lang,
+                "package-option",
+                package = pkg(lang, e.package),
+                price = e.price
+            ),
             value: e.package.codes().to_string(),
             description: Some(if e.in_stock {
-                "In stock".into()
+                tr!(lang, "package-in-stock")
             } else {
-                "Out of stock".into()
+                tr!(lang, "package-out-of-stock")
             }),
         })
         .collect();
     if options.is_empty() {
         return Ok(notice(
-            "Nothing on sale",
-            "No packages are on sale right now. Please try again later.",
+            tr!(lang, "nothing-on-sale-title"),
+            tr!(lang, "nothing-on-sale"),
         ));
     }
     Ok(Message::embed(Embed::new(
-        "Order codes",
-        format!(
-            "Choose a package. {} codes are available right now.",
-            catalog.available_codes
+        tr!(lang, "picker-title"),
+        tr!(
+            lang,
+            "picker-description",
+            available = catalog.available_codes
         ),
         COLOR_BRAND,
     ))
     .with_row(Row::Select(Select {
         custom_id: id(ComponentAction::PickPackage { owner })?,
-        placeholder: "Choose a package".into(),
+        placeholder: tr!(lang, "picker-placeholder"),
         options,
         disabled: false,
     })))
@@ -118,6 +217,7 @@ pub fn package_picker(
 /// The confirm step: price, balance and the balance after. Not enough balance → shortfall and a
 /// Top up button instead of Confirm.
 pub fn confirm_order(
+    lang: Lang,
     owner: DiscordUserId,
     entry: &CatalogEntry,
     balance: Idr,
@@ -125,36 +225,37 @@ pub fn confirm_order(
 ) -> Result<Message, CustomIdError> {
     if !entry.in_stock {
         return Ok(notice(
-            "Out of stock",
-            format!("There are not enough codes for {} right now. Admins have been told; please try a smaller package or come back later.", entry.package),
+            tr!(lang, "out-of-stock-title"),
+            tr!(lang, "out-of-stock", package = pkg(lang, entry.package)),
         ));
     }
     let after = balance.checked_sub(entry.price).unwrap_or(Idr::ZERO);
     if balance < entry.price {
         let shortfall = entry.price.checked_sub(balance).unwrap_or(Idr::ZERO);
-        return insufficient_balance(owner, balance, entry.price, shortfall);
+        return insufficient_balance(lang, owner, balance, entry.price, shortfall);
     }
     Ok(Message::embed(
         Embed::new(
-            "Confirm your order",
-            format!("**{}**", entry.package),
+            tr!(lang, "confirm-title"),
+            format!("**{}**", pkg(lang, entry.package)),
             COLOR_BRAND,
         )
-        .field("Price", entry.price.to_string(), true)
-        .field("Your balance", balance.to_string(), true)
-        .field("Balance after", after.to_string(), true),
+        .field(tr!(lang, "field-price"), entry.price.to_string(), true)
+        .field(tr!(lang, "field-your-balance"), balance.to_string(), true)
+        .field(tr!(lang, "field-balance-after"), after.to_string(), true),
     )
-    .with_row(confirm_buttons(owner, entry.package, nonce, false)?))
+    .with_row(confirm_buttons(lang, owner, entry.package, nonce, false)?))
 }
 
 fn confirm_buttons(
+    lang: Lang,
     owner: DiscordUserId,
     package: PackageSize,
     nonce: u64,
     disabled: bool,
 ) -> Result<Row, CustomIdError> {
     let mut confirm = Button::new(
-        "Confirm",
+        tr!(lang, "button-confirm"),
         id(ComponentAction::ConfirmOrder {
             owner,
             package,
@@ -163,7 +264,7 @@ fn confirm_buttons(
         ButtonStyle::Success,
     );
     let mut cancel = Button::new(
-        "Cancel",
+        tr!(lang, "button-cancel"),
         id(ComponentAction::CancelOrder { owner })?,
         ButtonStyle::Secondary,
     );
@@ -173,6 +274,7 @@ fn confirm_buttons(
 }
 
 pub fn insufficient_balance(
+    lang: Lang,
     owner: DiscordUserId,
     balance: Idr,
     price: Idr,
@@ -181,16 +283,16 @@ pub fn insufficient_balance(
     let _ = owner;
     Ok(Message::embed(
         Embed::new(
-            "Not enough balance",
-            format!("Top up at least **{shortfall}** to buy this package."),
+            tr!(lang, "short-title"),
+            tr!(lang, "short-description", shortfall = shortfall),
             COLOR_WARN,
         )
-        .field("Price", price.to_string(), true)
-        .field("Your balance", balance.to_string(), true)
-        .field("Short by", shortfall.to_string(), true),
+        .field(tr!(lang, "field-price"), price.to_string(), true)
+        .field(tr!(lang, "field-your-balance"), balance.to_string(), true)
+        .field(tr!(lang, "field-short-by"), shortfall.to_string(), true),
     )
     .with_row(Row::Buttons(vec![Button::new(
-        "Top up",
+        tr!(lang, "menu-topup"),
         id(ComponentAction::Menu(MenuItem::Topup))?,
         ButtonStyle::Success,
     )])))
@@ -198,62 +300,67 @@ pub fn insufficient_balance(
 
 /// Shown while the order is placed: the buttons stay visible but disabled, so nobody clicks twice.
 pub fn order_processing(
+    lang: Lang,
     owner: DiscordUserId,
     package: PackageSize,
     nonce: u64,
 ) -> Result<Message, CustomIdError> {
     Ok(Message::embed(Embed::new(
-        "Placing your order…",
-        format!("{package}: one moment."),
+        tr!(lang, "placing-title"),
+        tr!(lang, "placing", package = pkg(lang, package)),
         COLOR_BRAND,
     ))
-    .with_row(confirm_buttons(owner, package, nonce, true)?))
+    .with_row(confirm_buttons(lang, owner, package, nonce, true)?))
 }
 
-pub fn order_cancelled() -> Message {
-    notice("Order cancelled", "Nothing was charged.")
+pub fn order_cancelled(lang: Lang) -> Message {
+    notice(
+        tr!(lang, "order-cancelled-title"),
+        tr!(lang, "nothing-charged"),
+    )
 }
 
 /// The outcome of `order.create`, shown in place of the confirm step.
 pub fn order_outcome(
+    lang: Lang,
     owner: DiscordUserId,
     outcome: &Result<OrderAccepted, ServiceError>,
 ) -> Result<Message, CustomIdError> {
     match outcome {
         Ok(a) => Ok(Message::embed(
             Embed::new(
-                "Order placed",
-                format!(
-                    "Order **{}**: {}. Your codes are on their way to your DMs.",
-                    a.order_number, a.package
+                tr!(lang, "order-placed-title"),
+                tr!(
+                    lang,
+                    "order-placed",
+                    order = a.order_number.as_str(),
+                    package = pkg(lang, a.package)
                 ),
                 COLOR_OK,
             )
-            .field("Paid", a.total_price.to_string(), true)
-            .field("Balance now", a.balance_after.to_string(), true),
+            .field(tr!(lang, "field-paid"), a.total_price.to_string(), true)
+            .field(
+                tr!(lang, "field-balance-now"),
+                a.balance_after.to_string(),
+                true,
+            ),
         )),
         Err(ServiceError::InsufficientBalance {
             balance,
             price,
             shortfall,
-        }) => insufficient_balance(owner, *balance, *price, *shortfall),
-        Err(ServiceError::OutOfStock { .. }) => Ok(notice(
-            "Out of stock",
-            format!(
-                "{} Nothing was charged; admins have been told.",
-                outcome
-                    .as_ref()
-                    .err()
-                    .map(|e| e.describe())
-                    .unwrap_or_default()
-            ),
+        }) => insufficient_balance(lang, owner, *balance, *price, *shortfall),
+        Err(e @ ServiceError::OutOfStock { .. }) => Ok(notice(
+            tr!(lang, "out-of-stock-title"),
+            tr!(lang, "order-out-of-stock", reason = service_error(lang, e)),
         )),
-        Err(e) => Ok(error(e.describe())),
+        Err(e) => Ok(error(lang, service_error(lang, e))),
     }
 }
 
 /// The top-up amount picker: preset buttons plus "Other amount" (a modal).
 pub fn topup_picker(
+    lang: Lang,
     owner: DiscordUserId,
     presets: &[Idr],
     min: Idr,
@@ -271,13 +378,13 @@ pub fn topup_picker(
         ));
     }
     buttons.push(Button::new(
-        "Other amount",
+        tr!(lang, "topup-other-amount"),
         id(ComponentAction::TopupCustom { owner })?,
         ButtonStyle::Secondary,
     ));
     let mut m = Message::embed(Embed::new(
-        "Top up",
-        format!("Choose an amount (from {min} to {max}). You pay with QRIS from any e-wallet or bank app."),
+        tr!(lang, "topup-title"),
+        tr!(lang, "topup-picker", min = min, max = max),
         COLOR_BRAND,
     ));
     m.rows = button_rows(buttons);
@@ -286,52 +393,111 @@ pub fn topup_picker(
 
 pub const QR_FILE_NAME: &str = "qris.png";
 
-/// How a sandbox top-up is labelled for buyers.
-pub const SANDBOX_LABEL: &str = "TEST PAYMENT (sandbox)";
+/// What a QR screen shows: from a fresh charge, or from "Check status" of a top-up whose charge
+/// completed late.
+pub struct TopupQr<'a> {
+    pub order_id: &'a str,
+    pub amount: Idr,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub sandbox: bool,
+}
 
-/// The QR to pay, with amount, expiry and Check status / Cancel buttons.
-pub fn topup_created(
-    owner: DiscordUserId,
-    t: &TopupCreated,
-    qr_png: Vec<u8>,
-) -> Result<Message, CustomIdError> {
-    let mut embed = if t.sandbox {
-        // Said on every QR so no buyer mistakes a sandbox shop for a real one.
-        Embed::new(
-            format!("{SANDBOX_LABEL}: scan to pay"),
-            "This shop runs in Midtrans **sandbox** mode: this QR is a test payment. No real money is taken, and real e-wallet or bank apps cannot pay it.",
-            COLOR_WARN,
-        )
-        .field("Mode", SANDBOX_LABEL, false)
-    } else {
-        Embed::new(
-            "Scan to pay",
-            "Scan this QRIS code with any e-wallet or bank app. Your balance is credited automatically; you will get a DM.",
-            COLOR_BRAND,
-        )
+impl<'a> From<&'a TopupCreated> for TopupQr<'a> {
+    fn from(t: &'a TopupCreated) -> Self {
+        TopupQr {
+            order_id: &t.order_id,
+            amount: t.amount,
+            expires_at: Some(t.expires_at),
+            sandbox: t.sandbox,
+        }
     }
-    .field("Amount", t.amount.to_string(), true)
-    .field("Expires", ts(t.expires_at), true)
-    .footer(format!("Top-up {}", t.order_id));
-    embed.image_attachment = Some(format!("attachment://{QR_FILE_NAME}"));
-    let mut m = Message::embed(embed).with_row(Row::Buttons(vec![
+}
+
+impl<'a> From<&'a TopupInfo> for TopupQr<'a> {
+    fn from(t: &'a TopupInfo) -> Self {
+        TopupQr {
+            order_id: &t.order_id,
+            amount: t.amount,
+            expires_at: t.expires_at,
+            sandbox: t.sandbox,
+        }
+    }
+}
+
+fn topup_footer(lang: Lang, order_id: &str) -> String {
+    tr!(lang, "topup-footer", order = order_id)
+}
+
+fn topup_buttons(lang: Lang, owner: DiscordUserId, order_id: &str) -> Result<Row, CustomIdError> {
+    Ok(Row::Buttons(vec![
         Button::new(
-            "Check status",
+            tr!(lang, "button-check-status"),
             id(ComponentAction::TopupCheck {
                 owner,
-                order_id: t.order_id.clone(),
+                order_id: order_id.to_string(),
             })?,
             ButtonStyle::Primary,
         ),
         Button::new(
-            "Cancel",
+            tr!(lang, "button-cancel"),
             id(ComponentAction::TopupCancel {
                 owner,
-                order_id: t.order_id.clone(),
+                order_id: order_id.to_string(),
             })?,
             ButtonStyle::Danger,
         ),
-    ]));
+    ]))
+}
+
+/// Midtrans is still creating the QR (it answered "in progress" for longer than the service
+/// waits): the top-up is pending, not failed; "Check status" shows the QR once it exists.
+pub fn topup_being_created(
+    lang: Lang,
+    owner: DiscordUserId,
+    order_id: &str,
+    amount: Idr,
+) -> Result<Message, CustomIdError> {
+    Ok(Message::embed(
+        Embed::new(
+            tr!(lang, "qr-on-its-way-title"),
+            tr!(lang, "qr-on-its-way", amount = amount),
+            COLOR_BRAND,
+        )
+        .footer(topup_footer(lang, order_id)),
+    )
+    .with_row(topup_buttons(lang, owner, order_id)?))
+}
+
+/// The QR to pay, with amount, expiry and Check status / Cancel buttons. A sandbox QR says on
+/// every screen that it takes no real money.
+pub fn topup_created<'a>(
+    lang: Lang,
+    owner: DiscordUserId,
+    t: impl Into<TopupQr<'a>>,
+    qr_png: Vec<u8>,
+) -> Result<Message, CustomIdError> {
+    let t = t.into();
+    let mut embed = if t.sandbox {
+        Embed::new(
+            tr!(lang, "qr-sandbox-title"),
+            tr!(lang, "qr-sandbox"),
+            COLOR_WARN,
+        )
+        .field(tr!(lang, "field-mode"), tr!(lang, "sandbox-label"), false)
+    } else {
+        Embed::new(
+            tr!(lang, "qr-title"),
+            tr!(lang, "qr-description"),
+            COLOR_BRAND,
+        )
+    }
+    .field(tr!(lang, "field-amount"), t.amount.to_string(), true);
+    if let Some(expires_at) = t.expires_at {
+        embed = embed.field(tr!(lang, "field-expires"), when(lang, expires_at), true);
+    }
+    embed = embed.footer(topup_footer(lang, t.order_id));
+    embed.image_attachment = Some(format!("attachment://{QR_FILE_NAME}"));
+    let mut m = Message::embed(embed).with_row(topup_buttons(lang, owner, t.order_id)?);
     m.attachments.push(Attachment {
         file_name: QR_FILE_NAME.into(),
         bytes: qr_png,
@@ -339,173 +505,220 @@ pub fn topup_created(
     Ok(m)
 }
 
-pub fn topup_status(info: &TopupInfo) -> Message {
-    match info.state {
-        TopupState::Success => Message::embed(
-            Embed::new(
-                "Top-up paid",
-                format!("{} was added to your balance.", info.amount),
-                COLOR_OK,
-            )
-            .footer(format!("Top-up {}", info.order_id)),
-        ),
-        TopupState::Failed => Message::embed(
-            Embed::new(
-                "Top-up not paid",
-                format!(
-                    "This top-up of {} is {}. Nothing was charged; start a new one with `/topup`.",
-                    info.amount,
-                    match info.midtrans_status.as_deref() {
-                        Some("expire") => "expired",
-                        Some("cancel") => "cancelled",
-                        _ => "closed",
-                    }
-                ),
-                COLOR_WARN,
-            )
-            .footer(format!("Top-up {}", info.order_id)),
-        ),
-        TopupState::Pending => Message::embed(
-            Embed::new(
-                "Waiting for payment",
-                format!(
-                    "{} has not been paid yet.{}",
-                    info.amount,
-                    info.expires_at
-                        .map(|e| format!(" The QR code expires {}.", ts(e)))
-                        .unwrap_or_default()
-                ),
-                COLOR_BRAND,
-            )
-            .footer(format!("Top-up {}", info.order_id)),
-        ),
+fn closed_word(lang: Lang, midtrans_status: Option<&str>) -> String {
+    match midtrans_status {
+        Some("expire") => tr!(lang, "topup-word-expired"),
+        Some("cancel") => tr!(lang, "topup-word-cancelled"),
+        Some("deny") => tr!(lang, "topup-word-declined"),
+        _ => tr!(lang, "topup-word-closed"),
     }
 }
 
-pub fn topup_settled(order_id: &str, amount: Idr, balance_after: Idr) -> Message {
+pub fn topup_status(lang: Lang, info: &TopupInfo) -> Message {
+    let embed = match info.state {
+        TopupState::Success => Embed::new(
+            tr!(lang, "topup-paid-title"),
+            tr!(lang, "topup-added", amount = info.amount),
+            COLOR_OK,
+        ),
+        TopupState::Failed => Embed::new(
+            tr!(lang, "topup-not-paid-title"),
+            tr!(
+                lang,
+                "topup-not-paid",
+                amount = info.amount,
+                state = closed_word(lang, info.midtrans_status.as_deref())
+            ),
+            COLOR_WARN,
+        ),
+        TopupState::Pending => Embed::new(
+            tr!(lang, "topup-waiting-title"),
+            match info.expires_at {
+                Some(e) => tr!(
+                    lang,
+                    "topup-waiting-until",
+                    amount = info.amount,
+                    expires = when(lang, e)
+                ),
+                None => tr!(lang, "topup-waiting", amount = info.amount),
+            },
+            COLOR_BRAND,
+        ),
+    };
+    Message::embed(embed.footer(topup_footer(lang, &info.order_id)))
+}
+
+pub fn topup_settled(lang: Lang, order_id: &str, amount: Idr, balance_after: Idr) -> Message {
     Message::embed(
         Embed::new(
-            "Top-up received",
-            format!("{amount} was added to your balance."),
+            tr!(lang, "topup-received-title"),
+            tr!(lang, "topup-added", amount = amount),
             COLOR_OK,
         )
-        .field("Balance now", balance_after.to_string(), true)
-        .footer(format!("Top-up {order_id}")),
+        .field(
+            tr!(lang, "field-balance-now"),
+            balance_after.to_string(),
+            true,
+        )
+        .footer(topup_footer(lang, order_id)),
     )
 }
 
-pub fn topup_expired(order_id: &str, amount: Idr, midtrans_status: &str) -> Message {
-    let word = match midtrans_status {
-        "expire" => "expired",
-        "cancel" => "was cancelled",
-        "deny" => "was declined",
-        _ => "failed",
-    };
+pub fn topup_expired(lang: Lang, order_id: &str, amount: Idr, midtrans_status: &str) -> Message {
     Message::embed(
         Embed::new(
-            "Top-up not completed",
-            format!("Your top-up of {amount} {word}. Nothing was charged."),
+            tr!(lang, "topup-not-completed-title"),
+            tr!(
+                lang,
+                "topup-not-completed",
+                amount = amount,
+                state = closed_word(lang, Some(midtrans_status))
+            ),
             COLOR_WARN,
         )
-        .footer(format!("Top-up {order_id}")),
+        .footer(topup_footer(lang, order_id)),
     )
 }
 
-pub fn balance(b: &BalanceReply) -> Message {
+pub fn balance(lang: Lang, b: &BalanceReply) -> Message {
     Message::embed(
-        Embed::new("Your balance", format!("**{}**", b.balance), COLOR_BRAND)
-            .field("Topped up in total", b.total_topup.to_string(), true)
-            .field("Spent in total", b.total_spent.to_string(), true),
+        Embed::new(
+            tr!(lang, "balance-title"),
+            format!("**{}**", b.balance),
+            COLOR_BRAND,
+        )
+        .field(
+            tr!(lang, "field-topped-up"),
+            b.total_topup.to_string(),
+            true,
+        )
+        .field(tr!(lang, "field-spent"), b.total_spent.to_string(), true),
     )
 }
 
-fn order_line(o: &OrderSummary) -> String {
+fn order_status(lang: Lang, status: OrderStatus) -> String {
+    match status {
+        OrderStatus::Pending => tr!(lang, "order-status-pending"),
+        OrderStatus::Delivering => tr!(lang, "order-status-delivering"),
+        OrderStatus::Completed => tr!(lang, "order-status-completed"),
+        OrderStatus::Failed => tr!(lang, "order-status-failed"),
+        OrderStatus::Refunded => tr!(lang, "order-status-refunded"),
+    }
+}
+
+fn order_line(lang: Lang, o: &OrderSummary) -> String {
     format!(
         "`{}` {} · {} · {} · {}",
         o.order_number,
-        o.package,
+        pkg(lang, o.package),
         o.total_price,
-        o.status.as_str(),
-        ts(o.created_at)
+        order_status(lang, o.status),
+        when(lang, o.created_at)
     )
 }
 
-pub fn history(h: &HistoryReply) -> Message {
+pub fn history(lang: Lang, h: &HistoryReply) -> Message {
     let orders = if h.orders.is_empty() {
-        "No orders yet.".to_string()
+        tr!(lang, "history-no-orders")
     } else {
         h.orders
             .iter()
-            .map(order_line)
+            .map(|o| order_line(lang, o))
             .collect::<Vec<_>>()
             .join("\n")
     };
     let topups = if h.topups.is_empty() {
-        "No top-ups yet.".to_string()
+        tr!(lang, "history-no-topups")
     } else {
         h.topups
             .iter()
             .map(|t| {
                 let state = match t.state {
-                    TopupState::Pending => "pending",
-                    TopupState::Success => "paid",
-                    TopupState::Failed => "not paid",
+                    TopupState::Pending => tr!(lang, "topup-state-pending"),
+                    TopupState::Success => tr!(lang, "topup-state-paid"),
+                    TopupState::Failed => tr!(lang, "topup-state-not-paid"),
                 };
-                format!("{} · {} · {}", t.amount, state, ts(t.created_at))
+                format!("{} · {} · {}", t.amount, state, when(lang, t.created_at))
             })
             .collect::<Vec<_>>()
             .join("\n")
     };
     Message::embed(
-        Embed::new("Your history", "", COLOR_BRAND)
-            .field("Orders", orders, false)
-            .field("Top-ups", topups, false)
+        Embed::new(tr!(lang, "history-title"), "", COLOR_BRAND)
+            .field(tr!(lang, "history-orders"), orders, false)
+            .field(tr!(lang, "history-topups"), topups, false)
             .fitted(),
     )
 }
 
-pub fn stock_added(s: &StockAdded) -> Message {
-    let mut e = Embed::new("Stock added", format!("Batch `{}`", s.batch_id), COLOR_OK)
-        .field("Added", s.added.to_string(), true)
-        .field("Duplicates", s.duplicates.to_string(), true)
-        .field("Available now", s.available_after.to_string(), true);
+pub fn stock_added(lang: Lang, s: &StockAdded) -> Message {
+    let mut e = Embed::new(
+        tr!(lang, "stock-added-title"),
+        tr!(lang, "stock-batch", batch = s.batch_id.as_str()),
+        COLOR_OK,
+    )
+    .field(tr!(lang, "field-added"), s.added.to_string(), true)
+    .field(
+        tr!(lang, "field-duplicates"),
+        s.duplicates.to_string(),
+        true,
+    )
+    .field(
+        tr!(lang, "field-available-now"),
+        s.available_after.to_string(),
+        true,
+    );
     if !s.rejected.is_empty() {
         let lines = s
             .rejected
             .iter()
             .take(20)
-            .map(|r| format!("line {}: {}", r.line, r.reason))
+            .map(|r| {
+                tr!(
+                    lang,
+                    "stock-rejected-line",
+                    line = r.line,
+                    reason = r.reason.as_str()
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
-        e = e.field(format!("Rejected ({})", s.rejected.len()), lines, false);
+        e = e.field(
+            tr!(lang, "stock-rejected", count = s.rejected.len()),
+            lines,
+            false,
+        );
     }
     Message::embed(e.fitted())
 }
 
-pub fn stock_view(v: &StockView) -> Message {
+pub fn stock_view(lang: Lang, v: &StockView) -> Message {
     let color = if v.counts.available <= v.low_stock_threshold {
         COLOR_WARN
     } else {
         COLOR_BRAND
     };
-    let mut e = Embed::new("Stock", "", color)
-        .field("Available", v.counts.available.to_string(), true)
-        .field("Reserved", v.counts.reserved.to_string(), true)
-        .field("Sold", v.counts.sold.to_string(), true)
+    let mut e = Embed::new(tr!(lang, "stock-title"), "", color)
         .field(
-            "Low-stock alert at",
+            tr!(lang, "field-available"),
+            v.counts.available.to_string(),
+            true,
+        )
+        .field(
+            tr!(lang, "field-reserved"),
+            v.counts.reserved.to_string(),
+            true,
+        )
+        .field(tr!(lang, "field-sold"), v.counts.sold.to_string(), true)
+        .field(
+            tr!(lang, "field-low-stock-at"),
             v.low_stock_threshold.to_string(),
             true,
         );
     if v.counts.quarantined > 0 {
         e = e.field(
-            "Quarantined",
-            format!(
-                "**{}** of the reserved codes could not be decrypted and are off sale. Put the \
-                 missing key back and run `/admin quarantine release`, or drop them with \
-                 `/admin quarantine discard`.",
-                v.counts.quarantined
-            ),
+            tr!(lang, "field-quarantined"),
+            tr!(lang, "stock-quarantined", count = v.counts.quarantined),
             false,
         );
     }
@@ -514,24 +727,26 @@ pub fn stock_view(v: &StockView) -> Message {
             .recent_batches
             .iter()
             .map(|b| {
-                format!(
-                    "`{}` +{} ({} dup, {} rejected) {}",
-                    b.batch_id,
-                    b.added,
-                    b.duplicates,
-                    b.rejected,
-                    ts(b.created_at)
+                tr!(
+                    lang,
+                    "stock-batch-line",
+                    batch = b.batch_id.as_str(),
+                    added = b.added,
+                    duplicates = b.duplicates,
+                    rejected = b.rejected,
+                    at = when(lang, b.created_at)
                 )
             })
             .collect::<Vec<_>>()
             .join("\n");
-        e = e.field("Recent batches", lines, false);
+        e = e.field(tr!(lang, "field-recent-batches"), lines, false);
     }
     Message::embed(e.fitted())
 }
 
 /// One page of orders with Previous/Next buttons that carry the filter.
 pub fn orders_page(
+    lang: Lang,
     owner: DiscordUserId,
     p: &OrdersPage,
     status: Option<OrderStatus>,
@@ -539,32 +754,37 @@ pub fn orders_page(
 ) -> Result<Message, CustomIdError> {
     let pages = p.total.div_ceil(u64::from(p.page_size.max(1))).max(1);
     let body = if p.orders.is_empty() {
-        "No orders match.".to_string()
+        tr!(lang, "orders-none")
     } else {
         p.orders
             .iter()
-            .map(|o| format!("{} · <@{}>", order_line(o), o.user_id))
+            .map(|o| format!("{} · <@{}>", order_line(lang, o), o.user_id))
             .collect::<Vec<_>>()
             .join("\n")
     };
     let mut filter = Vec::new();
     if let Some(s) = status {
-        filter.push(format!("status {}", s.as_str()));
+        filter.push(tr!(
+            lang,
+            "orders-filter-status",
+            status = order_status(lang, s)
+        ));
     }
     if let Some(u) = user {
-        filter.push(format!("user <@{u}>"));
+        filter.push(tr!(lang, "orders-filter-user", user = format!("<@{u}>")));
     }
-    let mut e = Embed::new("Orders", body, COLOR_BRAND).footer(format!(
-        "Page {} of {} · {} orders",
-        u64::from(p.page) + 1,
-        pages,
-        p.total
+    let mut e = Embed::new(tr!(lang, "orders-title"), body, COLOR_BRAND).footer(tr!(
+        lang,
+        "orders-footer",
+        page = u64::from(p.page) + 1,
+        pages = pages,
+        total = p.total
     ));
     if !filter.is_empty() {
-        e = e.field("Filter", filter.join(", "), false);
+        e = e.field(tr!(lang, "field-filter"), filter.join(", "), false);
     }
     let mut prev = Button::new(
-        "Previous",
+        tr!(lang, "button-previous"),
         id(ComponentAction::OrdersPage {
             owner,
             page: p.page.saturating_sub(1),
@@ -575,7 +795,7 @@ pub fn orders_page(
     );
     prev.disabled = p.page == 0;
     let mut next = Button::new(
-        "Next",
+        tr!(lang, "button-next"),
         id(ComponentAction::OrdersPage {
             owner,
             page: p.page.saturating_add(1),
@@ -593,40 +813,42 @@ pub fn orders_page(
     Ok(Message::embed(e.fitted()).with_row(Row::Buttons(vec![prev, next])))
 }
 
-pub fn order_processed(p: &OrderProcessed) -> Message {
-    let what = match p.action {
-        ProcessAction::Redeliver => "Re-delivery requested".to_string(),
-        ProcessAction::Refund if p.forced => format!(
-            "Refunded (forced){}",
-            p.refunded.map(|r| format!(" {r}")).unwrap_or_default()
-        ),
-        ProcessAction::Refund => format!(
-            "Refunded{}",
-            p.refunded.map(|r| format!(" {r}")).unwrap_or_default()
-        ),
+pub fn order_processed(lang: Lang, p: &OrderProcessed) -> Message {
+    let what = match (p.action, p.refunded) {
+        (ProcessAction::Redeliver, _) => tr!(lang, "processed-redeliver"),
+        (ProcessAction::Refund, Some(amount)) if p.forced => {
+            tr!(lang, "processed-refund-forced-amount", amount = amount)
+        }
+        (ProcessAction::Refund, None) if p.forced => tr!(lang, "processed-refund-forced"),
+        (ProcessAction::Refund, Some(amount)) => {
+            tr!(lang, "processed-refund-amount", amount = amount)
+        }
+        (ProcessAction::Refund, None) => tr!(lang, "processed-refund"),
     };
     let mut e = Embed::new(
         what,
-        format!("Order `{}` is now {}.", p.order_number, p.status.as_str()),
+        tr!(
+            lang,
+            "processed-status",
+            order = p.order_number.as_str(),
+            status = order_status(lang, p.status)
+        ),
         if p.forced { COLOR_WARN } else { COLOR_OK },
     );
     if p.forced {
         e = e.field(
-            "Forced",
-            "Yes: the order was completed or being delivered; the buyer may hold the codes.",
+            tr!(lang, "field-forced"),
+            tr!(lang, "processed-forced"),
             false,
         );
     }
     if let Some(reason) = &p.reason {
-        e = e.field("Reason", reason.clone(), false);
+        e = e.field(tr!(lang, "field-reason"), reason.clone(), false);
     }
     if p.voided_deliveries > 0 {
         e = e.field(
-            "Deliveries cancelled",
-            format!(
-                "{} queued delivery(ies) will not be sent.",
-                p.voided_deliveries
-            ),
+            tr!(lang, "field-deliveries-cancelled"),
+            tr!(lang, "processed-voided", count = p.voided_deliveries),
             false,
         );
     }
@@ -634,10 +856,10 @@ pub fn order_processed(p: &OrderProcessed) -> Message {
 }
 
 /// What `/admin quarantine` did.
-pub fn quarantine_processed(q: &QuarantineProcessed) -> Message {
+pub fn quarantine_processed(lang: Lang, q: &QuarantineProcessed) -> Message {
     let title = match q.action {
-        QuarantineAction::Release => "Quarantined codes released",
-        QuarantineAction::Discard => "Quarantined codes discarded",
+        QuarantineAction::Release => tr!(lang, "quarantine-released-title"),
+        QuarantineAction::Discard => tr!(lang, "quarantine-discarded-title"),
     };
     let color = if q.still_quarantined > 0 {
         COLOR_WARN
@@ -646,140 +868,191 @@ pub fn quarantine_processed(q: &QuarantineProcessed) -> Message {
     };
     Message::embed(
         Embed::new(title, "", color)
-            .field("Back on sale", q.released.to_string(), true)
-            .field("Discarded", q.discarded.to_string(), true)
-            .field("Still quarantined", q.still_quarantined.to_string(), true)
-            .field("Available now", q.available_after.to_string(), true)
+            .field(
+                tr!(lang, "field-back-on-sale"),
+                q.released.to_string(),
+                true,
+            )
+            .field(tr!(lang, "field-discarded"), q.discarded.to_string(), true)
+            .field(
+                tr!(lang, "field-still-quarantined"),
+                q.still_quarantined.to_string(),
+                true,
+            )
+            .field(
+                tr!(lang, "field-available-now"),
+                q.available_after.to_string(),
+                true,
+            )
             .fitted(),
     )
 }
 
 /// What `/admin clearowed` did.
-pub fn owed_cleared(c: &OwedCleared) -> Message {
+pub fn owed_cleared(lang: Lang, c: &OwedCleared) -> Message {
+    let user = format!("<@{}>", c.user_id);
     let description = if c.cleared.is_positive() {
-        format!(
-            "<@{}> owed {}; that is cleared and they can order again.",
-            c.user_id, c.cleared
-        )
+        tr!(lang, "owed-cleared", user = user, amount = c.cleared)
     } else {
-        format!("<@{}> owed nothing.", c.user_id)
+        tr!(lang, "owed-nothing", user = user)
     };
-    Message::embed(Embed::new("Amount owed cleared", description, COLOR_OK).fitted())
+    Message::embed(Embed::new(tr!(lang, "owed-cleared-title"), description, COLOR_OK).fitted())
 }
 
 /// An order anomaly for the alert channel (e.g. codes delivered after the refund).
-pub fn order_anomaly_alert(a: &OrderAnomaly) -> Message {
+pub fn order_anomaly_alert(lang: Lang, a: &OrderAnomaly) -> Message {
     let title = match a.kind {
-        AnomalyKind::DeliveredAfterRefund => "Delivered after refund",
+        AnomalyKind::DeliveredAfterRefund => tr!(lang, "anomaly-delivered-after-refund-title"),
     };
     Message::embed(
         Embed::new(
             title,
-            format!(
-                "Order `{}` of <@{}> stays refunded, but the buyer received its codes. Decide \
-                 whether to contact the buyer or adjust the balance.",
-                a.order_number, a.user_id
+            tr!(
+                lang,
+                "anomaly-delivered-after-refund",
+                order = a.order_number.as_str(),
+                user = format!("<@{}>", a.user_id)
             ),
             COLOR_ERROR,
         )
-        .field("What happened", a.detail.clone(), false)
+        .field(tr!(lang, "field-what-happened"), a.detail.clone(), false)
         .fitted(),
     )
 }
 
-pub fn stats(s: &StatsView) -> Message {
+pub fn stats(lang: Lang, s: &StatsView) -> Message {
     let period = |p: &shared_proto::PeriodStats| {
-        format!(
-            "{} orders · {} codes · {}\n{} top-ups · {}",
-            p.orders, p.codes_sold, p.revenue, p.topups, p.topup_amount
+        tr!(
+            lang,
+            "stats-period",
+            orders = p.orders,
+            codes = p.codes_sold,
+            revenue = p.revenue,
+            topups = p.topups,
+            topup_amount = p.topup_amount
         )
     };
     Message::embed(
-        Embed::new("Shop statistics", "", COLOR_BRAND)
-            .field("Today", period(&s.today), false)
-            .field("Last 7 days", period(&s.last_7_days), false)
-            .field("Last 30 days", period(&s.last_30_days), false)
+        Embed::new(tr!(lang, "stats-title"), "", COLOR_BRAND)
+            .field(tr!(lang, "stats-today"), period(&s.today), false)
+            .field(tr!(lang, "stats-7-days"), period(&s.last_7_days), false)
+            .field(tr!(lang, "stats-30-days"), period(&s.last_30_days), false)
             .field(
-                "Stock",
-                format!(
-                    "{} available · {} reserved · {} sold",
-                    s.stock.available, s.stock.reserved, s.stock.sold
+                tr!(lang, "stats-stock"),
+                tr!(
+                    lang,
+                    "stats-stock-line",
+                    available = s.stock.available,
+                    reserved = s.stock.reserved,
+                    sold = s.stock.sold
                 ),
                 false,
             )
-            .field("Failed deliveries", s.failed_deliveries.to_string(), true)
-            .field("Users", s.users.to_string(), true)
+            .field(
+                tr!(lang, "field-failed-deliveries"),
+                s.failed_deliveries.to_string(),
+                true,
+            )
+            .field(tr!(lang, "field-users"), s.users.to_string(), true)
             .fitted(),
     )
 }
 
-pub fn stock_low_alert(s: &StockLow) -> Message {
+pub fn stock_low_alert(lang: Lang, s: &StockLow) -> Message {
     Message::embed(Embed::new(
-        "Low stock",
-        format!(
-            "Only **{}** codes left (alert threshold {}). Add stock with `/admin addstock`.",
-            s.available, s.threshold
+        tr!(lang, "stock-low-title"),
+        tr!(
+            lang,
+            "stock-low",
+            available = s.available,
+            threshold = s.threshold
         ),
         COLOR_WARN,
     ))
 }
 
-pub fn order_failed_alert(o: &OrderFailed) -> Message {
+pub fn order_failed_alert(lang: Lang, o: &OrderFailed) -> Message {
     Message::embed(
         Embed::new(
-            "Delivery failed",
-            format!(
-                "Order `{}` for <@{}> could not be delivered after {} attempts. Use `/admin processorder {} redeliver` or `refund`.",
-                o.order_number, o.user_id, o.attempts, o.order_number
+            tr!(lang, "delivery-failed-title"),
+            tr!(
+                lang,
+                "delivery-failed-alert",
+                order = o.order_number.as_str(),
+                user = format!("<@{}>", o.user_id),
+                attempts = o.attempts
             ),
             COLOR_ERROR,
         )
-        .field("Reason", o.reason.clone(), false)
+        .field(tr!(lang, "field-reason"), o.reason.clone(), false)
         .fitted(),
     )
 }
 
 /// For admins: money of a credited top-up went back to the payer after settlement.
-pub fn topup_reversed_alert(r: &TopupReversed) -> Message {
-    let what = match r.midtrans_status.as_str() {
-        "chargeback" | "partial_chargeback" => "charged back by the payer's bank",
-        _ => "refunded",
+pub fn topup_reversed_alert(lang: Lang, r: &TopupReversed) -> Message {
+    let user = format!("<@{}>", r.user_id);
+    let mut text = match r.midtrans_status.as_str() {
+        "chargeback" | "partial_chargeback" => tr!(
+            lang,
+            "reversed-chargeback",
+            order = r.order_id.as_str(),
+            user = user.as_str(),
+            status = r.midtrans_status.as_str(),
+            returned = r.returned,
+            taken = r.taken_from_balance
+        ),
+        _ => tr!(
+            lang,
+            "reversed-refund",
+            order = r.order_id.as_str(),
+            user = user.as_str(),
+            status = r.midtrans_status.as_str(),
+            returned = r.returned,
+            taken = r.taken_from_balance
+        ),
     };
-    let mut text = format!(
-        "Top-up `{}` of <@{}> was {what} after it was credited ({}): {} returned, {} taken back from the balance.",
-        r.order_id, r.user_id, r.midtrans_status, r.returned, r.taken_from_balance
-    );
     if r.total_owed.is_positive() {
-        text.push_str(&format!(
-            " The user owes {} and cannot order until an admin clears it.",
-            r.total_owed
-        ));
+        text.push(' ');
+        text.push_str(&tr!(lang, "reversed-owes", amount = r.total_owed));
     }
     Message::embed(
-        Embed::new("Top-up money returned", text, COLOR_ERROR)
-            .field("Balance now", r.balance_after.to_string(), true)
-            .field("Owed now", r.total_owed.to_string(), true)
+        Embed::new(tr!(lang, "reversed-title"), text, COLOR_ERROR)
+            .field(
+                tr!(lang, "field-balance-now"),
+                r.balance_after.to_string(),
+                true,
+            )
+            .field(tr!(lang, "field-owed-now"), r.total_owed.to_string(), true)
             .fitted(),
     )
 }
 
-pub fn order_refunded(r: &OrderRefunded) -> Message {
+pub fn order_refunded(lang: Lang, r: &OrderRefunded) -> Message {
     Message::embed(
         Embed::new(
-            "Order refunded",
-            format!(
-                "Order `{}` was refunded: {} is back in your balance.",
-                r.order_number, r.amount
+            tr!(lang, "order-refunded-title"),
+            tr!(
+                lang,
+                "order-refunded",
+                order = r.order_number.as_str(),
+                amount = r.amount
             ),
             COLOR_OK,
         )
-        .field("Balance now", r.balance_after.to_string(), true),
+        .field(
+            tr!(lang, "field-balance-now"),
+            r.balance_after.to_string(),
+            true,
+        ),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const L: Lang = Lang::En;
     use chrono::Utc;
     use shared_proto::{CatalogEntry, OrderSummary, StockCounts};
 
@@ -825,62 +1098,79 @@ mod tests {
 
     #[test]
     fn a_sandbox_qr_says_test_payment_and_a_production_qr_does_not() {
-        let sandbox = topup_created(uid(), &created(true), vec![1]).unwrap();
+        let sandbox = topup_created(L, uid(), &created(true), vec![1]).unwrap();
         sandbox.check().unwrap();
         let shown_sandbox = shown(&sandbox);
         assert!(shown_sandbox.contains("TEST PAYMENT"), "{shown_sandbox}");
         assert!(shown_sandbox.contains("sandbox"), "{shown_sandbox}");
-        let real = shown(&topup_created(uid(), &created(false), vec![1]).unwrap());
+        let real = shown(&topup_created(L, uid(), &created(false), vec![1]).unwrap());
         assert!(!real.to_lowercase().contains("test payment"), "{real}");
         assert!(!real.contains("sandbox"), "{real}");
     }
 
     #[test]
-    fn every_screen_fits_discord_limits() {
-        let owner = uid();
-        let mut screens = vec![main_menu(), help(), foreign_click(), stale_click()];
-        screens.push(package_picker(owner, &catalog()).unwrap());
-        for e in &catalog().packages {
-            screens.push(confirm_order(owner, e, Idr::new(100_000), u64::MAX).unwrap());
-            screens.push(order_processing(owner, e.package, u64::MAX).unwrap());
-        }
-        let presets: Vec<Idr> = (1..=12).map(|i| Idr::new(i * 10_000)).collect();
-        screens.push(topup_picker(owner, &presets, Idr::new(10_000), Idr::new(1_000_000)).unwrap());
-        let order = OrderSummary {
-            order_number: "ORD-1".into(),
-            user_id: owner,
-            package: PackageSize::Fifty,
-            total_price: Idr::new(550_000),
-            status: OrderStatus::Completed,
-            created_at: Utc::now(),
-            completed_at: None,
-        };
-        let page = OrdersPage {
-            orders: vec![order.clone(); 200],
-            page: 3,
-            page_size: 10,
-            total: 2000,
-        };
-        screens.push(orders_page(owner, &page, Some(OrderStatus::Failed), Some(owner)).unwrap());
-        let last = OrdersPage {
-            orders: vec![],
-            page: u32::MAX,
-            page_size: 10,
-            total: 0,
-        };
-        screens.push(orders_page(owner, &last, None, None).unwrap());
-        screens.push(history(&HistoryReply {
-            user_id: owner,
-            orders: vec![order; 100],
-            topups: vec![],
-        }));
-        screens.push(stock_view(&StockView {
-            counts: StockCounts::default(),
-            low_stock_threshold: 10,
-            recent_batches: vec![],
-        }));
-        for s in &screens {
-            s.check().unwrap_or_else(|e| panic!("{e}: {s:?}"));
+    fn every_screen_fits_discord_limits_in_both_languages() {
+        for lang in Lang::ALL {
+            let owner = uid();
+            let mut screens = vec![
+                main_menu(lang),
+                help(lang),
+                foreign_click(lang),
+                stale_click(lang),
+            ];
+            screens.push(package_picker(lang, owner, &catalog()).unwrap());
+            for e in &catalog().packages {
+                screens.push(confirm_order(lang, owner, e, Idr::new(100_000), u64::MAX).unwrap());
+                screens.push(order_processing(lang, owner, e.package, u64::MAX).unwrap());
+            }
+            let presets: Vec<Idr> = (1..=12).map(|i| Idr::new(i * 10_000)).collect();
+            screens.push(
+                topup_picker(lang, owner, &presets, Idr::new(10_000), Idr::new(1_000_000)).unwrap(),
+            );
+            let order = OrderSummary {
+                order_number: "ORD-1".into(),
+                user_id: owner,
+                package: PackageSize::Fifty,
+                total_price: Idr::new(550_000),
+                status: OrderStatus::Completed,
+                created_at: Utc::now(),
+                completed_at: None,
+            };
+            let page = OrdersPage {
+                orders: vec![order.clone(); 200],
+                page: 3,
+                page_size: 10,
+                total: 2000,
+            };
+            screens.push(
+                orders_page(lang, owner, &page, Some(OrderStatus::Failed), Some(owner)).unwrap(),
+            );
+            let last = OrdersPage {
+                orders: vec![],
+                page: u32::MAX,
+                page_size: 10,
+                total: 0,
+            };
+            screens.push(orders_page(lang, owner, &last, None, None).unwrap());
+            screens.push(history(
+                lang,
+                &HistoryReply {
+                    user_id: owner,
+                    orders: vec![order; 100],
+                    topups: vec![],
+                },
+            ));
+            screens.push(stock_view(
+                lang,
+                &StockView {
+                    counts: StockCounts::default(),
+                    low_stock_threshold: 10,
+                    recent_batches: vec![],
+                },
+            ));
+            for s in &screens {
+                s.check().unwrap_or_else(|e| panic!("{e}: {s:?}"));
+            }
         }
     }
 
@@ -888,12 +1178,12 @@ mod tests {
     fn confirm_step_shows_balance_after_or_the_shortfall() {
         let owner = uid();
         let entry = &catalog().packages[1]; // 5 codes, 75.000
-        let ok = confirm_order(owner, entry, Idr::new(100_000), 9).unwrap();
+        let ok = confirm_order(L, owner, entry, Idr::new(100_000), 9).unwrap();
         let fields = &ok.embeds[0].fields;
         assert!(fields
             .iter()
             .any(|f| f.name == "Balance after" && f.value == "Rp 25.000"));
-        let short = confirm_order(owner, entry, Idr::new(50_000), 9).unwrap();
+        let short = confirm_order(L, owner, entry, Idr::new(50_000), 9).unwrap();
         assert!(short.embeds[0]
             .fields
             .iter()
@@ -909,7 +1199,7 @@ mod tests {
 
     #[test]
     fn the_panel_buttons_belong_to_nobody() {
-        let Row::Buttons(buttons) = &main_menu().rows[0] else {
+        let Row::Buttons(buttons) = &main_menu(L).rows[0] else {
             panic!("no buttons")
         };
         assert_eq!(buttons.len(), 5);
@@ -928,46 +1218,58 @@ mod tests {
 
     #[test]
     fn a_forced_refund_shows_the_force_the_reason_and_the_cancelled_deliveries() {
-        let forced = order_processed(&OrderProcessed {
-            order_number: "RF-20261202-ABC234".into(),
-            action: ProcessAction::Refund,
-            status: OrderStatus::Refunded,
-            refunded: Some(Idr::new(70_000)),
-            forced: true,
-            reason: Some("codes reported as used".into()),
-            voided_deliveries: 2,
-        });
+        let forced = order_processed(
+            L,
+            &OrderProcessed {
+                order_number: "RF-20261202-ABC234".into(),
+                action: ProcessAction::Refund,
+                status: OrderStatus::Refunded,
+                refunded: Some(Idr::new(70_000)),
+                forced: true,
+                reason: Some("codes reported as used".into()),
+                voided_deliveries: 2,
+            },
+        );
         forced.check().unwrap();
         assert!(forced.embeds[0].title.contains("forced"));
         assert_eq!(field(&forced, "Reason"), Some("codes reported as used"));
         assert!(field(&forced, "Forced").is_some());
         assert!(field(&forced, "Deliveries cancelled").is_some_and(|v| v.contains('2')));
-        let plain = order_processed(&OrderProcessed {
-            order_number: "RF-20261202-ABC234".into(),
-            action: ProcessAction::Refund,
-            status: OrderStatus::Refunded,
-            refunded: Some(Idr::new(70_000)),
-            forced: false,
-            reason: None,
-            voided_deliveries: 0,
-        });
+        let plain = order_processed(
+            L,
+            &OrderProcessed {
+                order_number: "RF-20261202-ABC234".into(),
+                action: ProcessAction::Refund,
+                status: OrderStatus::Refunded,
+                refunded: Some(Idr::new(70_000)),
+                forced: false,
+                reason: None,
+                voided_deliveries: 0,
+            },
+        );
         assert!(!plain.embeds[0].title.contains("forced"));
         assert!(plain.embeds[0].fields.is_empty());
     }
 
     #[test]
     fn owed_cleared_names_the_amount_or_says_nothing_was_owed() {
-        let cleared = owed_cleared(&OwedCleared {
-            user_id: uid(),
-            cleared: Idr::new(30_000),
-        });
+        let cleared = owed_cleared(
+            L,
+            &OwedCleared {
+                user_id: uid(),
+                cleared: Idr::new(30_000),
+            },
+        );
         cleared.check().unwrap();
         assert!(cleared.embeds[0].description.contains("Rp 30.000"));
         assert!(cleared.embeds[0].description.contains("order again"));
-        let nothing = owed_cleared(&OwedCleared {
-            user_id: uid(),
-            cleared: Idr::new(0),
-        });
+        let nothing = owed_cleared(
+            L,
+            &OwedCleared {
+                user_id: uid(),
+                cleared: Idr::new(0),
+            },
+        );
         assert!(nothing.embeds[0].description.contains("owed nothing"));
     }
 
@@ -983,26 +1285,32 @@ mod tests {
             low_stock_threshold: 10,
             recent_batches: vec![],
         };
-        let shown = stock_view(&v);
+        let shown = stock_view(L, &v);
         assert!(field(&shown, "Quarantined").is_some_and(|t| t.contains("**2**")));
         v.counts.quarantined = 0;
-        assert_eq!(field(&stock_view(&v), "Quarantined"), None);
-        let done = quarantine_processed(&QuarantineProcessed {
-            action: QuarantineAction::Release,
-            released: 2,
-            discarded: 0,
-            still_quarantined: 1,
-            available_after: 7,
-        });
+        assert_eq!(field(&stock_view(L, &v), "Quarantined"), None);
+        let done = quarantine_processed(
+            L,
+            &QuarantineProcessed {
+                action: QuarantineAction::Release,
+                released: 2,
+                discarded: 0,
+                still_quarantined: 1,
+                available_after: 7,
+            },
+        );
         done.check().unwrap();
         assert_eq!(field(&done, "Back on sale"), Some("2"));
         assert_eq!(field(&done, "Still quarantined"), Some("1"));
-        let alert = order_anomaly_alert(&OrderAnomaly {
-            order_number: "RF-20261202-ABC234".into(),
-            user_id: uid(),
-            kind: AnomalyKind::DeliveredAfterRefund,
-            detail: "delivery confirmed after the refund".into(),
-        });
+        let alert = order_anomaly_alert(
+            L,
+            &OrderAnomaly {
+                order_number: "RF-20261202-ABC234".into(),
+                user_id: uid(),
+                kind: AnomalyKind::DeliveredAfterRefund,
+                detail: "delivery confirmed after the refund".into(),
+            },
+        );
         alert.check().unwrap();
         assert!(alert.embeds[0].description.contains("RF-20261202-ABC234"));
     }

@@ -13,8 +13,10 @@ use shared_proto::{
 
 use crate::discord::outbound::{self, with_retry, DiscordFailure};
 use crate::domain::delivery::{self, Fallback};
+use crate::domain::i18n::Lang;
 use crate::domain::retry::{FailureClass, RetryPolicy};
 use crate::state::AppState;
+use crate::tr;
 
 pub struct DeliveryConsumer {
     state: Arc<AppState>,
@@ -89,7 +91,8 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
     let http = state.http.as_ref();
     let metrics = &state.metrics;
     let policy = RetryPolicy::new(state.settings.delivery_retry_attempts);
-    let plan = delivery::plan(d);
+    let lang = Lang::from_remembered(d.locale.as_deref(), state.settings.default_lang);
+    let plan = delivery::plan(lang, d);
     let user = UserId::new(d.user_id.get());
 
     let dm = with_retry(policy, metrics, || {
@@ -111,9 +114,7 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
             .map(|i| i.token.as_str())
             .unwrap_or_default();
         let mut message = plan.message.clone();
-        message.content = Some(
-            "Your DMs are closed, so here are your codes — only you can see this message.".into(),
-        );
+        message.content = Some(tr!(lang, "codes-dms-closed"));
         match with_retry(policy, metrics, || {
             outbound::followup(http, token, &message, true)
         })
@@ -135,11 +136,19 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
     }
     match fallback {
         Fallback::PrivateThread { channel_id } => {
-            let name = delivery::thread_name(&d.order_number);
-            let (name, message) = (name.as_str(), &plan.message);
+            let name = delivery::thread_name(lang, &d.order_number);
+            let greeting = delivery::thread_greeting(lang, user.get());
+            let (name, greeting, message) = (name.as_str(), greeting.as_str(), &plan.message);
             let in_channel = |channel_id: u64| {
                 with_retry(policy, metrics, move || {
-                    outbound::private_thread(http, ChannelId::new(channel_id), name, user, message)
+                    outbound::private_thread(
+                        http,
+                        ChannelId::new(channel_id),
+                        name,
+                        user,
+                        greeting,
+                        message,
+                    )
                 })
             };
             let mut sent = in_channel(channel_id).await;

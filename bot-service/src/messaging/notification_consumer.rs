@@ -12,6 +12,7 @@ use shared_proto::{DiscordUserId, Envelope, Event, InteractionRef};
 
 use crate::discord::outbound::{self, with_retry};
 use crate::domain::delivery::token_alive;
+use crate::domain::i18n::Lang;
 use crate::domain::message::Message;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::views;
@@ -24,6 +25,16 @@ pub struct NotificationConsumer {
 impl NotificationConsumer {
     pub fn new(state: Arc<AppState>) -> Self {
         NotificationConsumer { state }
+    }
+
+    /// A user's language: the one remembered with the event, else `DEFAULT_LOCALE`.
+    fn lang_of(&self, locale: Option<&str>) -> Lang {
+        Lang::from_remembered(locale, self.state.settings.default_lang)
+    }
+
+    /// Alerts go to the admins' channel in the shop's language, `DEFAULT_LOCALE`.
+    fn admin_lang(&self) -> Lang {
+        self.state.settings.default_lang
     }
 
     fn policy(&self) -> RetryPolicy {
@@ -85,17 +96,19 @@ impl Handler for NotificationConsumer {
         tracing::debug!(message_type = %envelope.message_type, correlation_id = %envelope.correlation_id, "notification");
         match envelope.payload {
             Event::TopupSettled(t) => {
-                let view = views::topup_settled(&t.order_id, t.amount, t.balance_after);
+                let lang = self.lang_of(t.locale.as_deref());
+                let view = views::topup_settled(lang, &t.order_id, t.amount, t.balance_after);
                 self.edit_origin(t.interaction.as_ref(), &view).await;
                 self.dm(t.user_id, &view).await;
             }
             Event::TopupExpired(t) => {
-                let view = views::topup_expired(&t.order_id, t.amount, &t.midtrans_status);
+                let lang = self.lang_of(t.locale.as_deref());
+                let view = views::topup_expired(lang, &t.order_id, t.amount, &t.midtrans_status);
                 self.edit_origin(t.interaction.as_ref(), &view).await;
                 self.dm(t.user_id, &view).await;
             }
             Event::StockLow(s) => {
-                let view = views::stock_low_alert(&s);
+                let view = views::stock_low_alert(self.admin_lang(), &s);
                 self.alert(&view).await;
                 let recipients: BTreeSet<DiscordUserId> = s
                     .notify_user_ids
@@ -108,17 +121,21 @@ impl Handler for NotificationConsumer {
                 }
             }
             Event::OrderFailed(o) => {
-                self.alert(&views::order_failed_alert(&o)).await;
+                self.alert(&views::order_failed_alert(self.admin_lang(), &o))
+                    .await;
             }
             Event::OrderRefunded(r) => {
-                self.dm(r.user_id, &views::order_refunded(&r)).await;
+                let lang = self.lang_of(r.locale.as_deref());
+                self.dm(r.user_id, &views::order_refunded(lang, &r)).await;
             }
             Event::OrderAnomaly(a) => {
                 tracing::warn!(order_number = %a.order_number, kind = ?a.kind, "order anomaly");
-                self.alert(&views::order_anomaly_alert(&a)).await;
+                self.alert(&views::order_anomaly_alert(self.admin_lang(), &a))
+                    .await;
             }
             Event::TopupReversed(r) => {
-                self.alert(&views::topup_reversed_alert(&r)).await;
+                self.alert(&views::topup_reversed_alert(self.admin_lang(), &r))
+                    .await;
             }
             other => {
                 tracing::error!(

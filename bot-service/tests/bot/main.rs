@@ -5,6 +5,7 @@ mod delivery;
 mod discord_errors;
 mod fallback_channel;
 mod gateway;
+mod language;
 mod notifications;
 mod rate_limits;
 mod support;

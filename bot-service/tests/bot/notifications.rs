@@ -22,6 +22,7 @@ async fn settled_topup_is_dmed_to_the_user() {
         balance_after: Idr::new(65_000),
         paid_at: Utc::now(),
         interaction: None,
+        locale: None,
     }))
     .await;
     let dm = bot

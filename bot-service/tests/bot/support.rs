@@ -83,8 +83,20 @@ pub enum DiscordPath {
 
 pub async fn spawn_bot_via(
     options: Options,
+    config: FakeDiscordConfig,
+    path: DiscordPath,
+) -> TestBot {
+    spawn_bot_env(options, config, path, &[]).await
+}
+
+/// [`spawn_bot_via`] with settings added or replaced (e.g. `DEFAULT_LOCALE`). The harness runs
+/// the bot with `DEFAULT_LOCALE=en`: events of these tests mostly carry no remembered locale,
+/// and their checks read English; the Indonesian default is tested on its own.
+pub async fn spawn_bot_env(
+    options: Options,
     mut config: FakeDiscordConfig,
     path: DiscordPath,
+    extra_env: &[(&str, &str)],
 ) -> TestBot {
     config.tls |= path == DiscordPath::TlsWithSerenityRateLimiter;
     let fake = FakeDiscord::start(config)
@@ -121,9 +133,11 @@ pub async fn spawn_bot_via(
         ("BOT_GATEWAY", options.gateway.to_string()),
         ("BOT_REQUEST_TIMEOUT_SECS", "2".to_string()),
         ("DELIVERY_RETRY_ATTEMPTS", "3".to_string()),
+        ("DEFAULT_LOCALE", "en".to_string()),
     ]
     .into_iter()
     .chain(discord_vars)
+    .chain(extra_env.iter().map(|(k, v)| (*k, v.to_string())))
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let settings = bot_service::config::Settings::from_env_map(vars).expect("settings");
@@ -214,6 +228,7 @@ pub fn delivery(order: &str, user_id: u64, codes: usize) -> DeliveryRequested {
         codes: (0..codes).map(|i| format!("{order}-CODE-{i:03}")).collect(),
         attempt: 1,
         interaction: None,
+        locale: None,
     }
 }
 

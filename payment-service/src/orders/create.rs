@@ -113,9 +113,14 @@ impl OrderService {
             .context("starting the order transaction")?;
         // First statement is a write: on PostgreSQL it locks this user's row, so the limit checks
         // below see every earlier order of the user; on SQLite it takes the write lock at once.
-        ledger::ensure_user(&txn, user_id, cmd.user.username.as_deref())
-            .await
-            .context("upserting the user")?;
+        ledger::ensure_user(
+            &txn,
+            user_id,
+            cmd.user.username.as_deref(),
+            cmd.user.locale.as_deref(),
+        )
+        .await
+        .context("upserting the user")?;
         // Money returned on a credited top-up that the balance could not cover blocks orders
         // until an admin clears it (DESIGN invariant 5). The user row is locked above, so a
         // reversal cannot slip in between. A request accepted before is still answered.
@@ -237,6 +242,11 @@ impl OrderService {
                 codes,
                 attempt: 1,
                 interaction: cmd.interaction.clone(),
+                locale: match &cmd.user.locale {
+                    Some(locale) => Some(locale.clone()),
+                    // An older bot: the remembered one.
+                    None => ledger::user_locale(&txn, cmd.user.user_id.as_i64()).await?,
+                },
             });
             let threshold = self.config.low_stock_threshold;
             let level = if txn.get_database_backend() == DbBackend::Postgres {

@@ -244,6 +244,7 @@ impl OrderService {
             codes,
             attempt,
             interaction: order.interaction(),
+            locale: ledger::user_locale(txn, order.user_id).await?,
         });
         self.enqueue(txn, event, correlation_id, delay).await?;
         Ok(true)
@@ -476,6 +477,7 @@ impl OrderService {
             user_id: order.user()?,
             amount: order.total_price,
             balance_after: Idr::new(balance_after),
+            locale: ledger::user_locale(txn, order.user_id).await?,
         });
         self.enqueue(txn, event, correlation_id, None).await?;
         Ok(Ok(OrderProcessed {

@@ -55,22 +55,46 @@ pub async fn record(
 }
 
 /// Creates the user row if it does not exist yet (the sibling bot may have created it already),
-/// refreshes the username when Discord gave a new one, and locks the row for the rest of the
-/// transaction either way (PostgreSQL locks a conflicting row even when the `WHERE` of
-/// `DO UPDATE` skips the update; SQLite has one writer). An unchanged row is not rewritten.
+/// refreshes the username and the remembered locale when Discord gave new ones, and locks the
+/// row for the rest of the transaction either way (PostgreSQL locks a conflicting row even when
+/// the `WHERE` of `DO UPDATE` skips the update; SQLite has one writer). An unchanged row is not
+/// rewritten; a value not given (`None`) keeps the stored one.
 pub async fn ensure_user(
     txn: &impl ConnectionTrait,
     user_id: i64,
     username: Option<&str>,
+    locale: Option<&str>,
 ) -> Result<(), DbErr> {
     txn.execute(stmt(
         txn,
-        "INSERT INTO users (user_id, username) VALUES ($1, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username \
-         WHERE EXCLUDED.username IS NOT NULL \
-         AND (users.username IS NULL OR users.username <> EXCLUDED.username)",
-        [user_id.into(), username.map(str::to_string).into()],
+        "INSERT INTO users (user_id, username, locale) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET \
+         username = COALESCE(EXCLUDED.username, users.username), \
+         locale = COALESCE(EXCLUDED.locale, users.locale) \
+         WHERE (EXCLUDED.username IS NOT NULL \
+                AND (users.username IS NULL OR users.username <> EXCLUDED.username)) \
+            OR (EXCLUDED.locale IS NOT NULL \
+                AND (users.locale IS NULL OR users.locale <> EXCLUDED.locale))",
+        [
+            user_id.into(),
+            username.map(str::to_string).into(),
+            locale.map(str::to_string).into(),
+        ],
     ))
     .await?;
     Ok(())
+}
+
+/// The Discord locale the user last used with the shop (`users.locale`), if known.
+pub async fn user_locale(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<String>, DbErr> {
+    Ok(db
+        .query_one(stmt(
+            db,
+            "SELECT locale FROM users WHERE user_id = $1",
+            [user_id.into()],
+        ))
+        .await?
+        .map(|row| row.try_get::<Option<String>>("", "locale"))
+        .transpose()?
+        .flatten())
 }

@@ -158,9 +158,14 @@ impl TopupService {
             return self.replay(cmd, existing).await;
         }
         let user_id = cmd.user.user_id.as_i64();
-        ledger::ensure_user(db, user_id, cmd.user.username.as_deref())
-            .await
-            .map_err(internal)?;
+        ledger::ensure_user(
+            db,
+            user_id,
+            cmd.user.username.as_deref(),
+            cmd.user.locale.as_deref(),
+        )
+        .await
+        .map_err(internal)?;
         let now = Utc::now();
         let base = format!("ORDER-{user_id}-{}", now.timestamp());
         let mut order_id = None;
@@ -238,6 +243,7 @@ impl TopupService {
                     message:
                         "Your QRIS code is still being created; check the top-up again in a moment."
                             .into(),
+                    pending_order_id: Some(order_id.to_string()),
                 })
             }
             Err(e) if attempt == Attempt::Repeat => {
@@ -247,6 +253,7 @@ impl TopupService {
                 Err(ServiceError::ProviderUnavailable {
                     message: "Your top-up is still being created; please try again in a moment."
                         .into(),
+                    pending_order_id: Some(order_id.to_string()),
                 })
             }
             Err(e) => {
@@ -262,6 +269,7 @@ impl TopupService {
                 Err(ServiceError::ProviderUnavailable {
                     message: "The payment provider could not create the QRIS code; please try again later."
                         .into(),
+                    pending_order_id: None,
                 })
             }
         }
@@ -314,6 +322,7 @@ impl TopupService {
                 message:
                     "The payment provider could not create the QRIS code; please try again later."
                         .into(),
+                pending_order_id: None,
             }),
             (_, Some(qr_string), Some(expires_at)) => Ok(TopupCreated {
                 order_id: row.order_id,
@@ -410,6 +419,7 @@ impl TopupService {
                         return Err(ServiceError::ProviderUnavailable {
                             message: "The payment provider did not answer; please try again later."
                                 .into(),
+                            pending_order_id: None,
                         });
                     }
                 }
@@ -422,7 +432,7 @@ impl TopupService {
             .await
             .map_err(internal)?
             .ok_or_else(not_found)?;
-        Ok(info(&row))
+        Ok(info(&row, !self.inner.config.midtrans.is_production))
     }
 
     /// Whether the notification's `signature_key` is right (constant-time).
@@ -715,11 +725,16 @@ pub fn idempotency_key(request_id: &str) -> String {
     hex::encode(&digest[..16])
 }
 
-fn info(row: &TopupRow) -> TopupInfo {
+fn info(row: &TopupRow, sandbox: bool) -> TopupInfo {
     let state = match TopupStatus::parse(row.status.as_deref()) {
         Some(TopupStatus::Success) => TopupState::Success,
         Some(TopupStatus::Pending) => TopupState::Pending,
         _ => TopupState::Failed,
+    };
+    // The QR only while it can still be paid.
+    let qr_string = match state {
+        TopupState::Pending => row.qr_string.clone(),
+        _ => None,
     };
     TopupInfo {
         order_id: row.order_id.clone(),
@@ -729,6 +744,8 @@ fn info(row: &TopupRow) -> TopupInfo {
         created_at: row.created_at.map(|t| t.and_utc()).unwrap_or_else(Utc::now),
         expires_at: row.expires_at,
         paid_at: row.paid_at,
+        qr_string,
+        sandbox,
     }
 }
 

@@ -206,7 +206,7 @@ pub async fn credit<C: TransactionTrait + ConnectionTrait>(
         transaction_id,
         paid_at,
     } = settlement;
-    let event = |balance: i64| {
+    let event = |balance: i64, locale: Option<String>| {
         Envelope::new(Event::TopupSettled(TopupSettled {
             order_id: row.order_id.clone(),
             user_id,
@@ -214,12 +214,13 @@ pub async fn credit<C: TransactionTrait + ConnectionTrait>(
             balance_after: Idr::new(balance),
             paid_at,
             interaction: None,
+            locale,
         }))
     };
     let missing_user =
         || DbErr::RecordNotFound(format!("user {user_id} of top-up {}", row.order_id));
     if db.get_database_backend() == DbBackend::Postgres {
-        let template = event(0);
+        let template = event(0, None);
         let result = db
             .query_one(stmt(
                 db,
@@ -228,13 +229,14 @@ pub async fn credit<C: TransactionTrait + ConnectionTrait>(
                  WHERE order_id = $4 AND status = 'pending' AND bot_source = $5 \
                  AND EXISTS (SELECT 1 FROM users WHERE user_id = $7) RETURNING order_id), \
                  credited AS (UPDATE users SET balance = balance + $6, total_topup = total_topup + $6 \
-                 WHERE user_id = $7 AND EXISTS (SELECT 1 FROM settled) RETURNING balance), \
+                 WHERE user_id = $7 AND EXISTS (SELECT 1 FROM settled) RETURNING balance, locale), \
                  booked AS (INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) \
                  SELECT $7, $6, $8, $4, balance FROM credited RETURNING balance_after), \
                  queued AS (INSERT INTO outbox (message_id, exchange, routing_key, message_type, \
                  correlation_id, payload) SELECT $9, $10, $11, $11, $12, \
-                 jsonb_set($13::jsonb, '{payload,balance_after}', to_jsonb(balance_after))::text \
-                 FROM booked RETURNING id) \
+                 jsonb_set(jsonb_set($13::jsonb, '{payload,balance_after}', to_jsonb(b.balance_after)), \
+                 '{payload,locale}', COALESCE(to_jsonb(c.locale), 'null'::jsonb))::text \
+                 FROM booked b, credited c RETURNING id) \
                  SELECT (SELECT COUNT(*) FROM settled) AS settled, \
                  (SELECT COUNT(*) FROM queued) AS queued, \
                  (SELECT balance_after FROM booked) AS balance, \
@@ -296,16 +298,17 @@ pub async fn credit<C: TransactionTrait + ConnectionTrait>(
         txn.rollback().await?;
         return Ok(Applied::AlreadyDone);
     }
-    let balance = txn
+    let credited = txn
         .query_one(stmt(
             &txn,
             "UPDATE users SET balance = balance + $1, total_topup = total_topup + $1 \
-             WHERE user_id = $2 RETURNING balance",
+             WHERE user_id = $2 RETURNING balance, locale",
             [amount.rupiah().into(), user_id.as_i64().into()],
         ))
         .await?
-        .ok_or_else(missing_user)?
-        .try_get::<i64>("", "balance")?;
+        .ok_or_else(missing_user)?;
+    let balance = credited.try_get::<i64>("", "balance")?;
+    let locale = credited.try_get::<Option<String>>("", "locale")?;
     ledger::record(
         &txn,
         user_id.as_i64(),
@@ -315,7 +318,7 @@ pub async fn credit<C: TransactionTrait + ConnectionTrait>(
         balance,
     )
     .await?;
-    outbox::enqueue(&txn, events_exchange, &event(balance)).await?;
+    outbox::enqueue(&txn, events_exchange, &event(balance, locale)).await?;
     txn.commit().await?;
     Ok(Applied::Credited {
         balance_after: Idr::new(balance),
@@ -354,6 +357,7 @@ pub async fn fail<C: TransactionTrait>(
         amount: Idr::new(row.amount),
         midtrans_status: midtrans_status.to_string(),
         interaction: None,
+        locale: ledger::user_locale(&txn, user_id.as_i64()).await?,
     }));
     outbox::enqueue(&txn, events_exchange, &event).await?;
     txn.commit().await?;

@@ -88,15 +88,21 @@ async fn a_charge_still_in_progress_after_the_wait_stays_pending_and_status_show
         .topups
         .create(&topup_request("in-progress-3", 4003, 10_000))
         .await;
-    assert!(
-        matches!(reply.outcome, Err(ServiceError::ProviderUnavailable { ref message }) if message.contains("still being created")),
-        "{:?}",
-        reply.outcome
-    );
+    let pending_order_id = match reply.outcome {
+        Err(ServiceError::ProviderUnavailable {
+            pending_order_id, ..
+        }) => pending_order_id,
+        other => panic!("expected a pending top-up, got {other:?}"),
+    };
     let row = repository::find_by_request_id(&app.db, "in-progress-3")
         .await
         .unwrap()
         .expect("row kept");
+    assert_eq!(
+        pending_order_id.as_deref(),
+        Some(row.order_id.as_str()),
+        "the reply names the pending top-up so the bot can show its Check-status button"
+    );
     assert_eq!(row.status.as_deref(), Some("pending"), "not failed");
     assert!(row.qr_string.is_none());
 
@@ -122,6 +128,11 @@ async fn a_charge_still_in_progress_after_the_wait_stays_pending_and_status_show
         row.qr_string.is_some(),
         "the QR is stored once Midtrans has it"
     );
+    assert_eq!(
+        status.qr_string, row.qr_string,
+        "the status answer carries the QR to show"
+    );
+    assert!(status.sandbox, "the simulator is Midtrans's sandbox");
     assert_eq!(app.sim.transactions().len(), 1);
 }
 

@@ -242,6 +242,7 @@ pub fn order_cmd(user_id: i64, package: PackageSize, request_id: &str) -> OrderC
         user: UserRef {
             user_id: DiscordUserId::from_i64(user_id).unwrap(),
             username: Some(format!("user{user_id}")),
+            locale: None,
         },
         package,
         interaction: None,

@@ -142,6 +142,7 @@ pub(crate) fn guild_create(shared: &Shared, inner: &Inner) -> Value {
     let mut guild = payloads::guild_create(config);
     guild["channels"] = json!(guild_channels(config, inner));
     guild["members"] = json!([bot_member(config)]);
+    guild["preferred_locale"] = json!(shared.guild_locale(inner, config.guild_id));
     guild
 }
 

@@ -37,6 +37,10 @@ pub struct FakeDiscordConfig {
     pub owner_user_id: u64,
     pub guild_id: u64,
     pub guild_name: String,
+    /// The main guild's preferred locale (`preferred_locale`, and `guild_locale` in its
+    /// interactions): one of Discord's locales. Other guilds start with `en-US`; any guild's can
+    /// be changed while running with [`crate::RunningFake::set_guild_locale`].
+    pub guild_locale: String,
     /// The text channel where slash commands are used unless a test says otherwise.
     pub channel_id: u64,
     /// More text channels in the guild (e.g. a public channel for private threads).
@@ -76,6 +80,7 @@ impl Default for FakeDiscordConfig {
             owner_user_id: 1_100_000_000_000_000_999,
             guild_id: 1_100_000_000_000_000_100,
             guild_name: "Redfinger Test Guild".to_string(),
+            guild_locale: crate::model::DEFAULT_LOCALE.to_string(),
             channel_id: 1_100_000_000_000_000_200,
             extra_channel_ids: Vec::new(),
             roles: Vec::new(),

@@ -14,11 +14,18 @@
 //! - `POST /_fake/modal {"user_id","custom_id","fields":{"input_id":"value"}}`
 //! - `GET /_fake/messages?user_id=` — DMs, ephemeral answers and private-thread messages the user
 //!   can see, oldest first, with their text, buttons, selects and files.
-//! - `GET /_fake/interactions` — every interaction with its latency and whether it failed.
+//! - `GET /_fake/interactions` — every interaction with its user's locale, its latency and
+//!   whether it failed.
 //! - `GET /_fake/requests` — every REST request the bot made, oldest first: method, path
 //!   (interaction and webhook tokens redacted), body (files by name and size), status, whether
 //!   the body was validated and Discord's `errors` tree when it was refused with 50035.
 //! - `POST /_fake/close-dms/{user_id}`, `POST /_fake/open-dms/{user_id}`
+//! - `POST /_fake/users/{user_id}/locale {"locale":"id"}` — the language of the user's Discord
+//!   client, which their interactions carry as `locale` (default `en-US`). One of Discord's
+//!   locales, else 400. `/_fake/slash`, `/click`, `/select` and `/modal` also take `"locale"`:
+//!   it wins over the one set before and is remembered like `username`.
+//! - `POST /_fake/guilds/{guild_id}/locale {"locale":"id"}` — the guild's preferred locale, which
+//!   its interactions carry as `guild_locale` (DMs carry none).
 //! - `POST /_fake/permissions {"channel_id","permissions"}` — the bot's exact permissions in a
 //!   channel (a decimal string or number, as Discord writes them); missing ones get 403/50013.
 //! - `POST /_fake/gateway/heartbeat` — op 1 to every session; one that does not answer is closed.
@@ -27,7 +34,7 @@
 //!
 //! Each action answers `{"interaction_id"}`; the bot's answer shows up in `/_fake/messages`.
 //! Users are remembered by id: give `username`/`roles` once (with `/_fake/slash`) and later
-//! clicks reuse them.
+//! clicks reuse them (and `locale`, given with any action or set on its own).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -109,6 +116,14 @@ pub fn serve(fake: Arc<RunningFake>, bind: SocketAddr) -> anyhow::Result<Running
             .route("/_fake/requests", web::get().to(requests))
             .route("/_fake/close-dms/{user_id}", web::post().to(close_dms))
             .route("/_fake/open-dms/{user_id}", web::post().to(open_dms))
+            .route(
+                "/_fake/users/{user_id}/locale",
+                web::post().to(set_user_locale),
+            )
+            .route(
+                "/_fake/guilds/{guild_id}/locale",
+                web::post().to(set_guild_locale),
+            )
             .route("/_fake/permissions", web::post().to(set_permissions))
             .route(
                 "/_fake/gateway/heartbeat",
@@ -165,6 +180,8 @@ struct SlashRequest {
     /// Use the command in the user's DM with the bot.
     #[serde(default)]
     dm: bool,
+    /// The user's client locale from now on.
+    locale: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +191,7 @@ struct ClickRequest {
     custom_id: String,
     /// The click arrives from this guild's main channel.
     guild_id: Option<Id>,
+    locale: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +200,7 @@ struct SelectRequest {
     message_id: Id,
     custom_id: String,
     values: Vec<String>,
+    locale: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -190,11 +209,22 @@ struct ModalRequest {
     custom_id: String,
     #[serde(default)]
     fields: HashMap<String, String>,
+    locale: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct MessagesQuery {
     user_id: Id,
+}
+
+/// Remembers the locale a request gave for its user; the 400 to answer for an unknown one.
+fn remember_locale(control: &Control, user_id: Id, locale: Option<&str>) -> Option<HttpResponse> {
+    let locale = locale?;
+    control
+        .fake
+        .set_user_locale(user_id.0, locale)
+        .err()
+        .map(|e| bad_request(format!("{e:#}")))
 }
 
 fn bad_request(error: impl std::fmt::Display) -> HttpResponse {
@@ -210,6 +240,9 @@ fn dispatched(result: anyhow::Result<u64>) -> HttpResponse {
 
 async fn slash(control: web::Data<Control>, body: web::Json<SlashRequest>) -> HttpResponse {
     let body = body.into_inner();
+    if let Some(refused) = remember_locale(&control, body.user_id, body.locale.as_deref()) {
+        return refused;
+    }
     let roles = body.roles.map(|r| r.into_iter().map(|Id(id)| id).collect());
     let user = control.user(body.user_id.0, body.username, roles);
     let mut options = Vec::new();
@@ -268,6 +301,9 @@ fn slash_option(fake: &RunningFake, option: &Value) -> Result<SlashOption, Strin
 }
 
 async fn click(control: web::Data<Control>, body: web::Json<ClickRequest>) -> HttpResponse {
+    if let Some(refused) = remember_locale(&control, body.user_id, body.locale.as_deref()) {
+        return refused;
+    }
     let user = control.user(body.user_id.0, None, None);
     dispatched(match body.guild_id {
         Some(Id(guild)) => {
@@ -282,6 +318,9 @@ async fn click(control: web::Data<Control>, body: web::Json<ClickRequest>) -> Ht
 }
 
 async fn select(control: web::Data<Control>, body: web::Json<SelectRequest>) -> HttpResponse {
+    if let Some(refused) = remember_locale(&control, body.user_id, body.locale.as_deref()) {
+        return refused;
+    }
     let user = control.user(body.user_id.0, None, None);
     let values: Vec<&str> = body.values.iter().map(String::as_str).collect();
     dispatched(
@@ -292,6 +331,9 @@ async fn select(control: web::Data<Control>, body: web::Json<SelectRequest>) -> 
 }
 
 async fn modal(control: web::Data<Control>, body: web::Json<ModalRequest>) -> HttpResponse {
+    if let Some(refused) = remember_locale(&control, body.user_id, body.locale.as_deref()) {
+        return refused;
+    }
     let user = control.user(body.user_id.0, None, None);
     let fields: Vec<(&str, &str)> = body
         .fields
@@ -396,6 +438,7 @@ async fn interactions(control: web::Data<Control>) -> HttpResponse {
                 "id": i.id.to_string(),
                 "kind": format!("{:?}", i.kind),
                 "user_id": i.user_id.to_string(),
+                "locale": i.payload["locale"],
                 "latency_ms": i.latency().map(|l| l.as_millis() as u64),
                 "failed": i.failed,
             })
@@ -460,6 +503,43 @@ async fn open_dms(control: web::Data<Control>, user_id: web::Path<String>) -> Ht
             HttpResponse::Ok().json(json!({"user_id": id.to_string(), "dms": "open"}))
         }
         Err(_) => bad_request("the user id must be digits"),
+    }
+}
+
+#[derive(Deserialize)]
+struct LocaleRequest {
+    locale: String,
+}
+
+async fn set_user_locale(
+    control: web::Data<Control>,
+    user_id: web::Path<String>,
+    body: web::Json<LocaleRequest>,
+) -> HttpResponse {
+    let Ok(id) = user_id.parse::<u64>() else {
+        return bad_request("the user id must be digits");
+    };
+    match control.fake.set_user_locale(id, &body.locale) {
+        Ok(()) => {
+            HttpResponse::Ok().json(json!({"user_id": id.to_string(), "locale": body.locale}))
+        }
+        Err(e) => bad_request(format!("{e:#}")),
+    }
+}
+
+async fn set_guild_locale(
+    control: web::Data<Control>,
+    guild_id: web::Path<String>,
+    body: web::Json<LocaleRequest>,
+) -> HttpResponse {
+    let Ok(id) = guild_id.parse::<u64>() else {
+        return bad_request("the guild id must be digits");
+    };
+    match control.fake.set_guild_locale(id, &body.locale) {
+        Ok(()) => {
+            HttpResponse::Ok().json(json!({"guild_id": id.to_string(), "locale": body.locale}))
+        }
+        Err(e) => bad_request(format!("{e:#}")),
     }
 }
 

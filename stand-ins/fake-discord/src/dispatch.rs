@@ -46,7 +46,7 @@ impl RunningFake {
             user,
             place,
             data,
-        );
+        )?;
         drop(inner);
         self.deliver(id);
         Ok(id)
@@ -70,7 +70,7 @@ impl RunningFake {
             user,
             place,
             data,
-        );
+        )?;
         drop(inner);
         self.deliver(id);
         Ok(id)
@@ -187,6 +187,7 @@ impl RunningFake {
             channel_id: opener.channel_id,
             guild_id: opener.guild_id,
             channel: opener.payload["channel"].clone(),
+            guild_locale: opener.guild_id.map(|g| shared.guild_locale(&inner, g)),
         };
         let data = json!({"custom_id": custom_id, "components": rows});
         let id = dispatch(
@@ -196,7 +197,7 @@ impl RunningFake {
             user,
             place,
             data,
-        );
+        )?;
         if opener.kind == InteractionKind::Component {
             // A modal opened from a component carries that component's message.
             if let Some(record) = inner.interactions.iter_mut().find(|i| i.id == id) {
@@ -296,7 +297,7 @@ impl RunningFake {
             user,
             place,
             data,
-        );
+        )?;
         if let Some(record) = inner.interactions.iter_mut().find(|i| i.id == id) {
             record.payload["message"] = message;
         }
@@ -334,6 +335,7 @@ fn guild_place(
         channel_id,
         guild_id: Some(guild_id),
         channel,
+        guild_locale: Some(shared.guild_locale(inner, guild_id)),
     })
 }
 
@@ -349,6 +351,7 @@ fn dm_place(shared: &Shared, inner: &mut Inner, user: &FakeUser) -> Place {
         channel_id,
         guild_id: None,
         channel,
+        guild_locale: None,
     }
 }
 
@@ -448,7 +451,10 @@ fn dispatch(
     user: &FakeUser,
     place: Place,
     data: Value,
-) -> u64 {
+) -> anyhow::Result<u64> {
+    let locale = shared.user_locale(inner, user);
+    // `FakeUser::locale` is a public field: it may not have gone through `with_locale`.
+    crate::validation::check_locale(&locale)?;
     if place.guild_id.is_some() {
         inner.members.insert(user.id, user.clone());
     }
@@ -459,8 +465,16 @@ fn dispatch(
         InteractionKind::Component => 3,
         InteractionKind::ModalSubmit => 5,
     };
-    let payload =
-        payloads::interaction(&shared.config, type_number, id, &token, user, &place, data);
+    let payload = payloads::interaction(
+        &shared.config,
+        type_number,
+        id,
+        &token,
+        user,
+        &locale,
+        &place,
+        data,
+    );
     inner.interactions.push(InteractionRecord {
         id,
         token,
@@ -476,7 +490,7 @@ fn dispatch(
         original_message_id: None,
         failed: false,
     });
-    id
+    Ok(id)
 }
 
 impl RunningFake {

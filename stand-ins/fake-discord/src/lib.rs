@@ -39,7 +39,7 @@ pub use config::{
 };
 pub use model::{
     FakeAttachment, FakeUser, InteractionKind, InteractionRecord, MessageRef, Part, RecordedBody,
-    RecordedMessage, RecordedRequest, SessionInfo, SlashOption, UploadedFile,
+    RecordedMessage, RecordedRequest, SessionInfo, SlashOption, UploadedFile, DEFAULT_LOCALE,
 };
 pub use ratelimit::{RateLimitConfig, RateLimitHit, RateLimitScope, RouteLimit};
 
@@ -57,6 +57,8 @@ impl FakeDiscord {
     /// Binds the REST API and the gateway and serves them on the current tokio runtime.
     pub async fn start(config: FakeDiscordConfig) -> anyhow::Result<RunningFake> {
         let routes = validation::load().context("loading Discord's OpenAPI specification")?;
+        validation::check_locale(&config.guild_locale)
+            .context("FakeDiscordConfig::guild_locale")?;
         let rest_listener = std::net::TcpListener::bind(config.bind)
             .with_context(|| format!("binding the fake Discord REST API on {}", config.bind))?;
         let rest_addr = rest_listener.local_addr()?;
@@ -524,6 +526,50 @@ impl RunningFake {
     /// interaction in the guild does this too.
     pub fn add_member(&self, user: &FakeUser) {
         self.shared.lock().members.insert(user.id, user.clone());
+    }
+
+    /// The user's Discord client speaks `locale` (one of Discord's locales, e.g. `"id"` for
+    /// Indonesian): their next interactions carry it as `locale` (and in their `user` object),
+    /// unless the [`FakeUser`] passed with them has its own ([`FakeUser::with_locale`]).
+    /// `Err` naming Discord's locales if `locale` is not one of them.
+    pub fn set_user_locale(&self, user_id: u64, locale: &str) -> anyhow::Result<()> {
+        validation::check_locale(locale)?;
+        self.shared
+            .lock()
+            .user_locales
+            .insert(user_id, locale.to_string());
+        Ok(())
+    }
+
+    /// The locale the interactions of user `user_id` carry when their [`FakeUser`] has none.
+    pub fn user_locale(&self, user_id: u64) -> String {
+        self.shared
+            .lock()
+            .user_locales
+            .get(&user_id)
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_LOCALE.to_string())
+    }
+
+    /// Guild `guild_id` (the main guild or an extra one) prefers `locale`: its next
+    /// interactions carry it as `guild_locale` (and the next GUILD_CREATE of the main guild as
+    /// `preferred_locale`). `Err` for an unknown guild or a locale Discord does not have.
+    pub fn set_guild_locale(&self, guild_id: u64, locale: &str) -> anyhow::Result<()> {
+        validation::check_locale(locale)?;
+        if !self.shared.knows_guild(guild_id) {
+            anyhow::bail!("no guild {guild_id}");
+        }
+        self.shared
+            .lock()
+            .guild_locales
+            .insert(guild_id, locale.to_string());
+        Ok(())
+    }
+
+    /// Guild `guild_id`'s preferred locale (`en-US` unless configured or set).
+    pub fn guild_locale(&self, guild_id: u64) -> String {
+        let inner = self.shared.lock();
+        self.shared.guild_locale(&inner, guild_id)
     }
 
     /// Registers a file a user "uploads"; its `url` serves the bytes.

@@ -8,7 +8,8 @@
 //! 1100000000000000300), `FAKE_DISCORD_EXTRA_GUILDS` (comma-separated
 //! `guild:channel:role:name`: more guilds the bot is in, each with one channel and one role),
 //! `FAKE_DISCORD_CONTROL_BIND` (the control API for playing users with `curl`, default
-//! 127.0.0.1:8092; see `fake_discord::control`).
+//! 127.0.0.1:8092; see `fake_discord::control`), `FAKE_DISCORD_GUILD_LOCALE` (the guild's
+//! preferred locale, default `en-US`; user locales are set through the control API).
 //!
 //! Gateway and permissions: `FAKE_DISCORD_RESUME_GATEWAY_BIND` (READY's `resume_gateway_url`,
 //! default a free port), `FAKE_DISCORD_PRIVILEGED_INTENTS` (intent bits enabled for the
@@ -62,6 +63,9 @@ fn config_from_env() -> anyhow::Result<FakeDiscordConfig> {
     }
     if let Some(v) = env_parse("FAKE_DISCORD_CHANNEL_ID")? {
         config.channel_id = v;
+    }
+    if let Ok(raw) = std::env::var("FAKE_DISCORD_GUILD_LOCALE") {
+        config.guild_locale = raw.trim().to_string();
     }
     if let Some(v) = env_parse("FAKE_DISCORD_SHARDS")? {
         config.recommended_shards = v;

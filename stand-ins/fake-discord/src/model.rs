@@ -14,7 +14,14 @@ pub struct FakeUser {
     pub username: String,
     /// Role ids the member holds in the guild.
     pub roles: Vec<u64>,
+    /// The language of the user's Discord client, which their interactions carry as `locale`
+    /// (one of Discord's locales, e.g. `"id"`). `None`: what
+    /// [`crate::RunningFake::set_user_locale`] set for this id, else [`DEFAULT_LOCALE`].
+    pub locale: Option<String>,
 }
+
+/// The locale of users and guilds nobody set one for.
+pub const DEFAULT_LOCALE: &str = "en-US";
 
 impl FakeUser {
     pub fn new(id: u64, username: impl Into<String>) -> Self {
@@ -22,7 +29,22 @@ impl FakeUser {
             id,
             username: username.into(),
             roles: Vec::new(),
+            locale: None,
         }
+    }
+
+    /// The user's client speaks `locale` (e.g. `"id"` for Indonesian); it wins over
+    /// [`crate::RunningFake::set_user_locale`].
+    ///
+    /// # Panics
+    /// If `locale` is not one of Discord's locales (the OpenAPI `AvailableLocalesEnum`).
+    pub fn with_locale(mut self, locale: impl Into<String>) -> Self {
+        let locale = locale.into();
+        if let Err(e) = crate::validation::check_locale(&locale) {
+            panic!("FakeUser::with_locale: {e}");
+        }
+        self.locale = Some(locale);
+        self
     }
 
     pub fn with_roles(mut self, roles: impl IntoIterator<Item = u64>) -> Self {

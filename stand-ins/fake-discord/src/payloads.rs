@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use crate::config::FakeDiscordConfig;
-use crate::model::FakeUser;
+use crate::model::{FakeUser, DEFAULT_LOCALE};
 
 /// Permission bits of a default `@everyone` role.
 pub const EVERYONE_PERMISSIONS: u64 = 1_071_698_660_929;
@@ -273,7 +273,7 @@ pub fn guild_create(config: &FakeDiscordConfig) -> Value {
         "banner": null,
         "premium_tier": 0,
         "premium_subscription_count": 0,
-        "preferred_locale": "en-US",
+        "preferred_locale": config.guild_locale,
         "public_updates_channel_id": null,
         "max_video_channel_users": 25,
         "max_stage_video_channel_users": 50,
@@ -418,16 +418,20 @@ pub struct Place {
     pub guild_id: Option<u64>,
     /// The channel object as interactions carry it.
     pub channel: Value,
+    /// The guild's preferred locale; `None` for DMs.
+    pub guild_locale: Option<String>,
 }
 
 /// The fields every INTERACTION_CREATE carries, for `kind` 2 (command), 3 (component) or
-/// 5 (modal submit).
+/// 5 (modal submit), from a user whose client speaks `locale`.
+#[allow(clippy::too_many_arguments)]
 pub fn interaction(
     config: &FakeDiscordConfig,
     kind: u64,
     id: u64,
     token: &str,
     who: &FakeUser,
+    locale: &str,
     place: &Place,
     data: Value,
 ) -> Value {
@@ -439,7 +443,7 @@ pub fn interaction(
         "version": 1,
         "channel_id": place.channel_id.to_string(),
         "channel": place.channel,
-        "locale": "en-US",
+        "locale": locale,
         "app_permissions": BOT_PERMISSIONS.to_string(),
         "entitlements": [],
         "entitlement_sku_ids": [],
@@ -448,19 +452,23 @@ pub fn interaction(
     });
     match place.guild_id {
         Some(guild_id) => {
+            let guild_locale = place.guild_locale.as_deref().unwrap_or(DEFAULT_LOCALE);
             payload["guild_id"] = json!(guild_id.to_string());
             payload["guild"] = json!({
                 "id": guild_id.to_string(),
-                "locale": "en-US",
+                "locale": guild_locale,
                 "features": [],
             });
-            payload["guild_locale"] = json!("en-US");
+            payload["guild_locale"] = json!(guild_locale);
             payload["member"] = member(config, who, true);
+            payload["member"]["user"]["locale"] = json!(locale);
             payload["authorizing_integration_owners"] = json!({"0": guild_id.to_string()});
             payload["context"] = json!(0);
         }
         None => {
             payload["user"] = user(who.id, &who.username);
+            payload["user"]["locale"] = json!(locale);
+            // Discord sends no `guild_locale` outside a guild.
             // A guild-installed app used in a DM: the guild owner id is "0".
             payload["authorizing_integration_owners"] = json!({"0": "0"});
             payload["context"] = json!(1);

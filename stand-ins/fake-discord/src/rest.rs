@@ -599,11 +599,16 @@ fn interaction_callback(
 }
 
 fn interaction_user(payload: &Value) -> Value {
-    if payload["member"]["user"].is_object() {
+    let mut user = if payload["member"]["user"].is_object() {
         payload["member"]["user"].clone()
     } else {
         payload["user"].clone()
+    };
+    // The client locale belongs to the interaction, not to the user objects of messages.
+    if let Some(fields) = user.as_object_mut() {
+        fields.remove("locale");
     }
+    user
 }
 
 fn webhook(

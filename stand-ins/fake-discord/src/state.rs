@@ -13,7 +13,7 @@ use crate::config::FakeDiscordConfig;
 use crate::ids;
 use crate::model::{
     FakeAttachment, FakeUser, InteractionKind, InteractionRecord, RecordedMessage, RecordedRequest,
-    SessionInfo, UploadedFile,
+    SessionInfo, UploadedFile, DEFAULT_LOCALE,
 };
 use crate::payloads;
 
@@ -115,6 +115,10 @@ pub(crate) struct Inner {
     pub interactions: Vec<InteractionRecord>,
     pub files: HashMap<u64, StoredFile>,
     pub sessions: Vec<Session>,
+    /// Client locales set by user id (a [`FakeUser`]'s own `locale` wins over these).
+    pub user_locales: HashMap<u64, String>,
+    /// Preferred locales by guild id (the main guild's from the configuration).
+    pub guild_locales: HashMap<u64, String>,
 }
 
 pub(crate) struct Shared {
@@ -140,6 +144,9 @@ impl Shared {
             let channel = payloads::text_channel_in(guild.id, guild.channel_id, "general", 0);
             inner.channels.insert(guild.channel_id, channel);
         }
+        inner
+            .guild_locales
+            .insert(config.guild_id, config.guild_locale.clone());
         Self {
             rate_limits: crate::ratelimit::RateLimiter::new(&config.rate_limits),
             config,
@@ -190,6 +197,30 @@ impl Shared {
                 interaction.failed = true;
             }
         }
+    }
+
+    /// The locale `user`'s interactions carry: their own, else the one set for their id, else
+    /// `en-US`.
+    pub fn user_locale(&self, inner: &Inner, user: &FakeUser) -> String {
+        user.locale
+            .clone()
+            .or_else(|| inner.user_locales.get(&user.id).cloned())
+            .unwrap_or_else(|| DEFAULT_LOCALE.to_string())
+    }
+
+    /// A guild's preferred locale (`en-US` unless configured or set).
+    pub fn guild_locale(&self, inner: &Inner, guild_id: u64) -> String {
+        inner
+            .guild_locales
+            .get(&guild_id)
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_LOCALE.to_string())
+    }
+
+    /// Whether the bot is in guild `guild_id` (the main guild or an extra one).
+    pub fn knows_guild(&self, guild_id: u64) -> bool {
+        guild_id == self.config.guild_id
+            || self.config.extra_guilds.iter().any(|g| g.id == guild_id)
     }
 
     /// The user object for `user_id`: a known member, the bot, or a plausible stranger.

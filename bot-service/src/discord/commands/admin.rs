@@ -13,11 +13,13 @@ use shared_proto::{
 
 use super::super::admin_check::admin_grant;
 use super::super::attachment_download::{download, DownloadError};
-use super::super::interaction::{defer_ephemeral, show, Origin};
+use super::super::interaction::{defer_ephemeral, menu_failed, show, Origin};
 use super::super::outbound;
 use super::{origin, Context, Error};
 use crate::domain::admin::{sign_claim, AdminGrant};
+use crate::domain::i18n::Lang;
 use crate::domain::views;
+use crate::tr;
 
 /// Largest stock upload accepted (a code a line; 1 MiB is far above any real batch).
 const MAX_STOCK_FILE: u32 = 1024 * 1024;
@@ -57,7 +59,12 @@ async fn authorize(ctx: Context<'_>) -> Result<Option<(Origin, AdminGrant)>, Err
         Ok(grant) => Ok(Some((o, grant))),
         Err(refusal) => {
             tracing::info!(user_id = %o.user, guild_id = ?o.guild_id.map(|g| g.get()), reason = %refusal, "admin command refused");
-            show(&ctx.data().http, &o, &views::error(refusal.to_string())).await;
+            show(
+                &ctx.data().http,
+                &o,
+                &views::error(o.lang, refusal.message(o.lang)),
+            )
+            .await;
             Ok(None)
         }
     }
@@ -80,7 +87,7 @@ pub async fn addstock(
                 show(
                     &state.http,
                     &o,
-                    &views::error("That file is larger than 1 MiB."),
+                    &views::error(o.lang, tr!(o.lang, "stock-file-too-large")),
                 )
                 .await;
                 return Ok(());
@@ -89,7 +96,12 @@ pub async fn addstock(
                 Ok(b) => b,
                 Err(error) => {
                     tracing::warn!(%error, "downloading the stock file failed; nothing added");
-                    show(&state.http, &o, &views::error(download_refusal(&error))).await;
+                    show(
+                        &state.http,
+                        &o,
+                        &views::error(o.lang, download_refusal(o.lang, &error)),
+                    )
+                    .await;
                     return Ok(());
                 }
             };
@@ -99,7 +111,7 @@ pub async fn addstock(
                     show(
                         &state.http,
                         &o,
-                        &views::error("The file is not a UTF-8 text file."),
+                        &views::error(o.lang, tr!(o.lang, "stock-file-not-text")),
                     )
                     .await;
                     return Ok(());
@@ -112,7 +124,7 @@ pub async fn addstock(
             show(
                 &state.http,
                 &o,
-                &views::error("Give the codes as text or attach a .txt file."),
+                &views::error(o.lang, tr!(o.lang, "stock-no-codes")),
             )
             .await;
             return Ok(());
@@ -131,23 +143,21 @@ pub async fn addstock(
         ))
         .await
     {
-        Ok(added) => views::stock_added(&added),
-        Err(e) => views::error(e.user_message()),
+        Ok(added) => views::stock_added(o.lang, &added),
+        Err(e) => views::error(o.lang, e.user_message(o.lang)),
     };
     show(&state.http, &o, &view).await;
     Ok(())
 }
 
 /// What the admin is told when the stock file could not be fetched: nothing was added.
-fn download_refusal(error: &DownloadError) -> String {
+fn download_refusal(lang: Lang, error: &DownloadError) -> String {
     match error {
-        DownloadError::Status(status) => format!(
-            "The file could not be downloaded from Discord (HTTP {status}). No codes were added; please attach the file again."
-        ),
-        DownloadError::TooLarge { .. } => "That file is larger than 1 MiB. No codes were added.".into(),
-        DownloadError::Network { .. } => {
-            "The file could not be downloaded from Discord. No codes were added; please try again.".into()
+        DownloadError::Status(status) => {
+            tr!(lang, "stock-download-status", status = *status)
         }
+        DownloadError::TooLarge { .. } => tr!(lang, "stock-download-too-large"),
+        DownloadError::Network { .. } => tr!(lang, "stock-download-failed"),
     }
 }
 
@@ -169,8 +179,8 @@ pub async fn viewstock(ctx: Context<'_>) -> Result<(), Error> {
         ))
         .await
     {
-        Ok(v) => views::stock_view(&v),
-        Err(e) => views::error(e.user_message()),
+        Ok(v) => views::stock_view(o.lang, &v),
+        Err(e) => views::error(o.lang, e.user_message(o.lang)),
     };
     show(&state.http, &o, &view).await;
     Ok(())
@@ -242,9 +252,9 @@ pub async fn orders_page(
         },
     );
     match state.payments.list_orders(request).await {
-        Ok(p) => views::orders_page(o.user, &p, status, user)
-            .unwrap_or_else(|_| views::error("This page could not be built.")),
-        Err(e) => views::error(e.user_message()),
+        Ok(p) => views::orders_page(o.lang, o.user, &p, status, user)
+            .unwrap_or_else(|_| menu_failed(o.lang)),
+        Err(e) => views::error(o.lang, e.user_message(o.lang)),
     }
 }
 
@@ -296,8 +306,8 @@ pub async fn processorder(
         ))
         .await
     {
-        Ok(p) => views::order_processed(&p),
-        Err(e) => views::error(e.user_message()),
+        Ok(p) => views::order_processed(o.lang, &p),
+        Err(e) => views::error(o.lang, e.user_message(o.lang)),
     };
     show(&state.http, &o, &view).await;
     Ok(())
@@ -340,8 +350,8 @@ pub async fn quarantine(
         ))
         .await
     {
-        Ok(q) => views::quarantine_processed(&q),
-        Err(e) => views::error(e.user_message()),
+        Ok(q) => views::quarantine_processed(o.lang, &q),
+        Err(e) => views::error(o.lang, e.user_message(o.lang)),
     };
     show(&state.http, &o, &view).await;
     Ok(())
@@ -367,7 +377,7 @@ pub async fn clearowed(
         show(
             &state.http,
             &o,
-            &views::error("That is not a user the shop knows."),
+            &views::error(o.lang, tr!(o.lang, "unknown-user")),
         )
         .await;
         return Ok(());
@@ -385,8 +395,8 @@ pub async fn clearowed(
         ))
         .await
     {
-        Ok(c) => views::owed_cleared(&c),
-        Err(e) => views::error(e.user_message()),
+        Ok(c) => views::owed_cleared(o.lang, &c),
+        Err(e) => views::error(o.lang, e.user_message(o.lang)),
     };
     show(&state.http, &o, &view).await;
     Ok(())
@@ -410,8 +420,8 @@ pub async fn botstats(ctx: Context<'_>) -> Result<(), Error> {
         ))
         .await
     {
-        Ok(s) => views::stats(&s),
-        Err(e) => views::error(e.user_message()),
+        Ok(s) => views::stats(o.lang, &s),
+        Err(e) => views::error(o.lang, e.user_message(o.lang)),
     };
     show(&state.http, &o, &view).await;
     Ok(())
@@ -424,12 +434,16 @@ pub async fn postpanel(ctx: Context<'_>) -> Result<(), Error> {
         return Ok(());
     };
     let state = ctx.data();
-    let view = match outbound::channel_message(&state.http, o.channel_id, &views::main_menu()).await
-    {
-        Ok(_) => views::notice("Panel posted", "The shop panel is in this channel now."),
+    // The panel is for everyone: in the shop's language, `DEFAULT_LOCALE`.
+    let panel = views::main_menu(state.settings.default_lang);
+    let view = match outbound::channel_message(&state.http, o.channel_id, &panel).await {
+        Ok(_) => views::notice(
+            tr!(o.lang, "panel-posted-title"),
+            tr!(o.lang, "panel-posted"),
+        ),
         Err(error) => {
             tracing::warn!(error = %outbound::loggable(&error), "posting the panel failed");
-            views::error("The panel could not be posted here. Does the bot have permission to send messages in this channel?")
+            views::error(o.lang, tr!(o.lang, "panel-failed"))
         }
     };
     show(&state.http, &o, &view).await;

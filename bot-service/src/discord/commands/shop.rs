@@ -8,6 +8,6 @@ use crate::domain::views;
 #[poise::command(slash_command)]
 pub async fn shop(ctx: Context<'_>) -> Result<(), Error> {
     let o = origin(ctx)?;
-    reply_ephemeral(ctx.data(), &o, &views::main_menu()).await?;
+    reply_ephemeral(ctx.data(), &o, &views::main_menu(o.lang)).await?;
     Ok(())
 }

@@ -22,7 +22,10 @@ pub async fn topup(
             defer_ephemeral(state, &o).await?;
             create_topup(state, &o, amount).await;
         }
-        Err(e) => reply_ephemeral(state, &o, &views::error(e.to_string())).await?,
+        Err(e) => {
+            let view = views::error(o.lang, e.message(o.lang));
+            reply_ephemeral(state, &o, &view).await?
+        }
     }
     Ok(())
 }

@@ -40,6 +40,20 @@ pub(crate) fn load() -> anyhow::Result<usize> {
         .map_err(anyhow::Error::msg)
 }
 
+/// `Ok` if `locale` is one of Discord's locales (the specification's `AvailableLocalesEnum`,
+/// e.g. `en-US`, `id`); else an error naming them.
+pub(crate) fn check_locale(locale: &str) -> anyhow::Result<()> {
+    let table = openapi::table().map_err(anyhow::Error::msg)?;
+    let known = table.locales();
+    if known.iter().any(|l| l == locale) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "unknown locale {locale:?}: Discord's locales are {}",
+        known.join(", ")
+    )
+}
+
 /// Validates one request's body.
 pub(crate) fn check(
     inner: &Inner,

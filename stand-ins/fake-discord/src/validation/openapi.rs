@@ -58,6 +58,8 @@ pub(crate) struct RouteTable {
     components: Value,
     /// Compiled validators by (operation id, media type).
     validators: Mutex<HashMap<(String, String), Arc<Validator>>>,
+    /// Discord's locales (`AvailableLocalesEnum`), e.g. `en-US`, `id`.
+    locales: Vec<String>,
 }
 
 /// The table, built on first use. `Err` only if the vendored specification is broken.
@@ -136,11 +138,26 @@ impl RouteTable {
             let as_string = snowflake.clone();
             *snowflake = json!({"anyOf": [as_string, {"type": "integer", "minimum": 0}]});
         }
+        let locales: Vec<String> = spec["components"]["schemas"]["AvailableLocalesEnum"]["oneOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["const"].as_str().map(str::to_string))
+            .collect();
+        if locales.is_empty() {
+            return Err("Discord's OpenAPI specification lists no locales".into());
+        }
         Ok(Self {
             routes,
             components,
             validators: Mutex::new(HashMap::new()),
+            locales,
         })
+    }
+
+    /// Discord's locales, as the specification's `AvailableLocalesEnum` lists them.
+    pub fn locales(&self) -> &[String] {
+        &self.locales
     }
 
     /// How many path templates the specification has.

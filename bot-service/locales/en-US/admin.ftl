@@ -1,0 +1,91 @@
+# What admins read: stock, orders, statistics, refunds, alerts.
+
+stock-added-title = Stock added
+stock-batch = Batch `{ $batch }`
+stock-rejected = Rejected ({ $count })
+stock-rejected-line = line { $line }: { $reason }
+field-added = Added
+field-duplicates = Duplicates
+field-available-now = Available now
+stock-title = Stock
+field-available = Available
+field-reserved = Reserved
+field-sold = Sold
+field-low-stock-at = Low-stock alert at
+field-quarantined = Quarantined
+stock-quarantined = **{ $count }** of the reserved codes could not be decrypted and are off sale. Put the missing key back and run `/admin quarantine release`, or drop them with `/admin quarantine discard`.
+field-recent-batches = Recent batches
+stock-batch-line = `{ $batch }` +{ $added } ({ $duplicates } dup, { $rejected } rejected) { $at }
+
+orders-title = Orders
+orders-none = No orders match.
+orders-filter-status = status { $status }
+orders-filter-user = user { $user }
+orders-footer = Page { $page } of { $pages } · { $total } orders
+field-filter = Filter
+
+processed-redeliver = Re-delivery requested
+processed-refund = Refunded
+processed-refund-amount = Refunded { $amount }
+processed-refund-forced = Refunded (forced)
+processed-refund-forced-amount = Refunded (forced) { $amount }
+processed-status = Order `{ $order }` is now { $status }.
+field-forced = Forced
+processed-forced = Yes: the order was completed or being delivered; the buyer may hold the codes.
+field-deliveries-cancelled = Deliveries cancelled
+processed-voided =
+    { $count ->
+        [one] { $count } queued delivery will not be sent.
+       *[other] { $count } queued deliveries will not be sent.
+    }
+
+quarantine-released-title = Quarantined codes released
+quarantine-discarded-title = Quarantined codes discarded
+field-back-on-sale = Back on sale
+field-discarded = Discarded
+field-still-quarantined = Still quarantined
+
+owed-cleared-title = Amount owed cleared
+owed-cleared = { $user } owed { $amount }; that is cleared and they can order again.
+owed-nothing = { $user } owed nothing.
+
+anomaly-delivered-after-refund-title = Delivered after refund
+anomaly-delivered-after-refund = Order `{ $order }` of { $user } stays refunded, but the buyer received its codes. Decide whether to contact the buyer or adjust the balance.
+field-what-happened = What happened
+
+stats-title = Shop statistics
+stats-today = Today
+stats-7-days = Last 7 days
+stats-30-days = Last 30 days
+stats-stock = Stock
+stats-period = { $orders } orders · { $codes } codes · { $revenue }
+    { $topups } top-ups · { $topup_amount }
+stats-stock-line = { $available } available · { $reserved } reserved · { $sold } sold
+field-failed-deliveries = Failed deliveries
+field-users = Users
+
+stock-low-title = Low stock
+stock-low = Only **{ $available }** codes left (alert threshold { $threshold }). Add stock with `/admin addstock`.
+delivery-failed-title = Delivery failed
+delivery-failed-alert = Order `{ $order }` for { $user } could not be delivered after { $attempts } attempts. Use `/admin processorder { $order } redeliver` or `refund`.
+
+reversed-title = Top-up money returned
+reversed-refund = Top-up `{ $order }` of { $user } was refunded after it was credited ({ $status }): { $returned } returned, { $taken } taken back from the balance.
+reversed-chargeback = Top-up `{ $order }` of { $user } was charged back by the payer's bank after it was credited ({ $status }): { $returned } returned, { $taken } taken back from the balance.
+reversed-owes = The user owes { $amount } and cannot order until an admin clears it.
+field-owed-now = Owed now
+
+admin-not-in-guild = Admin commands work only inside the shop's server, not in direct messages.
+admin-foreign-guild = Admin commands work only in the shop's own server.
+admin-missing-role = You need the { $role } role to use this command.
+
+stock-file-too-large = That file is larger than 1 MiB.
+stock-file-not-text = The file is not a UTF-8 text file.
+stock-no-codes = Give the codes as text or attach a .txt file.
+stock-download-status = The file could not be downloaded from Discord (HTTP { $status }). No codes were added; please attach the file again.
+stock-download-too-large = That file is larger than 1 MiB. No codes were added.
+stock-download-failed = The file could not be downloaded from Discord. No codes were added; please try again.
+unknown-user = That is not a user the shop knows.
+panel-posted-title = Panel posted
+panel-posted = The shop panel is in this channel now.
+panel-failed = The panel could not be posted here. Does the bot have permission to send messages in this channel?

@@ -1,0 +1,134 @@
+# What buyers read: the menu, ordering, top-ups, balance and history.
+
+menu-title = Redfinger Shop
+menu-description = Buy Redfinger redeem codes with your balance. Top up with QRIS, then order a package — the codes arrive in your DMs within seconds.
+menu-footer = Use the buttons below; only you see the answers.
+menu-order = Order codes
+menu-topup = Top up
+menu-balance = Balance
+menu-history = History
+menu-help = Help
+
+help-title = How it works
+help-topup-name = 1. Top up
+help-topup = Pick an amount, scan the QRIS code with any e-wallet or bank app. Your balance is credited as soon as the payment settles.
+help-order-name = 2. Order
+help-order = Choose a package, check the price and confirm. The price is taken from your balance.
+help-receive-name = 3. Receive
+help-receive = Codes arrive by DM (a .txt file above 10 codes). If your DMs are closed you get them privately here instead.
+help-commands-name = Commands
+help-commands = `/shop` `/balance` `/topup` `/history`
+
+foreign-click = These buttons belong to someone else. Use `/shop` to open your own menu.
+stale-click = This menu is from an older version of the bot and no longer works. Use `/shop` to open a new one.
+unknown-button = This button is not recognised. Use `/shop` to open a new menu.
+
+err-insufficient-balance = Not enough balance: the price is { $price }, your balance is { $balance }; top up at least { $shortfall }.
+err-out-of-stock = Not enough codes in stock: you asked for { $requested }, { $available } available.
+err-unknown-package = There is no package of { $codes } codes.
+err-invalid-amount = The amount must be from { $min } to { $max }.
+err-daily-limit = You reached today's limit of { $limit } orders.
+err-cooldown = Please wait { $seconds } s before ordering again.
+err-forbidden = This is not allowed.
+err-not-found = That was not found.
+err-invalid-input = The request could not be accepted.
+err-provider = The payment provider is not answering right now; please try again later.
+err-internal = Something went wrong on our side; please try again.
+err-timeout = The shop is taking too long to answer. Please try again in a minute.
+err-unavailable = The shop is temporarily unavailable. Please try again in a minute.
+
+package-option = { $package } — { $price }
+package-in-stock = In stock
+package-out-of-stock = Out of stock
+nothing-on-sale-title = Nothing on sale
+nothing-on-sale = No packages are on sale right now. Please try again later.
+picker-title = Order codes
+picker-description = Choose a package. { $available } codes are available right now.
+picker-placeholder = Choose a package
+pick-a-package = Please pick one of the packages.
+
+out-of-stock-title = Out of stock
+out-of-stock = There are not enough codes for { $package } right now. Admins have been told; please try a smaller package or come back later.
+confirm-title = Confirm your order
+short-title = Not enough balance
+short-description = Top up at least **{ $shortfall }** to buy this package.
+placing-title = Placing your order…
+placing = { $package }: one moment.
+order-cancelled-title = Order cancelled
+order-placed-title = Order placed
+order-placed = Order **{ $order }**: { $package }. Your codes are on their way to your DMs.
+order-out-of-stock = { $reason } Nothing was charged; admins have been told.
+order-refunded-title = Order refunded
+order-refunded = Order `{ $order }` was refunded: { $amount } is back in your balance.
+
+topup-title = Top up
+topup-picker = Choose an amount (from { $min } to { $max }). You pay with QRIS from any e-wallet or bank app.
+topup-other-amount = Other amount
+topup-modal-title = Top up
+topup-modal-label = Amount in rupiah
+topup-creating-title = Creating your QR code…
+topup-creating = Top-up of { $amount }.
+topup-footer = Top-up { $order }
+qr-title = Scan to pay
+qr-description = Scan this QRIS code with any e-wallet or bank app. Your balance is credited automatically; you will get a DM.
+sandbox-label = TEST PAYMENT (sandbox)
+qr-sandbox-title = TEST PAYMENT (sandbox): scan to pay
+qr-sandbox = This shop runs in Midtrans **sandbox** mode: this QR is a test payment. No real money is taken, and real e-wallet or bank apps cannot pay it.
+qr-on-its-way-title = Your QR code is on its way
+qr-on-its-way = The payment provider is still creating the QRIS code for your top-up of { $amount }. Press **Check status** in a moment to see it. Nothing is charged until you pay.
+qr-draw-failed = The payment QR code could not be drawn. Please try again.
+qr-buttons-failed = The top-up was created but its buttons could not be built; use /history to follow it.
+topup-paid-title = Top-up paid
+topup-added = { $amount } was added to your balance.
+topup-not-paid-title = Top-up not paid
+topup-not-paid = This top-up of { $amount } { $state }. Nothing was charged; start a new one with `/topup`.
+topup-waiting-title = Waiting for payment
+topup-waiting = { $amount } has not been paid yet.
+topup-waiting-until = { $amount } has not been paid yet. The QR code expires at { $expires }.
+topup-received-title = Top-up received
+topup-not-completed-title = Top-up not completed
+topup-not-completed = Your top-up of { $amount } { $state }. Nothing was charged.
+topup-word-expired = expired
+topup-word-cancelled = was cancelled
+topup-word-declined = was declined
+topup-word-closed = was closed
+topup-state-pending = pending
+topup-state-paid = paid
+topup-state-not-paid = not paid
+
+balance-title = Your balance
+history-title = Your history
+history-orders = Orders
+history-topups = Top-ups
+history-no-orders = No orders yet.
+history-no-topups = No top-ups yet.
+
+order-status-pending = pending
+order-status-delivering = delivering
+order-status-completed = completed
+order-status-failed = failed
+order-status-refunded = refunded
+menu-build-failed = This menu could not be built.
+
+amount-not-a-number = Please enter a whole number of rupiah, like 50000 or 50.000.
+amount-has-sen = Rupiah top-ups have no sen: enter a whole amount, like 50.000 (not { $text }).
+amount-not-positive = The amount must be more than zero.
+amount-below-min = The smallest top-up is { $min }.
+amount-above-max = The largest top-up is { $max }.
+topup-modal-range = { $min } – { $max }
+package-gone = That package is not on sale any more.
+order-outcome-unknown = { $reason } If you were charged, the order still completes and your codes arrive by DM.
+order-result-unshown = The result could not be shown; check `/history`.
+
+codes-title = Your Redfinger codes — { $order }
+codes-summary = Order **{ $order }**: { $package } for { $price }.
+codes-footer = Keep these codes private. Each code works once.
+codes-in-file =
+    { $count ->
+        [one] Your code is in the attached file.
+       *[other] Your { $count } codes are in the attached file, one a line.
+    }
+codes-thread-name = codes { $order }
+codes-thread-greeting = { $user } your DMs are closed, so your codes are here, in a private thread only you and the admins can see.
+codes-dms-closed = Your DMs are closed, so here are your codes — only you can see this message.
+err-command-failed = Something went wrong. Please try again in a minute.
