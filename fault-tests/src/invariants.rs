@@ -19,6 +19,10 @@
 //!    invariant 5): every reversal row belongs to a credited top-up of the same user, never more
 //!    is returned than was credited, and per user what was returned = what was taken back from
 //!    the balance + what is owed + what an admin cleared (nothing lost);
+//!    after the sale (reports): an order's code-by-code refunds equal its ledger rows and never
+//!    exceed its price; replaced + refunded codes of an order ≤ its quantity; a code is
+//!    replaced or refunded once, a replacement delivered once, to the reported order, and every
+//!    replaced or refunded code is marked defective;
 //! 2. stock: no code hash twice; sold = Σ quantities of completed orders; each completed order
 //!    holds exactly its quantity of sold codes, each delivering/failed order its reserved ones;
 //!    no sold code outside a completed order;
@@ -248,9 +252,11 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
     )
     .await?;
     r.refunds = int(db, "SELECT COUNT(*) FROM orders WHERE status = 'refunded'").await?;
+    // Whole-order refunds return what code-by-code refunds (reports) had not yet returned.
     r.refunds_sum = int(
         db,
-        "SELECT COALESCE(SUM(total_price), 0)::BIGINT FROM orders WHERE status = 'refunded'",
+        "SELECT COALESCE(SUM(CASE WHEN status = 'refunded' THEN total_price ELSE refunded_amount END), 0)::BIGINT \
+         FROM orders",
     )
     .await?;
     r.adjustments_sum = int(
@@ -288,9 +294,12 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
     r.stock_by_status =
         by_status(rows(db, "SELECT status, COUNT(*) FROM stock GROUP BY status").await?);
     r.sold_codes = r.stock_by_status.get("sold").copied().unwrap_or(0);
+    // A completed order holds its quantity plus the replacements it was sent after a report.
     r.completed_quantity = int(
         db,
-        "SELECT COALESCE(SUM(code_quantity), 0)::BIGINT FROM orders WHERE status = 'completed'",
+        "SELECT (COALESCE(SUM(code_quantity), 0) + (SELECT COUNT(*) FROM code_report_items i \
+         JOIN stock s ON s.id = i.replacement_stock_id JOIN orders o2 ON o2.id = s.order_id \
+         WHERE o2.status = 'completed'))::BIGINT FROM orders WHERE status = 'completed'",
     )
     .await?;
     r.outbox_rows = int(db, "SELECT COUNT(*) FROM outbox").await?;
@@ -353,7 +362,7 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
         "a user's total_spent differs from its orders minus refunds",
         &format!(
             "SELECT u.user_id || ': total_spent ' || u.total_spent || ', orders − refunds ' || COALESCE(o.s, 0) \
-             FROM users u LEFT JOIN (SELECT user_id, SUM(CASE WHEN status = 'refunded' THEN 0 ELSE total_price END)::BIGINT s \
+             FROM users u LEFT JOIN (SELECT user_id, SUM(CASE WHEN status = 'refunded' THEN 0 ELSE total_price - refunded_amount END)::BIGINT s \
              FROM orders GROUP BY user_id) o ON o.user_id = u.user_id \
              WHERE u.user_id IN {ours} AND u.total_spent <> COALESCE(o.s, 0)"
         ),
@@ -399,10 +408,10 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
     none_of(
         db,
         &mut r,
-        "a refunded order without exactly one refund row (+price), or a refund of an order that is not refunded",
+        "a refunded order without exactly one refund row (+price − refunded code by code), or a refund of an order that is not refunded",
         "SELECT o.order_number || ' (' || o.status || '): ' || COUNT(l.id) || ' refund rows' FROM orders o \
          LEFT JOIN balance_ledger l ON l.reason = 'refund' AND l.reference = o.order_number \
-              AND l.delta = o.total_price AND l.user_id = o.user_id \
+              AND l.delta = o.total_price - o.refunded_amount AND l.user_id = o.user_id \
          GROUP BY o.order_number, o.status \
          HAVING COUNT(l.id) <> CASE WHEN o.status = 'refunded' THEN 1 ELSE 0 END",
     )
@@ -412,7 +421,56 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
         &mut r,
         "a refund ledger row without its order",
         "SELECT l.reference FROM balance_ledger l WHERE l.reason = 'refund' \
-         AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_number = l.reference)",
+         AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_number = split_part(l.reference, '#', 1))",
+    )
+    .await?;
+
+    // ---- 1c. after the sale: reports (issue 17) ---------------------------------------------
+    none_of(
+        db,
+        &mut r,
+        "an order whose code-by-code refunds differ from its ledger rows, or exceed its price",
+        "SELECT o.order_number || ': refunded_amount ' || o.refunded_amount || ', ledger ' || COALESCE(l.s, 0) \
+         || ', items ' || COALESCE(i.s, 0) || ', price ' || o.total_price FROM orders o \
+         LEFT JOIN (SELECT split_part(reference, '#', 1) AS n, SUM(delta)::BIGINT s FROM balance_ledger \
+               WHERE reason = 'refund' AND reference LIKE '%#report-%' GROUP BY 1) l ON l.n = o.order_number \
+         LEFT JOIN (SELECT r.order_id, SUM(i.refund_amount)::BIGINT s FROM code_report_items i \
+               JOIN code_reports r ON r.id = i.report_id WHERE i.outcome = 'refunded' GROUP BY 1) i \
+               ON i.order_id = o.id \
+         WHERE o.refunded_amount <> COALESCE(l.s, 0) OR o.refunded_amount <> COALESCE(i.s, 0) \
+            OR o.refunded_amount > o.total_price OR o.refunded_amount < 0",
+    )
+    .await?;
+    none_of(
+        db,
+        &mut r,
+        "an order with more codes replaced and refunded than it holds",
+        "SELECT o.order_number || ': ' || COUNT(*) || ' of ' || o.code_quantity FROM code_report_items i \
+         JOIN code_reports r ON r.id = i.report_id JOIN orders o ON o.id = r.order_id \
+         WHERE i.outcome IN ('replaced', 'refunded') GROUP BY o.order_number, o.code_quantity \
+         HAVING COUNT(*) > o.code_quantity",
+    )
+    .await?;
+    none_of(
+        db,
+        &mut r,
+        "a code replaced or refunded twice, or delivered twice as a replacement",
+        "SELECT 'stock id ' || stock_id FROM code_report_items WHERE outcome IN ('replaced', 'refunded') \
+         GROUP BY stock_id HAVING COUNT(*) > 1 \
+         UNION ALL SELECT 'replacement stock id ' || replacement_stock_id FROM code_report_items \
+         WHERE replacement_stock_id IS NOT NULL GROUP BY replacement_stock_id HAVING COUNT(*) > 1",
+    )
+    .await?;
+    none_of(
+        db,
+        &mut r,
+        "a replacement code not sold to the reported order, or a replaced or refunded code not marked defective",
+        "SELECT 'report ' || i.report_id || ', stock id ' || i.stock_id FROM code_report_items i \
+         JOIN code_reports r ON r.id = i.report_id JOIN stock old ON old.id = i.stock_id \
+         LEFT JOIN stock new ON new.id = i.replacement_stock_id \
+         WHERE i.outcome IN ('replaced', 'refunded') AND (old.defective_at IS NULL \
+            OR (i.outcome = 'replaced' AND (new.id IS NULL OR new.order_id <> r.order_id \
+                OR new.status NOT IN ('sold', 'reserved'))))",
     )
     .await?;
 
@@ -471,12 +529,14 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
     none_of(
         db,
         &mut r,
-        "an order not holding exactly its quantity of codes (sold when completed, reserved when delivering/failed)",
+        "an order not holding exactly its quantity of codes, plus its replacements (sold when completed, reserved when delivering/failed)",
         "SELECT o.order_number || ' (' || o.status || ', ' || o.code_quantity || ' codes): ' || COUNT(s.id) || ' held' \
          FROM orders o LEFT JOIN stock s ON s.order_id = o.id AND s.status = \
               CASE WHEN o.status = 'completed' THEN 'sold' ELSE 'reserved' END \
          WHERE o.status IN ('completed', 'delivering', 'failed') \
-         GROUP BY o.order_number, o.status, o.code_quantity HAVING COUNT(s.id) <> o.code_quantity",
+         GROUP BY o.id, o.order_number, o.status, o.code_quantity HAVING COUNT(s.id) <> o.code_quantity + \
+              (SELECT COUNT(*) FROM code_report_items i JOIN code_reports r ON r.id = i.report_id \
+               WHERE r.order_id = o.id AND i.replacement_stock_id IS NOT NULL)",
     )
     .await?;
     none_of(

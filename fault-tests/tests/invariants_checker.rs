@@ -50,6 +50,34 @@ async fn consistent(db: &DatabaseConnection) {
     .await;
     exec(db, "INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id, payload, published_at) \
               VALUES ('m1', 'x', 'k', 'topup.settled', 'c', '{}', now())").await;
+    after_the_sale(db).await;
+}
+
+/// User 9 bought 5 codes for 70 000 (ORD-3) and reported codes 2 and 4: code 2 was replaced
+/// (a sixth code sold to the order), code 4 refunded (14 000); both are marked defective.
+async fn after_the_sale(db: &DatabaseConnection) {
+    exec(db, "INSERT INTO users (user_id, balance, total_topup, total_spent) VALUES (9, 44000, 100000, 56000)").await;
+    exec(db, "INSERT INTO topups (user_id, amount, order_id, status, bot_source) VALUES (9, 100000, 'ORDER-9-1', 'success', 'order')").await;
+    exec(db, "INSERT INTO orders (order_number, request_id, user_id, package_size, code_quantity, total_price, status, refunded_amount) \
+              VALUES ('ORD-3', 'r3', 9, 5, 5, 70000, 'completed', 14000)").await;
+    exec(db, "INSERT INTO stock (ciphertext, nonce, key_id, code_hash, status, order_id, defective_at) \
+              SELECT '\\x00', '\\x00', 'k', 'h3-' || n, 'sold', (SELECT id FROM orders WHERE order_number = 'ORD-3'), \
+              CASE WHEN n IN (2, 4) THEN now() END FROM generate_series(1, 6) n ORDER BY n").await;
+    exec(db, "INSERT INTO code_reports (request_id, order_id, user_id, reason, status) \
+              SELECT 'rep-1', id, 9, 'already_used', 'resolved' FROM orders WHERE order_number = 'ORD-3'").await;
+    exec(db, "INSERT INTO code_report_items (report_id, stock_id, position, outcome, replacement_stock_id, refund_amount) \
+              SELECT (SELECT id FROM code_reports WHERE request_id = 'rep-1'), old.id, 2, 'replaced', new.id, NULL \
+              FROM stock old, stock new WHERE old.code_hash = 'h3-2' AND new.code_hash = 'h3-6'").await;
+    exec(db, "INSERT INTO code_report_items (report_id, stock_id, position, outcome, refund_amount) \
+              SELECT (SELECT id FROM code_reports WHERE request_id = 'rep-1'), id, 4, 'refunded', 14000 \
+              FROM stock WHERE code_hash = 'h3-4'").await;
+    exec(
+        db,
+        "INSERT INTO balance_ledger (user_id, delta, reason, reference, balance_after) VALUES \
+              (9, 100000, 'topup', 'ORDER-9-1', 100000), (9, -70000, 'order', 'ORD-3', 30000), \
+              (9, 14000, 'refund', 'ORD-3#report-1:4', 44000)",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -59,9 +87,9 @@ async fn a_consistent_database_passes() {
     let report = invariants::check_all(database.url())
         .await
         .expect("consistent");
-    assert_eq!(report.ledger_sum, 35_000);
-    assert_eq!(report.balance_sum, 35_000);
-    assert_eq!(report.sold_codes, 1);
+    assert_eq!(report.ledger_sum, 79_000);
+    assert_eq!(report.balance_sum, 79_000);
+    assert_eq!(report.sold_codes, 7, "1 + 5 + the replacement");
     db.close().await.ok();
 }
 
@@ -78,6 +106,11 @@ async fn each_kind_of_breakage_is_named() {
         ("UPDATE topups SET returned_amount = 30000 WHERE order_id = 'ORDER-8-1'", "more returned than was credited"),
         ("INSERT INTO balance_owed (user_id, amount) VALUES (8, 5000)", "money returned after settlement not accounted for"),
         ("UPDATE balance_ledger SET reference = 'ORDER-7-1#id:1' WHERE reason = 'reversal'", "a reversal ledger row without a credited top-up of the same user"),
+        ("UPDATE orders SET refunded_amount = 20000 WHERE order_number = 'ORD-3'", "code-by-code refunds differ from its ledger rows"),
+        ("UPDATE code_report_items SET refund_amount = 90000", "code-by-code refunds differ"),
+        ("UPDATE stock SET defective_at = NULL", "not marked defective"),
+        ("UPDATE stock SET order_id = (SELECT id FROM orders WHERE order_number = 'ORD-1') WHERE code_hash = 'h3-6'", "a replacement code not sold to the reported order"),
+        ("UPDATE code_report_items SET replacement_stock_id = NULL", "an order not holding exactly its quantity of codes, plus its replacements"),
     ];
     for (breakage, named) in cases {
         let (database, db) = migrated().await;

@@ -26,11 +26,11 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
 
     let out = run(url, &["status"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("pending ").count(), 8);
+    assert_eq!(text(&out.stdout).matches("pending ").count(), 9);
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("applied ").count(), 8);
+    assert_eq!(text(&out.stdout).matches("applied ").count(), 9);
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));

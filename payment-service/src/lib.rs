@@ -13,6 +13,7 @@ pub mod midtrans;
 pub mod orders;
 pub mod persistence;
 pub mod queries;
+pub mod reports;
 pub mod routes;
 pub mod stock_vault;
 pub mod sweeper;

@@ -34,6 +34,9 @@ message_family! {
         AdminStats(AdminStats) = "admin.stats",
         AdminStockQuarantine(AdminStockQuarantine) = "admin.stock.quarantine",
         AdminOwedClear(AdminOwedClear) = "admin.owed.clear",
+        ReportCreate(ReportCreate) = "report.create",
+        AdminReportAction(AdminReportAction) = "admin.report.action",
+        AdminBatchDefective(AdminBatchDefective) = "admin.batch.defective",
     }
 }
 
@@ -53,6 +56,9 @@ message_family! {
         Stats(AdminReply<StatsView>) = "reply.admin.stats",
         QuarantineProcessed(AdminReply<QuarantineProcessed>) = "reply.admin.stock.quarantine",
         OwedCleared(AdminReply<OwedCleared>) = "reply.admin.owed.clear",
+        ReportCreated(ReportCreateReply) = "reply.report.create",
+        ReportActionDone(AdminReply<ReportActionDone>) = "reply.admin.report.action",
+        BatchDefective(AdminReply<BatchDefective>) = "reply.admin.batch.defective",
         /// The command could not be decoded or handled at all.
         Error(QueryReply<()>) = "reply.error",
     }
@@ -71,5 +77,6 @@ message_family! {
         OrderRefunded(OrderRefunded) = "order.refunded",
         OrderAnomaly(OrderAnomaly) = "order.anomaly",
         TopupReversed(TopupReversed) = "topup.reversed",
+        ReportUpdated(ReportUpdated) = "report.updated",
     }
 }

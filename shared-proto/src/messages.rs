@@ -159,6 +159,8 @@ admin_operation! {
     AdminStats = crate::topology::commands::ADMIN_STATS,
     AdminStockQuarantine = crate::topology::commands::ADMIN_STOCK_QUARANTINE,
     AdminOwedClear = crate::topology::commands::ADMIN_OWED_CLEAR,
+    AdminReportAction = crate::topology::commands::ADMIN_REPORT_ACTION,
+    AdminBatchDefective = crate::topology::commands::ADMIN_BATCH_DEFECTIVE,
 }
 
 /// Machine-readable reason for a refused request; the bot turns these into messages for people.
@@ -398,6 +400,77 @@ pub struct AdminOwedClear {
     pub note: Option<String>,
 }
 
+/// Why a buyer reports codes of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportReason {
+    /// The code was already redeemed.
+    AlreadyUsed,
+    /// Redfinger says the code does not exist or is malformed.
+    Invalid,
+    /// Anything else; the buyer's note says what.
+    Other,
+}
+
+/// `report.create`: a buyer reports codes of one of their own completed orders. The codes are
+/// named by their 1-based positions in the order as it was delivered (never by the codes
+/// themselves); none means every code. A repeated request (same `request_id`) answers the first
+/// report; an order has at most one open report; a buyer may open only a few reports an hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportCreate {
+    pub request_id: String,
+    pub user: UserRef,
+    pub order_number: String,
+    #[serde(default)]
+    pub positions: Vec<u32>,
+    pub reason: ReportReason,
+    /// The buyer's words (required for [`ReportReason::Other`]); at most 500 characters.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// What an admin does about a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportAction {
+    /// Show the reported codes to this admin only (audited).
+    Reveal,
+    /// Fresh codes from stock for the chosen reported codes, delivered to the buyer; the old
+    /// ones are marked defective.
+    Replace,
+    /// Refund the chosen reported codes' share of the order price to the buyer's balance.
+    Refund,
+    /// Close the report without replacing or refunding (with a reason for the buyer).
+    Reject,
+}
+
+/// `admin.report.action`: an admin acts on a report. `positions` are positions of reported
+/// codes still open; none means all of them. Replace and refund of one report by two admins at
+/// once act once (the report's rows are locked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminReportAction {
+    pub request_id: String,
+    pub claim: AdminClaim,
+    pub report_id: i64,
+    pub action: ReportAction,
+    #[serde(default)]
+    pub positions: Vec<u32>,
+    /// Required to reject (told to the buyer and audited).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `admin.batch.defective`: every code of a stock batch is declared defective (the supplier's
+/// batch is bad). Its unsold codes leave sale at once; sold ones are counted as defects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminBatchDefective {
+    pub request_id: String,
+    pub claim: AdminClaim,
+    pub batch_id: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Replies: payment-service → the requester's reply queue
 
@@ -575,6 +648,10 @@ pub struct StockCounts {
     /// or wrong); an admin releases or discards them (`admin.stock.quarantine`).
     #[serde(default)]
     pub quarantined: u64,
+    /// Codes marked defective (reported bad and replaced or refunded, or of a batch declared
+    /// defective); the unsold ones among them are off sale.
+    #[serde(default)]
+    pub defective: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -586,6 +663,12 @@ pub struct StockBatchSummary {
     #[serde(default)]
     pub added_by: Option<DiscordUserId>,
     pub created_at: DateTime<Utc>,
+    /// Codes of the batch sold so far and, of all its codes, those marked defective: a seller
+    /// claims from the supplier with these (the defect rate is `defective / added`).
+    #[serde(default)]
+    pub sold: u64,
+    #[serde(default)]
+    pub defective: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -642,6 +725,96 @@ pub struct OwedCleared {
     pub cleared: Idr,
 }
 
+/// Where a report stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// Some reported codes await an admin.
+    Open,
+    /// Every reported code was replaced, refunded or turned down.
+    Resolved,
+    /// Rejected as a whole.
+    Rejected,
+}
+
+/// What became of one reported code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeOutcome {
+    Replaced,
+    Refunded,
+    Rejected,
+}
+
+/// One reported code: its position in the order and, once decided, its outcome. Never the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedCode {
+    pub position: u32,
+    #[serde(default)]
+    pub outcome: Option<CodeOutcome>,
+}
+
+/// A report as buyers and admins see it: no code in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportView {
+    pub report_id: i64,
+    pub order_number: String,
+    pub user_id: DiscordUserId,
+    pub package: PackageSize,
+    pub total_price: Idr,
+    pub ordered_at: DateTime<Utc>,
+    pub reason: ReportReason,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub status: ReportStatus,
+    pub codes: Vec<ReportedCode>,
+    /// Refunded of this order so far, code by code (all its reports).
+    pub refunded: Idr,
+    #[serde(default)]
+    pub rejection: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportCreateReply {
+    pub request_id: String,
+    pub outcome: Result<ReportView, ServiceError>,
+}
+
+/// A code shown to an admin who asked to see it (never logged, never in an event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealedCode {
+    pub position: u32,
+    pub code: String,
+}
+
+/// Answer to [`AdminReportAction`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportActionDone {
+    pub action: ReportAction,
+    pub report: ReportView,
+    /// [`ReportAction::Reveal`] only.
+    #[serde(default)]
+    pub revealed: Vec<RevealedCode>,
+    /// Positions this action replaced, refunded or turned down.
+    #[serde(default)]
+    pub positions: Vec<u32>,
+    /// Refunded by this action.
+    #[serde(default)]
+    pub refunded: Idr,
+}
+
+/// Answer to [`AdminBatchDefective`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchDefective {
+    pub batch_id: String,
+    /// Unsold codes taken off sale now.
+    pub withdrawn: u64,
+    /// Codes of the batch now counted defective (sold or not).
+    pub defective: u64,
+    pub available_after: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PeriodStats {
     pub orders: u64,
@@ -659,6 +832,12 @@ pub struct StatsView {
     pub stock: StockCounts,
     pub failed_deliveries: u64,
     pub users: u64,
+    /// Batches with defective codes, most defective first (at most 10).
+    #[serde(default)]
+    pub defective_batches: Vec<StockBatchSummary>,
+    /// Reports waiting for an admin.
+    #[serde(default)]
+    pub open_reports: u64,
 }
 
 /// Answer to any admin operation (or to the balance/history/catalog queries).
@@ -694,6 +873,10 @@ pub struct DeliveryRequested {
     /// absent when unknown (the bot then uses its `DEFAULT_LOCALE`) and from older services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// A replacement after a report: the positions (in the order as first delivered) whose
+    /// codes these replace. Empty for an order's own delivery.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacing: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -831,6 +1014,22 @@ pub struct OrderRefunded {
     pub balance_after: Idr,
     /// The user's remembered Discord locale (`users.locale`), for the words of the message;
     /// absent when unknown (the bot then uses its `DEFAULT_LOCALE`) and from older services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+/// A report's outcome for its buyer: what an admin decided. No code in it; a replacement's
+/// codes travel in their own `delivery.requested`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportUpdated {
+    pub report: ReportView,
+    pub action: ReportAction,
+    pub positions: Vec<u32>,
+    #[serde(default)]
+    pub refunded: Idr,
+    #[serde(default)]
+    pub balance_after: Option<Idr>,
+    /// See [`DeliveryRequested::locale`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
 }

@@ -31,6 +31,9 @@ pub mod commands {
     pub const ADMIN_STATS: &str = "admin.stats";
     pub const ADMIN_STOCK_QUARANTINE: &str = "admin.stock.quarantine";
     pub const ADMIN_OWED_CLEAR: &str = "admin.owed.clear";
+    pub const REPORT_CREATE: &str = "report.create";
+    pub const ADMIN_REPORT_ACTION: &str = "admin.report.action";
+    pub const ADMIN_BATCH_DEFECTIVE: &str = "admin.batch.defective";
 }
 
 /// Routing keys of the event types (equal to their message types).
@@ -45,6 +48,7 @@ pub mod events {
     pub const ORDER_REFUNDED: &str = "order.refunded";
     pub const ORDER_ANOMALY: &str = "order.anomaly";
     pub const TOPUP_REVERSED: &str = "topup.reversed";
+    pub const REPORT_UPDATED: &str = "report.updated";
 }
 
 /// The kind of an exchange, as RabbitMQ names it.
@@ -169,6 +173,9 @@ impl Topology {
                     ADMIN_STATS,
                     ADMIN_STOCK_QUARANTINE,
                     ADMIN_OWED_CLEAR,
+                    REPORT_CREATE,
+                    ADMIN_REPORT_ACTION,
+                    ADMIN_BATCH_DEFECTIVE,
                 ],
             ),
             self.queue(
@@ -199,6 +206,7 @@ impl Topology {
                     ORDER_REFUNDED,
                     ORDER_ANOMALY,
                     TOPUP_REVERSED,
+                    REPORT_UPDATED,
                 ],
             ),
         ]

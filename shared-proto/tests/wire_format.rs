@@ -149,7 +149,60 @@ fn commands() -> Vec<Command> {
             user_id: user(),
             note: Some("settled in person".into()),
         })),
+        Command::ReportCreate(ReportCreate {
+            request_id: "1300000000000000009".into(),
+            user: UserRef {
+                user_id: user(),
+                username: Some("buyer".into()),
+                locale: Some("id".into()),
+            },
+            order_number: "RF-20261125-7K3M9Q".into(),
+            positions: vec![2, 4],
+            reason: ReportReason::AlreadyUsed,
+            note: None,
+        }),
+        Command::AdminReportAction(bound(AdminReportAction {
+            request_id: "r-8".into(),
+            claim: claim(),
+            report_id: 42,
+            action: ReportAction::Replace,
+            positions: vec![2],
+            reason: None,
+        })),
+        Command::AdminBatchDefective(bound(AdminBatchDefective {
+            request_id: "r-9".into(),
+            claim: claim(),
+            batch_id: "B-20261125-0001".into(),
+            note: Some("supplier confirmed the batch was resold".into()),
+        })),
     ]
+}
+
+fn report_view() -> ReportView {
+    ReportView {
+        report_id: 42,
+        order_number: "RF-20261125-7K3M9Q".into(),
+        user_id: user(),
+        package: PackageSize::Five,
+        total_price: Idr::new(70_000),
+        ordered_at: at(),
+        reason: ReportReason::AlreadyUsed,
+        note: None,
+        status: ReportStatus::Open,
+        codes: vec![
+            ReportedCode {
+                position: 2,
+                outcome: Some(CodeOutcome::Replaced),
+            },
+            ReportedCode {
+                position: 4,
+                outcome: None,
+            },
+        ],
+        refunded: Idr::new(0),
+        rejection: None,
+        created_at: at(),
+    }
 }
 
 fn replies() -> Vec<Reply> {
@@ -277,6 +330,29 @@ fn replies() -> Vec<Reply> {
                 cleared: Idr::new(30_000),
             }),
         }),
+        Reply::ReportCreated(ReportCreateReply {
+            request_id: "1300000000000000009".into(),
+            outcome: Ok(report_view()),
+        }),
+        Reply::ReportActionDone(AdminReply {
+            request_id: "r-8".into(),
+            outcome: Ok(ReportActionDone {
+                action: ReportAction::Replace,
+                report: report_view(),
+                revealed: vec![],
+                positions: vec![2],
+                refunded: Idr::new(0),
+            }),
+        }),
+        Reply::BatchDefective(AdminReply {
+            request_id: "r-9".into(),
+            outcome: Ok(BatchDefective {
+                batch_id: "B-20261125-0001".into(),
+                withdrawn: 12,
+                defective: 20,
+                available_after: 31,
+            }),
+        }),
         Reply::Error(QueryReply {
             outcome: Err(ServiceError::InvalidInput {
                 message: "unknown message type \"x\"".into(),
@@ -296,6 +372,7 @@ fn events() -> Vec<Event> {
             attempt: 1,
             interaction: interaction(),
             locale: Some("id".into()),
+            replacing: Vec::new(),
         }),
         Event::DeliveryConfirmed(DeliveryConfirmed {
             order_number: "RF-20261125-7K3M9Q".into(),
@@ -359,6 +436,14 @@ fn events() -> Vec<Event> {
             owed: Idr::new(30_000),
             balance_after: Idr::new(0),
             total_owed: Idr::new(30_000),
+        }),
+        Event::ReportUpdated(ReportUpdated {
+            report: report_view(),
+            action: ReportAction::Refund,
+            positions: vec![4],
+            refunded: Idr::new(14_000),
+            balance_after: Some(Idr::new(14_000)),
+            locale: Some("id".into()),
         }),
     ]
 }
@@ -528,6 +613,12 @@ fn every_admin_operation_is_named_by_its_message_type() {
                 (AdminStockQuarantine::OPERATION, c.claim.operation.clone())
             }
             Command::AdminOwedClear(c) => (AdminOwedClear::OPERATION, c.claim.operation.clone()),
+            Command::AdminReportAction(c) => {
+                (AdminReportAction::OPERATION, c.claim.operation.clone())
+            }
+            Command::AdminBatchDefective(c) => {
+                (AdminBatchDefective::OPERATION, c.claim.operation.clone())
+            }
             _ => continue,
         };
         assert_eq!(expected.0, command.message_type());

@@ -206,6 +206,8 @@ pub const ALL_TABLES_AND_VIEWS: &[&str] = &[
     "app_state",
     "balance_ledger",
     "balance_owed",
+    "code_report_items",
+    "code_reports",
     "daily_sales",
     "deliveries",
     "order_anomalies",

@@ -10,11 +10,11 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, TransactionTrait, Value};
 use shared_proto::{
-    AdminClaim, AdminOperation, AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminReply,
-    AdminStats, AdminStockAdd, AdminStockQuarantine, AdminStockView, DiscordUserId, Idr,
-    OrderProcessed, OrderStatus, OrderSummary, OrdersPage, OwedCleared, PackageSize, PeriodStats,
-    QuarantineAction, QuarantineProcessed, ServiceError, StatsView, StockAdded, StockBatchSummary,
-    StockView,
+    AdminBatchDefective, AdminClaim, AdminOperation, AdminOrderProcess, AdminOrdersList,
+    AdminOwedClear, AdminReply, AdminReportAction, AdminStats, AdminStockAdd, AdminStockQuarantine,
+    AdminStockView, BatchDefective, DiscordUserId, Idr, OrderProcessed, OrderStatus, OrderSummary,
+    OrdersPage, OwedCleared, PackageSize, PeriodStats, QuarantineAction, QuarantineProcessed,
+    ReportActionDone, ServiceError, StatsView, StockAdded, StockBatchSummary, StockView,
 };
 use uuid::Uuid;
 
@@ -186,22 +186,14 @@ impl AdminService {
         let rows = txn
             .query_all(stmt(
                 &txn,
-                "SELECT batch_id, added, duplicates, rejected, added_by, created_at FROM stock_batches \
-                 ORDER BY created_at DESC LIMIT $1",
+                &format!("{BATCH_SUMMARY} ORDER BY b.created_at DESC LIMIT $1"),
                 [RECENT_BATCHES.into()],
             ))
             .await?;
-        let mut recent_batches = Vec::with_capacity(rows.len());
-        for r in rows {
-            recent_batches.push(StockBatchSummary {
-                batch_id: r.try_get("", "batch_id")?,
-                added: r.try_get::<i32>("", "added")?.max(0) as u32,
-                duplicates: r.try_get::<i32>("", "duplicates")?.max(0) as u32,
-                rejected: r.try_get::<i32>("", "rejected")?.max(0) as u32,
-                added_by: DiscordUserId::from_i64(r.try_get("", "added_by")?).ok(),
-                created_at: r.try_get("", "created_at")?,
-            });
-        }
+        let recent_batches = rows
+            .iter()
+            .map(batch_summary)
+            .collect::<anyhow::Result<Vec<_>>>()?;
         txn.commit().await?;
         Ok(reply(Ok(StockView {
             counts,
@@ -480,6 +472,57 @@ impl AdminService {
         })))
     }
 
+    /// `admin.report.action`: reveal, replace, refund or reject reported codes.
+    #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, admin = %cmd.claim.admin_user_id, report_id = cmd.report_id))]
+    pub async fn report_action(
+        &self,
+        cmd: &AdminReportAction,
+        correlation_id: Uuid,
+    ) -> Outcome<ReportActionDone> {
+        let outcome = match self.check(cmd) {
+            Err(e) => Err(e),
+            Ok(()) => {
+                self.orders
+                    .report_action(
+                        &cmd.claim,
+                        &cmd.request_id,
+                        cmd.report_id,
+                        cmd.action,
+                        &cmd.positions,
+                        cmd.reason.as_deref(),
+                        correlation_id,
+                    )
+                    .await?
+            }
+        };
+        Ok(AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        })
+    }
+
+    /// `admin.batch.defective`: a supplier's batch is bad; its unsold codes leave sale.
+    #[tracing::instrument(skip_all, fields(request_id = %cmd.request_id, admin = %cmd.claim.admin_user_id, batch_id = %cmd.batch_id))]
+    pub async fn batch_defective(&self, cmd: &AdminBatchDefective) -> Outcome<BatchDefective> {
+        let outcome = match self.check(cmd) {
+            Err(e) => Err(e),
+            Ok(()) => {
+                self.orders
+                    .batch_defective(
+                        &cmd.claim,
+                        &cmd.request_id,
+                        cmd.batch_id.trim(),
+                        cmd.note.as_deref(),
+                    )
+                    .await?
+            }
+        };
+        Ok(AdminReply {
+            request_id: cmd.request_id.clone(),
+            outcome,
+        })
+    }
+
     pub async fn stats(&self, cmd: &AdminStats) -> Outcome<StatsView> {
         let reply = |outcome| AdminReply {
             request_id: cmd.request_id.clone(),
@@ -509,10 +552,48 @@ impl AdminService {
             )
             .await?,
             users: count(&txn, "SELECT COUNT(*) AS n FROM users").await?,
+            defective_batches: txn
+                .query_all(stmt(
+                    &txn,
+                    &format!(
+                        "SELECT * FROM ({BATCH_SUMMARY}) s WHERE defective > 0 \
+                         ORDER BY defective DESC, created_at DESC LIMIT 10"
+                    ),
+                    [],
+                ))
+                .await?
+                .iter()
+                .map(batch_summary)
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            open_reports: count(
+                &txn,
+                "SELECT COUNT(*) AS n FROM code_reports WHERE status = 'open'",
+            )
+            .await?,
         };
         txn.commit().await?;
         Ok(reply(Ok(view)))
     }
+}
+
+/// A stock batch with its sold and defective counts (columns of [`batch_summary`]).
+const BATCH_SUMMARY: &str = "SELECT b.batch_id, b.added, b.duplicates, b.rejected, b.added_by, \
+     b.created_at, \
+     (SELECT COUNT(*) FROM stock s WHERE s.batch_id = b.batch_id AND s.status = 'sold') AS sold, \
+     (SELECT COUNT(*) FROM stock s WHERE s.batch_id = b.batch_id AND s.defective_at IS NOT NULL) \
+     AS defective FROM stock_batches b";
+
+fn batch_summary(r: &QueryResult) -> anyhow::Result<StockBatchSummary> {
+    Ok(StockBatchSummary {
+        batch_id: r.try_get("", "batch_id")?,
+        added: r.try_get::<i32>("", "added")?.max(0) as u32,
+        duplicates: r.try_get::<i32>("", "duplicates")?.max(0) as u32,
+        rejected: r.try_get::<i32>("", "rejected")?.max(0) as u32,
+        added_by: DiscordUserId::from_i64(r.try_get("", "added_by")?).ok(),
+        created_at: r.try_get("", "created_at")?,
+        sold: u64::try_from(r.try_get::<i64>("", "sold")?).unwrap_or(0),
+        defective: u64::try_from(r.try_get::<i64>("", "defective")?).unwrap_or(0),
+    })
 }
 
 /// What an earlier `owed.clear` of this request id cleared, from its audit row.

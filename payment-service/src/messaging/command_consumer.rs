@@ -12,7 +12,8 @@ use std::time::Instant;
 use broker::{Broker, Handler, HandlerOutcome, IncomingMessage};
 use sea_orm::DatabaseConnection;
 use shared_proto::{
-    Command, Envelope, MessageFamily, QueryReply, Reply, ServiceError, TopupStatusReply,
+    Command, Envelope, MessageFamily, QueryReply, Reply, ReportCreateReply, ServiceError,
+    TopupStatusReply,
 };
 use uuid::Uuid;
 
@@ -97,6 +98,16 @@ impl CommandConsumer {
                 Reply::QuarantineProcessed(self.admin.stock_quarantine(cmd, correlation_id).await?)
             }
             Command::AdminOwedClear(cmd) => Reply::OwedCleared(self.admin.owed_clear(cmd).await?),
+            Command::ReportCreate(cmd) => Reply::ReportCreated(ReportCreateReply {
+                request_id: cmd.request_id.clone(),
+                outcome: self.orders.report_create(cmd).await?,
+            }),
+            Command::AdminReportAction(cmd) => {
+                Reply::ReportActionDone(self.admin.report_action(cmd, correlation_id).await?)
+            }
+            Command::AdminBatchDefective(cmd) => {
+                Reply::BatchDefective(self.admin.batch_defective(cmd).await?)
+            }
         })
     }
 

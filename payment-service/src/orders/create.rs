@@ -247,6 +247,7 @@ impl OrderService {
                     // An older bot: the remembered one.
                     None => ledger::user_locale(&txn, cmd.user.user_id.as_i64()).await?,
                 },
+                replacing: Vec::new(),
             });
             let threshold = self.config.low_stock_threshold;
             let level = if txn.get_database_backend() == DbBackend::Postgres {

@@ -245,6 +245,7 @@ impl OrderService {
             attempt,
             interaction: order.interaction(),
             locale: ledger::user_locale(txn, order.user_id).await?,
+            replacing: Vec::new(),
         });
         self.enqueue(txn, event, correlation_id, delay).await?;
         Ok(true)
@@ -432,7 +433,8 @@ impl OrderService {
         if voided_deliveries > 0 {
             tracing::info!(order_number = %n, voided_deliveries, "queued deliveries voided by the refund");
         }
-        let price = order.total_price.rupiah();
+        // What was refunded code by code (reports) is not refunded twice.
+        let price = order.total_price.rupiah() - refunded_so_far(txn, order.id).await?;
         let row = txn
             .query_one(stmt(
                 txn,
@@ -475,7 +477,7 @@ impl OrderService {
         let event = Event::OrderRefunded(OrderRefunded {
             order_number: order.order_number.clone(),
             user_id: order.user()?,
-            amount: order.total_price,
+            amount: Idr::new(price),
             balance_after: Idr::new(balance_after),
             locale: ledger::user_locale(txn, order.user_id).await?,
         });
@@ -484,7 +486,7 @@ impl OrderService {
             order_number: order.order_number.clone(),
             action: ProcessAction::Refund,
             status: OrderStatus::Refunded,
-            refunded: Some(order.total_price),
+            refunded: Some(Idr::new(price)),
             forced,
             reason,
             voided_deliveries,
@@ -533,6 +535,22 @@ impl OrderService {
 }
 
 /// Records `message_id` as handled; false when it was handled before.
+/// What was refunded of the order code by code (`orders.refunded_amount`).
+pub(crate) async fn refunded_so_far(
+    txn: &impl ConnectionTrait,
+    order_id: i64,
+) -> anyhow::Result<i64> {
+    Ok(txn
+        .query_one(stmt(
+            txn,
+            "SELECT refunded_amount FROM orders WHERE id = $1",
+            [order_id.into()],
+        ))
+        .await?
+        .context("the order row is missing")?
+        .try_get::<i64>("", "refunded_amount")?)
+}
+
 async fn first_time(txn: &DatabaseTransaction, message_id: &str) -> anyhow::Result<bool> {
     let r = txn
         .execute(stmt(

@@ -180,7 +180,11 @@ pub(crate) async fn order_codes(
     let rows = db
         .query_all(stmt(
             db,
-            "SELECT id, ciphertext, nonce, key_id FROM stock WHERE order_id = $1 ORDER BY id",
+            // Codes replaced or refunded after a report are not the buyer's any more (a
+            // replacement is, and is listed after the original codes).
+            "SELECT id, ciphertext, nonce, key_id FROM stock WHERE order_id = $1 AND id NOT IN \
+             (SELECT stock_id FROM code_report_items WHERE outcome IN ('replaced', 'refunded')) \
+             ORDER BY id",
             [order_id.into()],
         ))
         .await

@@ -128,12 +128,14 @@ pub async fn add_codes(
     })
 }
 
-/// Codes by status, and how many of the reserved ones are quarantined.
+/// Codes by status, how many of the reserved ones are quarantined, and how many codes are
+/// defective.
 pub async fn counts(db: &impl ConnectionTrait) -> Result<StockCounts, DbErr> {
     let rows = db
         .query_all(stmt(
             db,
-            "SELECT status, COUNT(*) AS n, COUNT(quarantined_at) AS q FROM stock GROUP BY status",
+            "SELECT status, COUNT(*) AS n, COUNT(quarantined_at) AS q, COUNT(defective_at) AS d \
+             FROM stock GROUP BY status",
             [],
         ))
         .await?;
@@ -142,8 +144,10 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<StockCounts, DbErr> {
         let status: String = row.try_get("", "status")?;
         let n: i64 = row.try_get("", "n")?;
         let q: i64 = row.try_get("", "q")?;
+        let d: i64 = row.try_get("", "d")?;
         let n = u64::try_from(n).unwrap_or(0);
         counts.quarantined += u64::try_from(q).unwrap_or(0);
+        counts.defective += u64::try_from(d).unwrap_or(0);
         match status.as_str() {
             "available" => counts.available = n,
             "reserved" => counts.reserved = n,

@@ -3,6 +3,7 @@
 
 mod broker_flow;
 mod helpers;
+mod locale;
 mod midtrans_strictness;
 mod money_returned;
 mod sweeper;

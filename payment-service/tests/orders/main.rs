@@ -10,4 +10,5 @@ mod owed;
 mod quarantine;
 mod refunds;
 mod relay;
+mod reports;
 mod stock;
