@@ -48,6 +48,10 @@ pub struct Settings {
     pub public_channel_id: Option<u64>,
     /// Where low-stock and failed-delivery alerts go.
     pub alert_channel_id: Option<u64>,
+    /// Where a buyer's report of bad codes opens its private support thread
+    /// (`SUPPORT_CHANNEL_ID`); unset (or unusable, see `AppState::support_channel`):
+    /// `PUBLIC_CHANNEL_ID`.
+    pub support_channel_id: Option<u64>,
     pub stock_admin_user_ids: Vec<DiscordUserId>,
     pub amqp_url: SecretString,
     pub amqp_namespace: String,
@@ -353,6 +357,7 @@ impl Settings {
             admin_role,
             public_channel_id: raw.opt_u64("PUBLIC_CHANNEL_ID")?,
             alert_channel_id: raw.opt_u64("ALERT_CHANNEL_ID")?,
+            support_channel_id: raw.opt_u64("SUPPORT_CHANNEL_ID")?,
             stock_admin_user_ids,
             amqp_url: SecretString::from(
                 raw.opt("AMQP_URL")
@@ -604,6 +609,29 @@ mod tests {
                 total: 4
             }
         );
+    }
+
+    #[test]
+    fn the_support_channel_is_optional_and_must_be_an_id() {
+        let mut v = base();
+        assert_eq!(
+            Settings::from_env_map(v.clone())
+                .unwrap()
+                .support_channel_id,
+            None
+        );
+        v.insert("SUPPORT_CHANNEL_ID".into(), "400".into());
+        assert_eq!(
+            Settings::from_env_map(v.clone())
+                .unwrap()
+                .support_channel_id,
+            Some(400)
+        );
+        v.insert("SUPPORT_CHANNEL_ID".into(), "general".into());
+        assert!(Settings::from_env_map(v)
+            .unwrap_err()
+            .to_string()
+            .contains("SUPPORT_CHANNEL_ID"));
     }
 
     #[test]

@@ -135,6 +135,11 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         Some(id) => discord::channel_check::usable_thread_channel(&http, id).await,
         None => None,
     };
+    let support_channel = match settings.support_channel_id {
+        Some(id) => discord::channel_check::usable_support_channel(&http, id).await,
+        None => None,
+    }
+    .or(thread_channel);
 
     let state = Arc::new(AppState {
         payments: PaymentClient::new(broker.clone(), settings.request_timeout),
@@ -144,6 +149,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         recent_deliveries: RecentDeliveries::new(10_000),
         admin_access,
         thread_channel,
+        support_channel,
         settings,
     });
     let _ = state_cell.set(state.clone());

@@ -6,11 +6,13 @@ use std::time::Duration;
 use crate::domain::i18n::Lang;
 use broker::{Broker, BrokerError};
 use shared_proto::{
-    AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats, AdminStockAdd,
-    AdminStockQuarantine, AdminStockView, BalanceQuery, BalanceReply, CatalogQuery, CatalogReply,
-    Command, DiscordUserId, Envelope, HistoryQuery, HistoryReply, OrderAccepted, OrderCreate,
-    OrderProcessed, OrdersPage, OwedCleared, QuarantineProcessed, Reply, ServiceError, StatsView,
-    StockAdded, StockView, TopupCancel, TopupCreate, TopupCreated, TopupInfo, TopupStatusQuery,
+    AdminBatchDefective, AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminReportAction,
+    AdminStats, AdminStockAdd, AdminStockQuarantine, AdminStockView, BalanceQuery, BalanceReply,
+    BatchDefective, CatalogQuery, CatalogReply, Command, DiscordUserId, Envelope, HistoryQuery,
+    HistoryReply, OrderAccepted, OrderCreate, OrderProcessed, OrdersPage, OwedCleared,
+    QuarantineProcessed, Reply, ReportActionDone, ReportCreate, ReportView, ServiceError,
+    StatsView, StockAdded, StockView, TopupCancel, TopupCreate, TopupCreated, TopupInfo,
+    TopupStatusQuery,
 };
 
 /// Why a request got no usable answer.
@@ -223,6 +225,34 @@ impl PaymentClient {
     pub async fn stats(&self, req: AdminStats) -> Result<StatsView, RequestError> {
         expect_reply!(self.send(Command::AdminStats(req)).await?, Reply::Stats)
     }
+
+    /// A buyer reports codes of their order; the answer is the report (no code in it).
+    pub async fn create_report(&self, req: ReportCreate) -> Result<ReportView, RequestError> {
+        expect_reply!(
+            self.send(Command::ReportCreate(req)).await?,
+            Reply::ReportCreated
+        )
+    }
+
+    pub async fn report_action(
+        &self,
+        req: AdminReportAction,
+    ) -> Result<ReportActionDone, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminReportAction(req)).await?,
+            Reply::ReportActionDone
+        )
+    }
+
+    pub async fn batch_defective(
+        &self,
+        req: AdminBatchDefective,
+    ) -> Result<BatchDefective, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminBatchDefective(req)).await?,
+            Reply::BatchDefective
+        )
+    }
 }
 
 trait TypeStr {
@@ -242,6 +272,9 @@ fn request_id_of(command: &Command) -> Option<&str> {
         Command::TopupCreate(c) => Some(&c.request_id),
         Command::AdminStockAdd(c) => Some(&c.request_id),
         Command::AdminOrderProcess(c) => Some(&c.request_id),
+        Command::ReportCreate(c) => Some(&c.request_id),
+        Command::AdminReportAction(c) => Some(&c.request_id),
+        Command::AdminBatchDefective(c) => Some(&c.request_id),
         _ => None,
     }
 }

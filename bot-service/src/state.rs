@@ -28,6 +28,9 @@ pub struct AppState {
     /// `PUBLIC_CHANNEL_ID` if the start-up check found the bot may open private threads there;
     /// `None` when unset or unusable (deliveries then use the channel the user clicked in).
     pub thread_channel: Option<u64>,
+    /// Where report threads open: `SUPPORT_CHANNEL_ID` if the start-up check found it usable,
+    /// else [`Self::thread_channel`]; `None`: reports are recorded without a thread.
+    pub support_channel: Option<u64>,
 }
 
 impl AppState {

@@ -411,3 +411,36 @@ fn the_scanner_finds_a_sentence_and_ignores_logs() {
     assert_eq!(found, vec!["Please try again later.".to_string()]);
     assert_eq!(keys_used(code), vec!["menu-title".to_string()]);
 }
+
+/// README shows the main menu in Indonesian: the very words of the catalogue.
+#[test]
+fn the_readme_shows_the_indonesian_menu_of_the_catalogue() {
+    let readme = std::fs::read_to_string(crate_dir().join("../README.md")).unwrap();
+    let text = std::fs::read_to_string(crate_dir().join("locales/id/shop.ftl")).unwrap();
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("{key} not in locales/id/shop.ftl"))
+            .to_string()
+    };
+    for key in [
+        "menu-order",
+        "menu-topup",
+        "menu-balance",
+        "menu-history",
+        "menu-help",
+    ] {
+        let label = format!("[ {} ]", value(key));
+        assert!(readme.contains(&label), "README lacks {label}");
+    }
+    // The box wraps lines: compare the words in order, the box drawing removed.
+    let words: Vec<&str> = readme
+        .split_whitespace()
+        .filter(|w| !w.chars().all(|c| "│┌┐└┘─".contains(c)))
+        .collect();
+    let description = value("menu-description");
+    assert!(
+        words.join(" ").contains(&description),
+        "README's menu text differs from the catalogue: {description}"
+    );
+}

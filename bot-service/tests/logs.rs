@@ -139,6 +139,7 @@ fn delivery(order: &str, user: u64, interaction: Option<InteractionRef>) -> Deli
         attempt: 1,
         interaction,
         locale: None,
+        replacing: Vec::new(),
     }
 }
 

@@ -802,3 +802,212 @@ async fn two_users_race_for_the_last_codes_and_each_code_reaches_one_user() {
     sys.assert_every_interaction_answered_in_time().await;
     sys.assert_services_alive();
 }
+
+/// Words only an English screen uses, and words only an Indonesian one uses (lower case, whole
+/// words; ids such as `ORDER-…` and `RF-…` are removed first).
+// ("scan" is said in both: Indonesian shops write "scan untuk bayar".)
+const ENGLISH_WORDS: [&str; 13] = [
+    "your", "the", "balance", "codes", "code", "confirm", "received", "placed", "order", "pay",
+    "amount", "expires", "top",
+];
+const INDONESIAN_WORDS: [&str; 12] = [
+    "kamu", "saldo", "kode", "pesanan", "isi", "bayar", "berhasil", "nominal", "berlaku", "masuk",
+    "untuk", "beli",
+];
+
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        // Order numbers, top-up ids, codes and mentions are not words of either language.
+        .filter(|w| !w.contains("ORDER-") && !w.contains("RF-") && !w.contains("<@"))
+        .flat_map(|w| {
+            w.split(|c: char| !c.is_alphabetic())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Everything a person reads on a message: text, embeds and the labels of its buttons and
+/// menu options.
+fn everything_shown(m: &fake_discord::RecordedMessage) -> String {
+    let mut text = m.visible_text();
+    for row in m.components() {
+        for c in row["components"].as_array().cloned().unwrap_or_default() {
+            for key in ["label", "placeholder"] {
+                if let Some(s) = c[key].as_str() {
+                    text.push('\n');
+                    text.push_str(s);
+                }
+            }
+            for o in c["options"].as_array().cloned().unwrap_or_default() {
+                for key in ["label", "description"] {
+                    if let Some(s) = o[key].as_str() {
+                        text.push('\n');
+                        text.push_str(s);
+                    }
+                }
+            }
+        }
+    }
+    text
+}
+
+fn assert_in_language(what: &str, m: &fake_discord::RecordedMessage, indonesian: bool) {
+    let shown = everything_shown(m);
+    let words = words(&shown);
+    let (foreign, own): (&[&str], &[&str]) = if indonesian {
+        (&ENGLISH_WORDS, &INDONESIAN_WORDS)
+    } else {
+        (&INDONESIAN_WORDS, &ENGLISH_WORDS)
+    };
+    let wrong: Vec<_> = words
+        .iter()
+        .filter(|w| foreign.contains(&w.as_str()))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{what} is not in {}: {wrong:?} in\n{shown}",
+        if indonesian { "Indonesian" } else { "English" }
+    );
+    assert!(
+        words.iter().any(|w| own.contains(&w.as_str())),
+        "{what} has no word of its language:\n{shown}"
+    );
+}
+
+/// One buyer's whole visit (top-up, order, delivery) in the language of their client; returns
+/// every message they saw, labelled.
+async fn visit(
+    sys: &System,
+    user: &FakeUser,
+    labels: [&str; 6],
+) -> Vec<(String, fake_discord::RecordedMessage)> {
+    let [topup, order, confirm, scan, received, codes] = labels;
+    let mut seen = Vec::new();
+    let menu = sys.slash(user, "shop", vec![]);
+    let menu = sys.answer(menu, "the menu", |m| has_button(m, topup)).await;
+    seen.push(("menu".to_string(), menu.clone()));
+    let click = sys.click(user, &menu, topup);
+    let picker = sys
+        .answer(click, "the top-up picker", |m| has_button(m, "Rp 50.000"))
+        .await;
+    seen.push(("top-up picker".into(), picker.clone()));
+    let click = sys.click(user, &picker, "Rp 50.000");
+    let qr = sys
+        .answer(click, "the QR", |m| {
+            m.visible_text().to_lowercase().contains(scan)
+        })
+        .await;
+    seen.push(("QR".into(), qr.clone()));
+    let order_id = qr
+        .visible_text()
+        .split_whitespace()
+        .find(|w| w.starts_with("ORDER-"))
+        .expect("the QR names its top-up")
+        .to_string();
+    sys.pay(&order_id).await;
+    let paid = sys
+        .wait_dm(user, "the top-up DM", |m| {
+            m.visible_text().contains(received)
+        })
+        .await;
+    seen.push(("top-up DM".into(), paid));
+
+    let menu = sys.slash(user, "shop", vec![]);
+    let menu = sys.answer(menu, "the menu", |m| has_button(m, order)).await;
+    let click = sys.click(user, &menu, order);
+    let picker = sys
+        .answer(click, "the package menu", |m| {
+            m.components()
+                .iter()
+                .any(|row| row["components"][0]["type"] == 3)
+        })
+        .await;
+    seen.push(("package picker".into(), picker.clone()));
+    let pick = sys.pick(user, &picker, "1 ");
+    let step = sys
+        .answer(pick, "the confirm step", |m| has_button(m, confirm))
+        .await;
+    seen.push(("confirm step".into(), step.clone()));
+    let click = sys.click(user, &step, confirm);
+    let outcome = sys
+        .answer(click, "the order outcome", |m| {
+            m.embeds()
+                .first()
+                .is_some_and(|e| e.to_string().contains("RF-"))
+        })
+        .await;
+    seen.push(("order outcome".into(), outcome));
+    let dm = sys
+        .wait_dm(user, "the codes", |m| m.visible_text().contains(codes))
+        .await;
+    assert_eq!(codes_in(&dm).len(), 1, "{}", dm.visible_text());
+    seen.push(("codes DM".into(), dm));
+    seen
+}
+
+/// Issue 14: a buyer whose Discord is in Indonesian and one whose Discord is in English top
+/// up, order and receive codes; every message each one sees is in their own language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_indonesian_and_an_english_buyer_each_read_only_their_language() {
+    let sys = start().await;
+    let codes = fresh_codes(4);
+    let added = sys.add_stock(&admin(), &codes).await;
+    assert!(
+        added.visible_text().contains("4"),
+        "{}",
+        added.visible_text()
+    );
+
+    let siti = buyer(70).with_locale("id");
+    let john = buyer(71).with_locale("en-US");
+    let seen_by_siti = visit(
+        &sys,
+        &siti,
+        [
+            "Isi Saldo",
+            "Beli Kode",
+            "Konfirmasi",
+            "scan untuk bayar",
+            "Saldo masuk",
+            "Kode Redfinger kamu",
+        ],
+    )
+    .await;
+    let seen_by_john = visit(
+        &sys,
+        &john,
+        [
+            "Top up",
+            "Order codes",
+            "Confirm",
+            "scan to pay",
+            "Top-up received",
+            "Your Redfinger codes",
+        ],
+    )
+    .await;
+    for (what, m) in &seen_by_siti {
+        assert_in_language(what, m, true);
+    }
+    for (what, m) in &seen_by_john {
+        assert_in_language(what, m, false);
+    }
+    // Money in the Indonesian way in both, and the language remembered for later messages.
+    for (_, m) in seen_by_siti.iter().chain(&seen_by_john) {
+        assert!(!m.visible_text().contains("IDR"), "{}", m.visible_text());
+    }
+    let remembered = sys
+        .query(
+            "SELECT user_id, locale FROM users WHERE user_id IN ($1, $2) ORDER BY user_id",
+            vec![(siti.id as i64).into(), (john.id as i64).into()],
+        )
+        .await;
+    let locales: Vec<String> = remembered
+        .iter()
+        .map(|r| r.try_get::<String>("", "locale").unwrap())
+        .collect();
+    assert_eq!(locales, vec!["id".to_string(), "en-US".to_string()]);
+    sys.assert_every_interaction_answered_in_time().await;
+}

@@ -15,9 +15,9 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, TransactionTrait, Value};
 use shared_proto::{
-    AdminClaim, BatchDefective, CodeOutcome, DeliveryRequested, DiscordUserId, Envelope, Event,
-    Idr, OrderStatus, ReportAction, ReportActionDone, ReportCreate, ReportReason, ReportStatus,
-    ReportUpdated, ReportView, ReportedCode, RevealedCode, ServiceError,
+    AdminClaim, AdminReportAction, BatchDefective, CodeOutcome, DeliveryRequested, DiscordUserId,
+    Envelope, Event, Idr, OrderStatus, ReportAction, ReportActionDone, ReportCreate, ReportReason,
+    ReportStatus, ReportUpdated, ReportView, ReportedCode, RevealedCode, ServiceError,
 };
 use uuid::Uuid;
 
@@ -315,18 +315,19 @@ impl OrderService {
         Ok(Ok(report))
     }
 
-    /// `admin.report.action`, after the claim was checked. `audit` writes the audit row in the
-    /// transaction.
+    /// `admin.report.action`, after the claim was checked; audited in the same transaction.
     pub async fn report_action(
         &self,
-        claim: &AdminClaim,
-        request_id: &str,
-        report_id: i64,
-        action: ReportAction,
-        asked: &[u32],
-        reason: Option<&str>,
+        cmd: &AdminReportAction,
         correlation_id: Uuid,
     ) -> anyhow::Result<Result<ReportActionDone, ServiceError>> {
+        let (claim, request_id, report_id, action) = (
+            &cmd.claim,
+            cmd.request_id.as_str(),
+            cmd.report_id,
+            cmd.action,
+        );
+        let (asked, reason) = (cmd.positions.as_slice(), cmd.reason.as_deref());
         let txn = self.db().begin().await?;
         let lock = for_update(&txn);
         let Some(row) = txn

@@ -274,6 +274,7 @@ fn replies() -> Vec<Reply> {
                     reserved: 3,
                     sold: 40,
                     quarantined: 2,
+                    defective: 1,
                 },
                 low_stock_threshold: 10,
                 recent_batches: vec![StockBatchSummary {
@@ -283,6 +284,8 @@ fn replies() -> Vec<Reply> {
                     rejected: 1,
                     added_by: Some(user()),
                     created_at: at(),
+                    sold: 2,
+                    defective: 1,
                 }],
             }),
         }),

@@ -15,7 +15,8 @@ field-low-stock-at = Low-stock alert at
 field-quarantined = Quarantined
 stock-quarantined = **{ $count }** of the reserved codes could not be decrypted and are off sale. Put the missing key back and run `/admin quarantine release`, or drop them with `/admin quarantine discard`.
 field-recent-batches = Recent batches
-stock-batch-line = `{ $batch }` +{ $added } ({ $duplicates } dup, { $rejected } rejected) { $at }
+stock-batch-line = `{ $batch }` +{ $added } ({ $duplicates } dup, { $rejected } rejected) · { $sold } sold · { $defective } defective ({ $rate }) { $at }
+field-defective = Defective
 
 orders-title = Orders
 orders-none = No orders match.
@@ -60,7 +61,10 @@ stats-30-days = Last 30 days
 stats-stock = Stock
 stats-period = { $orders } orders · { $codes } codes · { $revenue }
     { $topups } top-ups · { $topup_amount }
-stats-stock-line = { $available } available · { $reserved } reserved · { $sold } sold
+stats-stock-line = { $available } available · { $reserved } reserved · { $sold } sold · { $defective } defective
+field-open-reports = Open reports
+field-defective-batches = Most defective batches
+stats-defective-batch-line = `{ $batch }`: { $defective } of { $added } defective ({ $rate }) · { $sold } sold
 field-failed-deliveries = Failed deliveries
 field-users = Users
 
@@ -89,3 +93,52 @@ unknown-user = That is not a user the shop knows.
 panel-posted-title = Panel posted
 panel-posted = The shop panel is in this channel now.
 panel-failed = The panel could not be posted here. Does the bot have permission to send messages in this channel?
+
+batch-defective-title = Batch declared defective
+batch-defective = Batch `{ $batch }`: all its codes now count as defective, and its unsold codes are off sale.
+field-withdrawn = Taken off sale
+
+# Reports, in their private support thread (in the shop's language) and to the admin who acts.
+report-thread-name = report { $order }
+report-thread-greeting = { $admins } { $user } reported a problem with order `{ $order }`.
+report-title = Report #{ $id } — { $order }
+report-description = The codes are never shown here. **Reveal codes** shows them to you alone; **Replace** sends the buyer fresh codes, **Refund** returns their share of the price to the buyer's balance, **Reject** closes the report with a reason for the buyer.
+field-order = Order
+field-package = Package
+field-ordered = Ordered
+field-status = Status
+field-note = Buyer's note
+field-refunded-so-far = Refunded for this order so far
+field-rejection = Why it was rejected
+report-code-line = #{ $position }: { $state }
+report-code-open = open
+report-code-replaced = replaced
+report-code-refunded = refunded
+report-code-rejected = turned down
+report-status-open = open
+report-status-resolved = resolved
+report-status-rejected = rejected
+report-footer = Report #{ $id } · opened { $at }
+button-reveal = Reveal codes
+button-replace = Replace
+button-refund = Refund
+button-reject = Reject
+report-replace-modal-title = Replace codes — report #{ $id }
+report-refund-modal-title = Refund codes — report #{ $id }
+report-reject-modal-title = Reject report #{ $id }
+report-admin-positions-label = Which codes? (empty = all open)
+report-admin-positions-placeholder = e.g. 2, 4 — leave empty for every code still open
+report-reject-reason-label = Why? (the buyer reads this)
+report-reject-reason-placeholder = e.g. the code was redeemed on the buyer's own account
+report-rejection-required = Give the reason for rejecting: the buyer reads it.
+report-revealed-title = Codes of report #{ $id }
+report-revealed = Only you see this message. Never paste the codes in the thread.
+report-revealed-none = No code of this report could be shown.
+report-replaced-title = Codes replaced
+report-replaced = Report #{ $id } · order `{ $order }`: { $positions } replaced. The buyer gets the new codes by DM.
+report-refunded-title = Codes refunded
+report-refunded = Report #{ $id } · order `{ $order }`: { $positions } refunded; { $amount } is back in the buyer's balance.
+report-rejected-title = Report rejected
+report-rejected = Report #{ $id } · order `{ $order }`: { $positions } turned down. The buyer is told why.
+report-action-done-title = Done
+report-action-posted = The outcome is posted in the report's thread, and the buyer gets a DM.

@@ -45,3 +45,5 @@ field-mode = Mode
 field-topped-up = Topped up in total
 field-spent = Spent in total
 field-reason = Reason
+# 2.5% (a defect rate)
+percent = { $whole }.{ $tenth }%

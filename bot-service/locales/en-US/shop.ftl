@@ -122,7 +122,10 @@ order-result-unshown = The result could not be shown; check `/history`.
 
 codes-title = Your Redfinger codes — { $order }
 codes-summary = Order **{ $order }**: { $package } for { $price }.
-codes-footer = Keep these codes private. Each code works once.
+codes-footer = Keep these codes private. Each code works once. A code does not work? Press Report a problem and give its number, counting from the top (the first code is 1).
+codes-replacement-title = Replacement codes — { $order }
+codes-replacement-summary = These replace codes { $positions } of order **{ $order }**, in that order.
+codes-replacement-footer = Keep these codes private. Each code works once. If a replacement does not work either, write in your report's thread.
 codes-in-file =
     { $count ->
         [one] Your code is in the attached file.
@@ -132,3 +135,37 @@ codes-thread-name = codes { $order }
 codes-thread-greeting = { $user } your DMs are closed, so your codes are here, in a private thread only you and the admins can see.
 codes-dms-closed = Your DMs are closed, so here are your codes — only you can see this message.
 err-command-failed = Something went wrong. Please try again in a minute.
+
+# Reports: a buyer reports bad codes of a delivery.
+button-report = Report a problem
+report-reasons-title = Report a problem — { $order }
+report-reasons = What is wrong with the codes of order `{ $order }`? Pick one; you then say which codes.
+report-reason-used = Already used
+report-reason-invalid = Invalid
+report-reason-other = Other…
+report-modal-title = Report order { $order }
+report-positions-label = Which codes?
+report-positions-placeholder = Counting from the top of the delivery, e.g. 2, 4 — or all
+report-note-label = What happened?
+report-note-placeholder = Anything to add? (optional)
+report-note-placeholder-required = Tell us what is wrong (required)
+report-positions-empty = Give the numbers of the codes as in the delivery, e.g. 2, 4 — or all.
+report-positions-not-a-number = "{ $text }" is not a code number. Give numbers as in the delivery, e.g. 2, 4 — or all.
+report-positions-out-of-range = There is no code #{ $position }: give numbers from 1 to { $max }, as in the delivery.
+report-note-required = You chose Other: please say in the note what is wrong.
+report-note-too-long = The note may be at most { $max } characters long.
+report-cooldown =
+    { $minutes ->
+        [one] You sent several reports recently. Please wait a minute before the next one.
+       *[other] You sent several reports recently. Please wait { $minutes } minutes before the next one.
+    }
+report-sent-title = Report sent
+report-sent = Report #{ $id } on order `{ $order }` is open. Follow it in { $thread }: an admin answers you there.
+report-sent-no-thread = Report #{ $id } on order `{ $order }` is recorded, but its support thread could not be opened. Please contact an admin and mention report #{ $id }.
+field-codes-reported = Codes reported
+report-updated-replaced-title = Codes replaced
+report-updated-replaced = Codes { $positions } of order `{ $order }` were replaced. The new codes arrive in a separate message.
+report-updated-refunded-title = Codes refunded
+report-updated-refunded = { $amount } for codes { $positions } of order `{ $order }` is back in your balance.
+report-updated-rejected-title = Report turned down
+report-updated-rejected = Your report on codes { $positions } of order `{ $order }` was turned down.

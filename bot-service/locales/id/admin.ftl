@@ -15,7 +15,8 @@ field-low-stock-at = Peringatan stok menipis di
 field-quarantined = Dikarantina
 stock-quarantined = **{ $count }** kode yang sudah dipesan tidak bisa didekripsi dan ditarik dari penjualan. Pasang kembali kunci yang hilang lalu jalankan `/admin karantina` dengan aksi lepas, atau buang dengan aksi buang.
 field-recent-batches = Batch terbaru
-stock-batch-line = `{ $batch }` +{ $added } ({ $duplicates } duplikat, { $rejected } ditolak) { $at }
+stock-batch-line = `{ $batch }` +{ $added } ({ $duplicates } duplikat, { $rejected } ditolak) · { $sold } terjual · { $defective } rusak ({ $rate }) { $at }
+field-defective = Rusak
 
 orders-title = Pesanan
 orders-none = Tidak ada pesanan yang cocok.
@@ -56,7 +57,10 @@ stats-30-days = 30 hari terakhir
 stats-stock = Stok
 stats-period = { $orders } pesanan · { $codes } kode · { $revenue }
     { $topups } isi saldo · { $topup_amount }
-stats-stock-line = { $available } tersedia · { $reserved } dipesan · { $sold } terjual
+stats-stock-line = { $available } tersedia · { $reserved } dipesan · { $sold } terjual · { $defective } rusak
+field-open-reports = Laporan terbuka
+field-defective-batches = Batch paling banyak rusak
+stats-defective-batch-line = `{ $batch }`: { $defective } dari { $added } rusak ({ $rate }) · { $sold } terjual
 field-failed-deliveries = Pengiriman gagal
 field-users = Pengguna
 
@@ -85,3 +89,52 @@ unknown-user = Pengguna itu tidak dikenal oleh toko.
 panel-posted-title = Panel dipasang
 panel-posted = Panel toko sekarang ada di channel ini.
 panel-failed = Panel gagal dipasang di sini. Apakah bot punya izin mengirim pesan di channel ini?
+
+batch-defective-title = Batch dinyatakan rusak
+batch-defective = Batch `{ $batch }`: semua kodenya sekarang dihitung rusak, dan kode yang belum terjual ditarik dari penjualan.
+field-withdrawn = Ditarik dari penjualan
+
+# Laporan, di thread bantuan privatnya (dalam bahasa toko) dan untuk admin yang menanganinya.
+report-thread-name = laporan { $order }
+report-thread-greeting = { $admins } { $user } melaporkan masalah pada pesanan `{ $order }`.
+report-title = Laporan #{ $id } — { $order }
+report-description = Kode tidak pernah ditampilkan di sini. **Lihat kode** menampilkannya hanya untuk kamu; **Ganti** mengirim kode baru ke pembeli, **Refund** mengembalikan bagian harganya ke saldo pembeli, **Tolak** menutup laporan dengan alasan untuk pembeli.
+field-order = Pesanan
+field-package = Paket
+field-ordered = Tanggal pesan
+field-status = Status
+field-note = Catatan pembeli
+field-refunded-so-far = Sudah di-refund untuk pesanan ini
+field-rejection = Alasan penolakan
+report-code-line = #{ $position }: { $state }
+report-code-open = belum ditangani
+report-code-replaced = sudah diganti
+report-code-refunded = sudah di-refund
+report-code-rejected = ditolak
+report-status-open = terbuka
+report-status-resolved = selesai
+report-status-rejected = ditolak
+report-footer = Laporan #{ $id } · dibuat { $at }
+button-reveal = Lihat kode
+button-replace = Ganti
+button-refund = Refund
+button-reject = Tolak
+report-replace-modal-title = Ganti kode — laporan #{ $id }
+report-refund-modal-title = Refund kode — laporan #{ $id }
+report-reject-modal-title = Tolak laporan #{ $id }
+report-admin-positions-label = Kode nomor berapa? (kosong = semua)
+report-admin-positions-placeholder = misalnya 2, 4 — kosongkan untuk semua kode yang belum ditangani
+report-reject-reason-label = Alasannya? (dibaca pembeli)
+report-reject-reason-placeholder = misalnya kodenya sudah di-redeem di akun pembeli sendiri
+report-rejection-required = Tulis alasan penolakannya: pembeli akan membacanya.
+report-revealed-title = Kode laporan #{ $id }
+report-revealed = Pesan ini hanya terlihat oleh kamu. Jangan pernah tempel kodenya di thread.
+report-revealed-none = Tidak ada kode dari laporan ini yang bisa ditampilkan.
+report-replaced-title = Kode diganti
+report-replaced = Laporan #{ $id } · pesanan `{ $order }`: { $positions } diganti. Pembeli menerima kode barunya lewat DM.
+report-refunded-title = Kode di-refund
+report-refunded = Laporan #{ $id } · pesanan `{ $order }`: { $positions } di-refund; { $amount } sudah masuk lagi ke saldo pembeli.
+report-rejected-title = Laporan ditolak
+report-rejected = Laporan #{ $id } · pesanan `{ $order }`: { $positions } ditolak. Pembeli diberi tahu alasannya.
+report-action-done-title = Beres
+report-action-posted = Hasilnya sudah diposting di thread laporan, dan pembeli mendapat DM.

@@ -42,3 +42,5 @@ field-mode = Mode
 field-topped-up = Total isi saldo
 field-spent = Total belanja
 field-reason = Alasan
+# 2,5% (tingkat kode rusak)
+percent = { $whole },{ $tenth }%

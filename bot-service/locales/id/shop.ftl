@@ -122,9 +122,42 @@ order-result-unshown = Hasilnya gagal ditampilkan; cek `/riwayat`.
 
 codes-title = Kode Redfinger kamu — { $order }
 codes-summary = Pesanan **{ $order }**: { $package } seharga { $price }.
-codes-footer = Jaga kerahasiaan kode ini. Setiap kode hanya bisa dipakai sekali.
+codes-footer = Jaga kerahasiaan kode ini. Setiap kode hanya bisa dipakai sekali. Ada kode yang tidak bisa dipakai? Tekan Laporkan masalah dan sebutkan nomornya, dihitung dari atas (kode pertama = 1).
+codes-replacement-title = Kode pengganti — { $order }
+codes-replacement-summary = Kode ini menggantikan kode { $positions } dari pesanan **{ $order }**, sesuai urutan.
+codes-replacement-footer = Jaga kerahasiaan kode ini. Setiap kode hanya bisa dipakai sekali. Kalau kode penggantinya juga bermasalah, tulis di thread laporan kamu.
 codes-in-file = { $count } kode kamu ada di file terlampir, satu kode per baris.
 codes-thread-name = kode { $order }
 codes-thread-greeting = { $user } DM kamu tertutup, jadi kodenya dikirim di sini, di thread privat yang hanya bisa dilihat kamu dan admin.
 codes-dms-closed = DM kamu tertutup, jadi kodenya ditampilkan di sini — hanya kamu yang bisa melihat pesan ini.
 err-command-failed = Terjadi kesalahan. Coba lagi dalam satu menit.
+
+# Laporan: pembeli melaporkan kode yang bermasalah dari sebuah pengiriman.
+button-report = Laporkan masalah
+report-reasons-title = Laporkan masalah — { $order }
+report-reasons = Ada masalah apa dengan kode dari pesanan `{ $order }`? Pilih salah satu, lalu sebutkan kode yang mana.
+report-reason-used = Sudah terpakai
+report-reason-invalid = Tidak valid
+report-reason-other = Lainnya…
+report-modal-title = Laporkan pesanan { $order }
+report-positions-label = Kode nomor berapa?
+report-positions-placeholder = Dihitung dari atas di pesan kode, misalnya 2, 4 — atau semua
+report-note-label = Apa yang terjadi?
+report-note-placeholder = Ada tambahan? (opsional)
+report-note-placeholder-required = Ceritakan masalahnya (wajib diisi)
+report-positions-empty = Tulis nomor kodenya sesuai urutan di pesan kode, misalnya 2, 4 — atau semua.
+report-positions-not-a-number = "{ $text }" bukan nomor kode. Tulis nomor sesuai urutan di pesan kode, misalnya 2, 4 — atau semua.
+report-positions-out-of-range = Tidak ada kode #{ $position }: tulis nomor 1 sampai { $max }, sesuai urutan di pesan kode.
+report-note-required = Kamu memilih Lainnya: tolong jelaskan masalahnya di catatan.
+report-note-too-long = Catatan maksimal { $max } karakter.
+report-cooldown = Kamu sudah mengirim beberapa laporan barusan. Tunggu { $minutes } menit sebelum mengirim laporan berikutnya.
+report-sent-title = Laporan terkirim
+report-sent = Laporan #{ $id } untuk pesanan `{ $order }` sudah dibuat. Pantau di { $thread }: admin akan membalas kamu di sana.
+report-sent-no-thread = Laporan #{ $id } untuk pesanan `{ $order }` sudah tercatat, tapi thread bantuannya gagal dibuat. Silakan hubungi admin dan sebutkan laporan #{ $id }.
+field-codes-reported = Kode yang dilaporkan
+report-updated-replaced-title = Kode sudah diganti
+report-updated-replaced = Kode { $positions } dari pesanan `{ $order }` sudah diganti. Kode penggantinya dikirim lewat pesan terpisah.
+report-updated-refunded-title = Dana kode dikembalikan
+report-updated-refunded = { $amount } untuk kode { $positions } dari pesanan `{ $order }` sudah masuk lagi ke saldo kamu.
+report-updated-rejected-title = Laporan ditolak
+report-updated-rejected = Laporan kamu untuk kode { $positions } dari pesanan `{ $order }` ditolak.

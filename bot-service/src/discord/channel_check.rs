@@ -81,20 +81,47 @@ pub async fn check_thread_channel(
 /// `PUBLIC_CHANNEL_ID` when private delivery threads can be opened there; otherwise says why at
 /// error level and returns `None`, so deliveries fall back to the channel the user clicked in.
 pub async fn usable_thread_channel(http: &Http, configured: u64) -> Option<u64> {
+    usable(
+        http,
+        configured,
+        "PUBLIC_CHANNEL_ID",
+        "buyers with closed DMs will get their codes in a private thread of the channel they clicked in instead, where the bot is allowed to",
+    )
+    .await
+}
+
+/// `SUPPORT_CHANNEL_ID` when private report threads can be opened there; otherwise says why at
+/// error level and returns `None`, so report threads go to `PUBLIC_CHANNEL_ID`.
+pub async fn usable_support_channel(http: &Http, configured: u64) -> Option<u64> {
+    usable(
+        http,
+        configured,
+        "SUPPORT_CHANNEL_ID",
+        "buyers' reports open their support thread in PUBLIC_CHANNEL_ID instead (or are recorded without one)",
+    )
+    .await
+}
+
+/// `configured` (the channel of `setting`) if private threads can be opened there; else logs
+/// the problem loudly, with what happens instead (`fallback`).
+async fn usable(http: &Http, configured: u64, setting: &str, fallback: &str) -> Option<u64> {
     match check_thread_channel(http, ChannelId::new(configured)).await {
         Ok(()) => {
             tracing::info!(
                 channel_id = configured,
-                "PUBLIC_CHANNEL_ID can hold private delivery threads"
+                setting,
+                "the channel can hold private threads"
             );
             Some(configured)
         }
         Err(problem) => {
             tracing::error!(
                 channel_id = configured,
+                setting,
                 %problem,
                 needed = ?permissions::missing(0, permissions::PRIVATE_THREAD_CHANNEL),
-                "PUBLIC_CHANNEL_ID CANNOT HOLD PRIVATE DELIVERY THREADS: buyers with closed DMs will get their codes in a private thread of the channel they clicked in instead, where the bot is allowed to. Point PUBLIC_CHANNEL_ID at a text channel where the bot has these permissions."
+                fallback,
+                "THE CHANNEL OF THIS SETTING CANNOT HOLD PRIVATE THREADS. Point it at a text channel where the bot has these permissions."
             );
             None
         }

@@ -5,24 +5,22 @@
 use std::time::Instant;
 
 use serenity::all::{
-    ActionRowComponent, ComponentInteraction, ComponentInteractionDataKind,
-    Context as SerenityContext, CreateActionRow, CreateInputText, CreateInteractionResponse,
-    CreateModal, InputTextStyle, ModalInteraction,
+    ComponentInteraction, ComponentInteractionDataKind, Context as SerenityContext,
+    CreateInteractionResponse, ModalInteraction,
 };
 use shared_proto::{OrderCreate, PackageSize, TopupState};
 
 use super::admin_check::admin_grant;
 use super::interaction::{
-    create_topup, defer_ephemeral, defer_update, menu_failed, qr_screen, reply_ephemeral, respond,
-    show, show_balance, show_history, show_package_picker, topup_picker, Origin,
+    create_topup, defer_ephemeral, defer_update, menu_failed, modal_input, open_modal, qr_screen,
+    reply_ephemeral, respond, show, show_balance, show_history, show_package_picker, topup_picker,
+    Origin,
 };
-use super::Data;
+use super::{reports, Data};
 use crate::domain::amount::TopupAmount;
 use crate::domain::custom_id::{may_click, ComponentAction, CustomIdError, MenuItem};
-use crate::domain::views;
+use crate::domain::views::{self, AMOUNT_INPUT};
 use crate::tr;
-
-const AMOUNT_INPUT: &str = "amount";
 
 pub async fn on_component(ctx: &SerenityContext, state: &Data, c: &ComponentInteraction) {
     let started = Instant::now();
@@ -184,28 +182,27 @@ async fn route(
             }
         }
         ComponentAction::TopupCustom { owner } => {
-            let modal_id = ComponentAction::TopupModal { owner }.to_string();
             let b = state.settings.topup_bounds;
-            let lang = origin.lang;
-            let modal =
-                CreateModal::new(modal_id, tr!(lang, "topup-modal-title")).components(vec![
-                    CreateActionRow::InputText(
-                        CreateInputText::new(
-                            InputTextStyle::Short,
-                            tr!(lang, "topup-modal-label"),
-                            AMOUNT_INPUT,
-                        )
-                        .placeholder(tr!(lang, "topup-modal-range", min = b.min, max = b.max))
-                        .min_length(1)
-                        .max_length(20)
-                        .required(true),
-                    ),
-                ]);
-            respond(state, origin, CreateInteractionResponse::Modal(modal)).await?;
+            let modal = views::topup_modal(origin.lang, owner, b.min, b.max);
+            open_modal(state, origin, &modal).await?;
         }
-        ComponentAction::TopupModal { .. } => {
+        ComponentAction::TopupModal { .. }
+        | ComponentAction::ReportModal { .. }
+        | ComponentAction::ReportAdminModal { .. } => {
             // A modal id on a component cannot happen with our messages: treat as stale.
             reply_ephemeral(state, origin, &views::stale_click(origin.lang)).await?;
+        }
+        ComponentAction::ReportStart {
+            owner,
+            order_number,
+        } => reports::start(state, origin, owner, &order_number).await?,
+        ComponentAction::ReportReason {
+            owner,
+            order_number,
+            reason,
+        } => reports::ask_details(state, origin, owner, &order_number, reason).await?,
+        ComponentAction::ReportAdmin { report_id, action } => {
+            reports::admin_click(state, origin, report_id, action).await?
         }
         ComponentAction::TopupCheck { owner, order_id } => {
             defer_update(state, origin).await?;
@@ -286,42 +283,63 @@ async fn route(
 }
 
 pub async fn on_modal(_ctx: &SerenityContext, state: &Data, m: &ModalInteraction) {
+    let started = Instant::now();
     let Some(origin) = Origin::from_modal(m) else {
         return;
     };
-    state
-        .metrics
-        .interactions
-        .with_label_values(&["modal:topup"])
-        .inc();
-    let action = ComponentAction::decode(&m.data.custom_id);
-    let Ok(ComponentAction::TopupModal { owner }) = action else {
+    let Ok(action) = ComponentAction::decode(&m.data.custom_id) else {
+        state
+            .metrics
+            .interactions
+            .with_label_values(&["modal:unknown"])
+            .inc();
         let _ = reply_ephemeral(state, &origin, &views::stale_click(origin.lang)).await;
         return;
     };
-    if owner != origin.user {
+    let kind = format!("modal:{}", action.kind());
+    state.metrics.interactions.with_label_values(&[&kind]).inc();
+    if !may_click(&action, origin.user) {
         let _ = reply_ephemeral(state, &origin, &views::foreign_click(origin.lang)).await;
         return;
     }
-    let text = m
-        .data
-        .components
-        .iter()
-        .flat_map(|row| row.components.iter())
-        .find_map(|c| match c {
-            ActionRowComponent::InputText(t) if t.custom_id == AMOUNT_INPUT => t.value.clone(),
-            _ => None,
-        })
-        .unwrap_or_default();
-    match TopupAmount::parse(&text, state.settings.topup_bounds) {
+    let answered = match action {
+        ComponentAction::TopupModal { .. } => topup_amount(state, &origin, m).await,
+        ComponentAction::ReportModal {
+            order_number,
+            reason,
+            ..
+        } => reports::submit(state, &origin, m, order_number, reason).await,
+        ComponentAction::ReportAdminModal { report_id, action } => {
+            reports::admin_submit(state, &origin, m, report_id, action).await
+        }
+        // A component id on a modal cannot happen with our modals: treat as stale.
+        _ => reply_ephemeral(state, &origin, &views::stale_click(origin.lang)).await,
+    };
+    if let Err(error) = answered {
+        tracing::warn!(error = %super::outbound::loggable(&error), kind, "answering a modal failed");
+    }
+    state
+        .metrics
+        .handler_seconds
+        .with_label_values(&[&kind])
+        .observe(started.elapsed().as_secs_f64());
+}
+
+/// The custom top-up amount: a top-up when it is within bounds, else why not.
+async fn topup_amount(
+    state: &Data,
+    origin: &Origin,
+    m: &ModalInteraction,
+) -> Result<(), serenity::Error> {
+    match TopupAmount::parse(&modal_input(m, AMOUNT_INPUT), state.settings.topup_bounds) {
         Ok(amount) => {
-            if defer_update(state, &origin).await.is_ok() {
-                create_topup(state, &origin, amount).await;
-            }
+            defer_update(state, origin).await?;
+            create_topup(state, origin, amount).await;
+            Ok(())
         }
         Err(e) => {
             let view = views::error(origin.lang, e.message(origin.lang));
-            let _ = reply_ephemeral(state, &origin, &view).await;
+            reply_ephemeral(state, origin, &view).await
         }
     }
 }

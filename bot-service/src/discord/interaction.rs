@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serenity::all::{
-    ChannelId, CommandInteraction, ComponentInteraction, CreateInteractionResponse,
-    CreateInteractionResponseMessage, Http, InteractionId, Member, ModalInteraction, User,
+    ActionRowComponent, ChannelId, CommandInteraction, ComponentInteraction,
+    CreateInteractionResponse, CreateInteractionResponseMessage, Http, InteractionId, Member,
+    ModalInteraction, User,
 };
 use shared_proto::{DiscordUserId, InteractionRef, ServiceError, TopupCreate, UserRef};
 
@@ -18,7 +19,7 @@ use super::outbound;
 use super::render;
 use crate::domain::amount::TopupAmount;
 use crate::domain::i18n::Lang;
-use crate::domain::message::Message;
+use crate::domain::message::{Message, Modal};
 use crate::domain::{qr, views};
 use crate::payment_client::RequestError;
 use crate::state::AppState;
@@ -228,6 +229,33 @@ pub async fn reply_ephemeral(
         CreateInteractionResponse::Message(render::response_message(message, true)),
     )
     .await
+}
+
+/// Answers with a modal (a form over the client); its submit comes back as a modal interaction.
+pub async fn open_modal(
+    state: &AppState,
+    origin: &Origin,
+    modal: &Modal,
+) -> Result<(), serenity::Error> {
+    respond(
+        state,
+        origin,
+        CreateInteractionResponse::Modal(render::modal(modal)),
+    )
+    .await
+}
+
+/// What the user typed in the input `custom_id` of a submitted modal (empty when absent).
+pub fn modal_input(m: &ModalInteraction, custom_id: &str) -> String {
+    m.data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .find_map(|c| match c {
+            ActionRowComponent::InputText(t) if t.custom_id == custom_id => t.value.clone(),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// Replaces the deferred response (or the clicked message) with `message`.

@@ -9,6 +9,7 @@ pub mod components;
 pub mod interaction;
 pub mod outbound;
 pub mod render;
+pub mod reports;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};

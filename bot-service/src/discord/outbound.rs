@@ -5,7 +5,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use serenity::all::{Builder, ChannelId, ChannelType, CreateThread, MessageId, UserId};
+use serenity::all::{
+    Builder, ChannelId, ChannelType, CreateThread, GuildChannel, MessageId, UserId,
+};
 use serenity::http::{Http, HttpError};
 
 use super::render;
@@ -136,15 +138,14 @@ pub async fn edit_original(
     Ok(())
 }
 
-/// Opens a private thread in `channel` with only `user` added and posts `message` there.
-pub async fn private_thread(
+/// Opens a private thread in `channel` with only `user` added (besides the bot and whoever a
+/// later message mentions).
+pub async fn open_private_thread(
     http: &Http,
     channel: ChannelId,
     name: &str,
     user: UserId,
-    greeting: &str,
-    message: &Message,
-) -> Result<MessageId, serenity::Error> {
+) -> Result<GuildChannel, serenity::Error> {
     let thread = channel
         .create_thread(
             http,
@@ -154,13 +155,40 @@ pub async fn private_thread(
         )
         .await?;
     thread.id.add_thread_member(http, user).await?;
+    Ok(thread)
+}
+
+/// `message` with `greeting` as its text (a mention, so Discord shows the thread to them).
+pub fn with_greeting(message: &Message, greeting: &str) -> Message {
     let mut with_mention = message.clone();
     with_mention.content = Some(greeting.to_string());
-    let sent = thread
-        .id
-        .send_message(http, render::create_message(&with_mention))
+    with_mention
+}
+
+/// Opens a private thread in `channel` with only `user` added and posts `message` there.
+pub async fn private_thread(
+    http: &Http,
+    channel: ChannelId,
+    name: &str,
+    user: UserId,
+    greeting: &str,
+    message: &Message,
+) -> Result<MessageId, serenity::Error> {
+    let thread = open_private_thread(http, channel, name, user).await?;
+    channel_message(http, thread.id, &with_greeting(message, greeting)).await
+}
+
+/// Replaces the embeds and components of a message the bot posted in a channel.
+pub async fn edit_channel_message(
+    http: &Http,
+    channel: ChannelId,
+    message_id: MessageId,
+    message: &Message,
+) -> Result<(), serenity::Error> {
+    channel
+        .edit_message(http, message_id, render::edit_message(message))
         .await?;
-    Ok(sent.id)
+    Ok(())
 }
 
 pub async fn channel_message(

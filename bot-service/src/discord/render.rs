@@ -2,12 +2,13 @@
 
 use serenity::all::{
     ButtonStyle as SButtonStyle, CreateActionRow, CreateAttachment, CreateButton, CreateEmbed,
-    CreateEmbedFooter, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    CreateMessage, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption,
-    EditInteractionResponse,
+    CreateEmbedFooter, CreateInputText, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, CreateMessage, CreateModal, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption, EditInteractionResponse, EditMessage,
+    InputTextStyle,
 };
 
-use crate::domain::message::{ButtonStyle, Embed, Message, Row};
+use crate::domain::message::{ButtonStyle, Embed, Message, Modal, Row};
 
 pub fn embed(e: &Embed) -> CreateEmbed {
     let mut out = CreateEmbed::new().colour(e.color);
@@ -129,4 +130,34 @@ pub fn edit(m: &Message) -> EditInteractionResponse {
         b = b.new_attachment(a);
     }
     b
+}
+
+/// An edit of a message the bot posted in a channel: embeds and components replaced (its
+/// content and attachments stay).
+pub fn edit_message(m: &Message) -> EditMessage {
+    EditMessage::new()
+        .embeds(embeds(m))
+        .components(rows(&m.rows))
+}
+
+pub fn modal(m: &Modal) -> CreateModal {
+    CreateModal::new(&m.custom_id, &m.title).components(
+        m.inputs
+            .iter()
+            .map(|i| {
+                let style = if i.paragraph {
+                    InputTextStyle::Paragraph
+                } else {
+                    InputTextStyle::Short
+                };
+                let mut input = CreateInputText::new(style, &i.label, &i.custom_id)
+                    .max_length(i.max_length)
+                    .required(i.required);
+                if let Some(p) = &i.placeholder {
+                    input = input.placeholder(p);
+                }
+                CreateActionRow::InputText(input)
+            })
+            .collect(),
+    )
 }

@@ -139,6 +139,11 @@ impl AdminAccess {
         self.roles.keys().copied()
     }
 
+    /// The admin role of shop guild `guild_id` (None for any other guild).
+    pub fn role_in(&self, guild_id: u64) -> Option<u64> {
+        self.roles.get(&guild_id).copied()
+    }
+
     /// Decides whether the member who used a command in `guild_id` (None: a DM) holding
     /// `member_roles` is a shop admin. Only the role resolved for that very guild counts.
     pub fn check(

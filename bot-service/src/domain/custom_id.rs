@@ -6,13 +6,15 @@
 
 use std::fmt;
 
-use shared_proto::{DiscordUserId, Idr, OrderStatus, PackageSize};
+use shared_proto::{DiscordUserId, Idr, OrderStatus, PackageSize, ReportAction, ReportReason};
 
 /// Prefix of every custom_id this build writes. A new incompatible format gets `rf2:`.
 pub const PREFIX: &str = "rf1";
 /// Discord's limit on a custom_id.
 pub const MAX_LEN: usize = 100;
-/// Longest top-up order id accepted inside a custom_id (`ORDER-{user}-{unix_ts}` is ~36).
+/// Longest top-up order id or order number accepted inside a custom_id (`ORDER-{user}-{unix_ts}`
+/// is ~36, `RF-20261202-ABC234` 18): the longest id, `rf1:rpm:{owner}:{order}:invalid`, stays
+/// within 100 characters.
 const MAX_ORDER_ID_LEN: usize = 60;
 
 /// What a click on one of the bot's components means.
@@ -55,6 +57,63 @@ pub enum ComponentAction {
         status: Option<OrderStatus>,
         user: Option<DiscordUserId>,
     },
+    /// "Report a problem" under a delivery of `order_number`: asks the buyer what is wrong.
+    ReportStart {
+        owner: DiscordUserId,
+        order_number: String,
+    },
+    /// One of the reasons offered after "Report a problem": opens the report modal.
+    ReportReason {
+        owner: DiscordUserId,
+        order_number: String,
+        reason: ReportReason,
+    },
+    /// The report modal itself (its submit carries this id).
+    ReportModal {
+        owner: DiscordUserId,
+        order_number: String,
+        reason: ReportReason,
+    },
+    /// An admin button under a report in its support thread; the role is checked on every click.
+    ReportAdmin {
+        report_id: i64,
+        action: ReportAction,
+    },
+    /// The modal of an admin action on a report (which codes, or why it is rejected).
+    ReportAdminModal {
+        report_id: i64,
+        action: ReportAction,
+    },
+}
+
+const REASONS: [(ReportReason, &str); 3] = [
+    (ReportReason::AlreadyUsed, "used"),
+    (ReportReason::Invalid, "invalid"),
+    (ReportReason::Other, "other"),
+];
+
+const ACTIONS: [(ReportAction, &str); 4] = [
+    (ReportAction::Reveal, "reveal"),
+    (ReportAction::Replace, "replace"),
+    (ReportAction::Refund, "refund"),
+    (ReportAction::Reject, "reject"),
+];
+
+/// The short word of `value` in a table of (value, word).
+fn tag_of<T: PartialEq + Copy>(table: &[(T, &'static str)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map(|(_, tag)| *tag)
+        .unwrap_or_default()
+}
+
+fn from_tag<T: Copy>(table: &[(T, &'static str)], tag: &str) -> Result<T, CustomIdError> {
+    table
+        .iter()
+        .find(|(_, t)| *t == tag)
+        .map(|(v, _)| *v)
+        .ok_or(CustomIdError::Malformed)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +174,12 @@ impl ComponentAction {
             | TopupModal { owner }
             | TopupCheck { owner, .. }
             | TopupCancel { owner, .. }
-            | OrdersPage { owner, .. } => Some(*owner),
+            | OrdersPage { owner, .. }
+            | ReportStart { owner, .. }
+            | ReportReason { owner, .. }
+            | ReportModal { owner, .. } => Some(*owner),
+            // Admin buttons in a support thread: the admin role is checked on every click.
+            ReportAdmin { .. } | ReportAdminModal { .. } => None,
         }
     }
 
@@ -133,15 +197,24 @@ impl ComponentAction {
             TopupCheck { .. } => "topup_check",
             TopupCancel { .. } => "topup_cancel",
             OrdersPage { .. } => "orders_page",
+            ReportStart { .. } => "report_start",
+            ReportReason { .. } => "report_reason",
+            ReportModal { .. } => "report_modal",
+            ReportAdmin { .. } => "report_admin",
+            ReportAdminModal { .. } => "report_admin_modal",
         }
     }
 
-    /// The custom_id text. Errors only if a field would push it past 100 characters (an
-    /// unusually long top-up order id), so the caller never sends an id Discord refuses.
+    /// The custom_id text. Errors if a field would push it past 100 characters (an unusually
+    /// long top-up order id) or holds what [`decode`](Self::decode) refuses (an order number
+    /// with a `:` or a space), so the caller never sends an id Discord or this bot refuses.
     pub fn encode(&self) -> Result<String, CustomIdError> {
         let text = self.to_string();
         if text.is_empty() || text.chars().count() > MAX_LEN {
             return Err(CustomIdError::Length);
+        }
+        if Self::decode(&text).as_ref() != Ok(self) {
+            return Err(CustomIdError::Malformed);
         }
         Ok(text)
     }
@@ -182,6 +255,14 @@ impl ComponentAction {
             }
             Ok((*id).to_string())
         };
+        let report_id = |i: usize| -> Result<i64, CustomIdError> {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<i64>().ok())
+                .filter(|id| *id > 0)
+                .ok_or(CustomIdError::Malformed)
+        };
+        let tag = |i: usize| fields.get(i).copied().unwrap_or_default();
         use ComponentAction::*;
         let action = match kind {
             "m" => {
@@ -257,6 +338,40 @@ impl ComponentAction {
                     user: user_filter,
                 }
             }
+            "rp" => {
+                arity(2)?;
+                ReportStart {
+                    owner: user(0)?,
+                    order_number: order_id(1)?,
+                }
+            }
+            "rpr" | "rpm" => {
+                arity(3)?;
+                let (owner, order_number) = (user(0)?, order_id(1)?);
+                let reason = from_tag(&REASONS, tag(2))?;
+                if kind == "rpr" {
+                    ReportReason {
+                        owner,
+                        order_number,
+                        reason,
+                    }
+                } else {
+                    ReportModal {
+                        owner,
+                        order_number,
+                        reason,
+                    }
+                }
+            }
+            "ra" | "ram" => {
+                arity(2)?;
+                let (report_id, action) = (report_id(0)?, from_tag(&ACTIONS, tag(1))?);
+                if kind == "ra" {
+                    ReportAdmin { report_id, action }
+                } else {
+                    ReportAdminModal { report_id, action }
+                }
+            }
             _ => return Err(CustomIdError::Malformed),
         };
         Ok(action)
@@ -291,6 +406,34 @@ impl fmt::Display for ComponentAction {
                 status.map(|s| s.as_str()).unwrap_or(""),
                 user.map(|u| u.to_string()).unwrap_or_default()
             ),
+            ReportStart {
+                owner,
+                order_number,
+            } => write!(f, "{PREFIX}:rp:{owner}:{order_number}"),
+            ReportReason {
+                owner,
+                order_number,
+                reason,
+            } => write!(
+                f,
+                "{PREFIX}:rpr:{owner}:{order_number}:{}",
+                tag_of(&REASONS, *reason)
+            ),
+            ReportModal {
+                owner,
+                order_number,
+                reason,
+            } => write!(
+                f,
+                "{PREFIX}:rpm:{owner}:{order_number}:{}",
+                tag_of(&REASONS, *reason)
+            ),
+            ReportAdmin { report_id, action } => {
+                write!(f, "{PREFIX}:ra:{report_id}:{}", tag_of(&ACTIONS, *action))
+            }
+            ReportAdminModal { report_id, action } => {
+                write!(f, "{PREFIX}:ram:{report_id}:{}", tag_of(&ACTIONS, *action))
+            }
         }
     }
 }
@@ -345,6 +488,33 @@ mod tests {
                 user: None,
             },
         ]);
+        let longest_order = "R".repeat(MAX_ORDER_ID_LEN);
+        for (reason, _) in REASONS {
+            v.push(ComponentAction::ReportReason {
+                owner: big,
+                order_number: "RF-20261202-ABC234".into(),
+                reason,
+            });
+            v.push(ComponentAction::ReportModal {
+                owner: big,
+                order_number: longest_order.clone(),
+                reason,
+            });
+        }
+        v.push(ComponentAction::ReportStart {
+            owner: big,
+            order_number: longest_order,
+        });
+        for (action, _) in ACTIONS {
+            v.push(ComponentAction::ReportAdmin {
+                report_id: i64::MAX,
+                action,
+            });
+            v.push(ComponentAction::ReportAdminModal {
+                report_id: 1,
+                action,
+            });
+        }
         for p in PackageSize::ALL {
             v.push(ComponentAction::ConfirmOrder {
                 owner: big,
@@ -392,6 +562,17 @@ mod tests {
             "rf1:ord:1:x::",
             "rf1:ord:1:0:bogus:",
             "rf1:unknown:1",
+            "rf1:rp:1:",
+            "rf1:rp:1:RF 1",
+            "rf1:rp:1:RF:1",
+            "rf1:rpr:1:RF-1",
+            "rf1:rpr:1:RF-1:broken",
+            "rf1:rpm:1:RF-1:used:x",
+            "rf1:ra:0:reveal",
+            "rf1:ra:-3:reveal",
+            "rf1:ra:x:reveal",
+            "rf1:ra:5:delete",
+            "rf1:ram:5",
             long.as_str(),
         ];
         for case in cases {
@@ -413,6 +594,13 @@ mod tests {
             order_id: "O".repeat(95),
         };
         assert_eq!(action.encode(), Err(CustomIdError::Length));
+        for odd in ["RF:1", "RF 1", ""] {
+            let report = ComponentAction::ReportStart {
+                owner: uid(1),
+                order_number: odd.into(),
+            };
+            assert_eq!(report.encode(), Err(CustomIdError::Malformed), "{odd:?}");
+        }
     }
 
     #[test]
@@ -425,5 +613,35 @@ mod tests {
         assert!(may_click(&mine, uid(7)));
         assert!(!may_click(&mine, uid(8)));
         assert!(may_click(&ComponentAction::Menu(MenuItem::Order), uid(8)));
+        let report = ComponentAction::ReportStart {
+            owner: uid(7),
+            order_number: "RF-20261202-ABC234".into(),
+        };
+        assert!(may_click(&report, uid(7)));
+        assert!(!may_click(&report, uid(8)));
+    }
+
+    #[test]
+    fn report_ids_read_as_documented() {
+        let start = ComponentAction::ReportStart {
+            owner: uid(7),
+            order_number: "RF-20261202-ABC234".into(),
+        };
+        assert_eq!(start.encode().unwrap(), "rf1:rp:7:RF-20261202-ABC234");
+        let reason = ComponentAction::ReportModal {
+            owner: uid(7),
+            order_number: "RF-20261202-ABC234".into(),
+            reason: ReportReason::AlreadyUsed,
+        };
+        assert_eq!(
+            reason.encode().unwrap(),
+            "rf1:rpm:7:RF-20261202-ABC234:used"
+        );
+        let admin = ComponentAction::ReportAdmin {
+            report_id: 12,
+            action: ReportAction::Replace,
+        };
+        assert_eq!(admin.encode().unwrap(), "rf1:ra:12:replace");
+        assert_eq!(admin.owner(), None, "admin buttons are checked by role");
     }
 }

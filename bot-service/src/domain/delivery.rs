@@ -6,6 +6,8 @@ use shared_proto::{DeliveryMethod, DeliveryRequested};
 
 use super::i18n::{self, Lang};
 use super::message::{limits, Attachment, Embed, Message, COLOR_OK};
+use super::report::positions_list;
+use super::views;
 use crate::tr;
 
 /// Most codes shown inline in an embed; above this they go in a .txt file.
@@ -25,16 +27,45 @@ pub struct DeliveryPlan {
 }
 
 /// Builds the message for `d`: the codes inline when they are few and fit every embed limit,
-/// otherwise as `redfinger-codes-{order}.txt` with a summary embed.
+/// otherwise as `redfinger-codes-{order}.txt` with a summary embed. An order's own delivery
+/// carries the buyer's "Report a problem" button; a replacement after a report does not (its
+/// codes are not the positions a report names: a bad replacement goes to the report's thread).
 pub fn plan(lang: Lang, d: &DeliveryRequested) -> DeliveryPlan {
-    let title = tr!(lang, "codes-title", order = d.order_number.as_str());
-    let summary = tr!(
-        lang,
-        "codes-summary",
-        order = d.order_number.as_str(),
-        package = i18n::package(lang, d.package),
-        price = d.total_price
-    );
+    let mut plan = codes_message(lang, d);
+    if d.replacing.is_empty() {
+        plan.message
+            .rows
+            .extend(views::report_button(lang, d.user_id, &d.order_number));
+    }
+    plan
+}
+
+fn codes_message(lang: Lang, d: &DeliveryRequested) -> DeliveryPlan {
+    let order = d.order_number.as_str();
+    let (title, summary, footer) = if d.replacing.is_empty() {
+        (
+            tr!(lang, "codes-title", order = order),
+            tr!(
+                lang,
+                "codes-summary",
+                order = order,
+                package = i18n::package(lang, d.package),
+                price = d.total_price
+            ),
+            tr!(lang, "codes-footer"),
+        )
+    } else {
+        (
+            tr!(lang, "codes-replacement-title", order = order),
+            tr!(
+                lang,
+                "codes-replacement-summary",
+                order = order,
+                positions = positions_list(&d.replacing)
+            ),
+            tr!(lang, "codes-replacement-footer"),
+        )
+    };
     let inline = format!(
         "{summary}\n\n{}",
         d.codes
@@ -43,7 +74,7 @@ pub fn plan(lang: Lang, d: &DeliveryRequested) -> DeliveryPlan {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let embed = Embed::new(title.clone(), inline, COLOR_OK).footer(tr!(lang, "codes-footer"));
+    let embed = Embed::new(title.clone(), inline, COLOR_OK).footer(footer.clone());
     if d.codes.len() <= MAX_CODES_IN_EMBED && embed.check().is_ok() && !d.codes.is_empty() {
         let message = Message::embed(embed);
         if message.check().is_ok() {
@@ -63,7 +94,7 @@ pub fn plan(lang: Lang, d: &DeliveryRequested) -> DeliveryPlan {
         ),
         COLOR_OK,
     )
-    .footer(tr!(lang, "codes-footer"))
+    .footer(footer)
     .fitted();
     DeliveryPlan {
         message: Message {
@@ -167,6 +198,7 @@ mod tests {
             attempt: 1,
             interaction: None,
             locale: None,
+            replacing: Vec::new(),
         }
     }
 
@@ -250,6 +282,48 @@ mod tests {
         });
         assert_eq!(other_thread_channel(&d, 777), Some(555));
         assert_eq!(other_thread_channel(&d, 555), None);
+    }
+
+    #[test]
+    fn every_delivery_carries_the_buyers_report_button() {
+        for n in [1, 25] {
+            let d = request(n);
+            let p = plan(Lang::Id, &d);
+            p.message.check().unwrap();
+            let [crate::domain::message::Row::Buttons(buttons)] = p.message.rows.as_slice() else {
+                panic!("one row of buttons: {:?}", p.message.rows)
+            };
+            assert_eq!(buttons[0].label, "Laporkan masalah");
+            assert_eq!(
+                crate::domain::custom_id::ComponentAction::decode(&buttons[0].custom_id),
+                Ok(crate::domain::custom_id::ComponentAction::ReportStart {
+                    owner: d.user_id,
+                    order_number: d.order_number.clone(),
+                })
+            );
+        }
+        // A replacement after a report: said so, and no button (its codes are not the
+        // positions a report names).
+        let mut d = request(2);
+        d.replacing = vec![2, 4];
+        let p = plan(Lang::En, &d);
+        assert!(p.message.rows.is_empty());
+        let embed = &p.message.embeds[0];
+        assert!(
+            embed.title.starts_with("Replacement codes"),
+            "{}",
+            embed.title
+        );
+        assert!(
+            embed.description.contains("#2, #4"),
+            "{}",
+            embed.description
+        );
+        assert!(embed.description.contains("RF-CODE-0001"));
+        // An order number no custom_id can carry: the codes still go, without the button.
+        let mut d = request(1);
+        d.order_number = "ORD 1".into();
+        assert!(plan(Lang::En, &d).message.rows.is_empty());
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub mod limits {
     pub const OPTION_LABEL: usize = 100;
     pub const OPTION_DESCRIPTION: usize = 100;
     pub const CUSTOM_ID: usize = 100;
+    pub const MODAL_TITLE: usize = 45;
+    pub const MODAL_INPUTS: usize = 5;
+    pub const INPUT_LABEL: usize = 45;
+    pub const INPUT_PLACEHOLDER: usize = 100;
+    pub const INPUT_LENGTH: u16 = 4000;
 }
 
 pub const COLOR_BRAND: u32 = 0xE53935;
@@ -80,6 +85,96 @@ pub struct Select {
 pub enum Row {
     Buttons(Vec<Button>),
     Select(Select),
+}
+
+/// A text input of a modal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextInput {
+    pub custom_id: String,
+    pub label: String,
+    pub placeholder: Option<String>,
+    /// Several lines (Discord's "paragraph" style) rather than one.
+    pub paragraph: bool,
+    pub required: bool,
+    pub max_length: u16,
+}
+
+impl TextInput {
+    /// A required one-line input.
+    pub fn new(custom_id: &str, label: impl Into<String>, max_length: u16) -> Self {
+        TextInput {
+            custom_id: custom_id.to_string(),
+            label: label.into(),
+            placeholder: None,
+            paragraph: false,
+            required: true,
+            max_length,
+        }
+    }
+
+    pub fn placeholder(mut self, placeholder: impl Into<String>) -> Self {
+        self.placeholder = Some(placeholder.into());
+        self
+    }
+
+    pub fn paragraph(mut self) -> Self {
+        self.paragraph = true;
+        self
+    }
+
+    pub fn optional(mut self, optional: bool) -> Self {
+        self.required = !optional;
+        self
+    }
+}
+
+/// A modal: a form of text inputs Discord shows over the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modal {
+    pub custom_id: String,
+    pub title: String,
+    pub inputs: Vec<TextInput>,
+}
+
+impl Modal {
+    /// A modal whose title is cut to Discord's 45 characters (titles may name an order).
+    pub fn new(custom_id: String, title: &str, inputs: Vec<TextInput>) -> Self {
+        Modal {
+            custom_id,
+            title: truncate(title, limits::MODAL_TITLE),
+            inputs,
+        }
+    }
+
+    /// Every limit Discord enforces on a modal.
+    pub fn check(&self) -> Result<(), LimitError> {
+        at_most("custom_id", &self.custom_id, limits::CUSTOM_ID)?;
+        at_most("modal title", &self.title, limits::MODAL_TITLE)?;
+        if self.title.is_empty() {
+            return Err(LimitError::Empty("modal title"));
+        }
+        count_at_most("modal inputs", self.inputs.len(), limits::MODAL_INPUTS)?;
+        if self.inputs.is_empty() {
+            return Err(LimitError::Empty("modal inputs"));
+        }
+        for input in &self.inputs {
+            at_most("input label", &input.label, limits::INPUT_LABEL)?;
+            if input.label.is_empty() {
+                return Err(LimitError::Empty("input label"));
+            }
+            if let Some(p) = &input.placeholder {
+                at_most("input placeholder", p, limits::INPUT_PLACEHOLDER)?;
+            }
+            if input.max_length == 0 || input.max_length > limits::INPUT_LENGTH {
+                return Err(LimitError::TooLong {
+                    what: "input max_length",
+                    len: usize::from(input.max_length),
+                    max: usize::from(limits::INPUT_LENGTH),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A file attached to a message.

@@ -9,5 +9,6 @@ pub mod i18n;
 pub mod message;
 pub mod permissions;
 pub mod qr;
+pub mod report;
 pub mod retry;
 pub mod views;

@@ -4,20 +4,28 @@
 
 use chrono::{DateTime, Utc};
 use shared_proto::{
-    AnomalyKind, BalanceReply, CatalogEntry, CatalogReply, DiscordUserId, HistoryReply, Idr,
-    OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed, OrderRefunded, OrderStatus,
-    OrderSummary, OrdersPage, OwedCleared, PackageSize, ProcessAction, QuarantineAction,
-    QuarantineProcessed, ServiceError, StatsView, StockAdded, StockLow, StockView, TopupCreated,
-    TopupInfo, TopupReversed, TopupState,
+    AnomalyKind, BalanceReply, BatchDefective, CatalogEntry, CatalogReply, CodeOutcome,
+    DiscordUserId, HistoryReply, Idr, OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed,
+    OrderRefunded, OrderStatus, OrderSummary, OrdersPage, OwedCleared, PackageSize, ProcessAction,
+    QuarantineAction, QuarantineProcessed, ReportAction, ReportActionDone, ReportReason,
+    ReportStatus, ReportUpdated, ReportView, RevealedCode, ServiceError, StatsView, StockAdded,
+    StockBatchSummary, StockLow, StockView, TopupCreated, TopupInfo, TopupReversed, TopupState,
 };
 
 use super::custom_id::{ComponentAction, CustomIdError, MenuItem};
 use super::i18n::{self, Lang};
 use super::message::{
-    button_rows, Attachment, Button, ButtonStyle, Embed, Message, Row, Select, SelectOption,
-    COLOR_BRAND, COLOR_ERROR, COLOR_OK, COLOR_WARN,
+    button_rows, Attachment, Button, ButtonStyle, Embed, Message, Modal, Row, Select, SelectOption,
+    TextInput, COLOR_BRAND, COLOR_ERROR, COLOR_OK, COLOR_WARN,
 };
+use super::report::{positions_list, MAX_NOTE_CHARS, MAX_POSITIONS_CHARS, MAX_REJECTION_CHARS};
 use crate::tr;
+
+/// Input ids of the bot's modals (read back from their submits).
+pub const AMOUNT_INPUT: &str = "amount";
+pub const POSITIONS_INPUT: &str = "positions";
+pub const NOTE_INPUT: &str = "note";
+pub const REASON_INPUT: &str = "reason";
 
 fn id(action: ComponentAction) -> Result<String, CustomIdError> {
     action.encode()
@@ -391,6 +399,22 @@ pub fn topup_picker(
     Ok(m)
 }
 
+/// The custom-amount modal of a top-up.
+pub fn topup_modal(lang: Lang, owner: DiscordUserId, min: Idr, max: Idr) -> Modal {
+    Modal::new(
+        ComponentAction::TopupModal { owner }.to_string(),
+        &tr!(lang, "topup-modal-title"),
+        vec![
+            TextInput::new(AMOUNT_INPUT, tr!(lang, "topup-modal-label"), 20).placeholder(tr!(
+                lang,
+                "topup-modal-range",
+                min = min,
+                max = max
+            )),
+        ],
+    )
+}
+
 pub const QR_FILE_NAME: &str = "qris.png";
 
 /// What a QR screen shows: from a fresh charge, or from "Check status" of a top-up whose charge
@@ -715,6 +739,11 @@ pub fn stock_view(lang: Lang, v: &StockView) -> Message {
             v.low_stock_threshold.to_string(),
             true,
         );
+    e = e.field(
+        tr!(lang, "field-defective"),
+        v.counts.defective.to_string(),
+        true,
+    );
     if v.counts.quarantined > 0 {
         e = e.field(
             tr!(lang, "field-quarantined"),
@@ -734,6 +763,9 @@ pub fn stock_view(lang: Lang, v: &StockView) -> Message {
                     added = b.added,
                     duplicates = b.duplicates,
                     rejected = b.rejected,
+                    sold = b.sold,
+                    defective = b.defective,
+                    rate = defect_rate(lang, b),
                     at = when(lang, b.created_at)
                 )
             })
@@ -742,6 +774,14 @@ pub fn stock_view(lang: Lang, v: &StockView) -> Message {
         e = e.field(tr!(lang, "field-recent-batches"), lines, false);
     }
     Message::embed(e.fitted())
+}
+
+/// A batch's defective codes as a share of the codes it added: `2.5%` / `2,5%`.
+fn defect_rate(lang: Lang, b: &StockBatchSummary) -> String {
+    let added = u64::from(b.added).max(1);
+    // Tenths of a percent, rounded half up.
+    let tenths = (b.defective.saturating_mul(1000) + added / 2) / added;
+    tr!(lang, "percent", whole = tenths / 10, tenth = tenths % 10)
 }
 
 /// One page of orders with Previous/Next buttons that carry the filter.
@@ -932,30 +972,53 @@ pub fn stats(lang: Lang, s: &StatsView) -> Message {
             topup_amount = p.topup_amount
         )
     };
-    Message::embed(
-        Embed::new(tr!(lang, "stats-title"), "", COLOR_BRAND)
-            .field(tr!(lang, "stats-today"), period(&s.today), false)
-            .field(tr!(lang, "stats-7-days"), period(&s.last_7_days), false)
-            .field(tr!(lang, "stats-30-days"), period(&s.last_30_days), false)
-            .field(
-                tr!(lang, "stats-stock"),
+    let mut e = Embed::new(tr!(lang, "stats-title"), "", COLOR_BRAND)
+        .field(tr!(lang, "stats-today"), period(&s.today), false)
+        .field(tr!(lang, "stats-7-days"), period(&s.last_7_days), false)
+        .field(tr!(lang, "stats-30-days"), period(&s.last_30_days), false)
+        .field(
+            tr!(lang, "stats-stock"),
+            tr!(
+                lang,
+                "stats-stock-line",
+                available = s.stock.available,
+                reserved = s.stock.reserved,
+                sold = s.stock.sold,
+                defective = s.stock.defective
+            ),
+            false,
+        )
+        .field(
+            tr!(lang, "field-failed-deliveries"),
+            s.failed_deliveries.to_string(),
+            true,
+        )
+        .field(tr!(lang, "field-users"), s.users.to_string(), true)
+        .field(
+            tr!(lang, "field-open-reports"),
+            s.open_reports.to_string(),
+            true,
+        );
+    if !s.defective_batches.is_empty() {
+        let lines = s
+            .defective_batches
+            .iter()
+            .map(|b| {
                 tr!(
                     lang,
-                    "stats-stock-line",
-                    available = s.stock.available,
-                    reserved = s.stock.reserved,
-                    sold = s.stock.sold
-                ),
-                false,
-            )
-            .field(
-                tr!(lang, "field-failed-deliveries"),
-                s.failed_deliveries.to_string(),
-                true,
-            )
-            .field(tr!(lang, "field-users"), s.users.to_string(), true)
-            .fitted(),
-    )
+                    "stats-defective-batch-line",
+                    batch = b.batch_id.as_str(),
+                    defective = b.defective,
+                    added = b.added,
+                    rate = defect_rate(lang, b),
+                    sold = b.sold
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        e = e.field(tr!(lang, "field-defective-batches"), lines, false);
+    }
+    Message::embed(e.fitted())
 }
 
 pub fn stock_low_alert(lang: Lang, s: &StockLow) -> Message {
@@ -1048,13 +1111,500 @@ pub fn order_refunded(lang: Lang, r: &OrderRefunded) -> Message {
     )
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reports: a buyer reports bad codes of a delivery, admins act on it in a private thread. Codes
+// appear only in `revealed_codes`, the ephemeral answer to the admin who asked.
+
+/// The "Report a problem" button under a delivery of `order_number`; `None` when the order
+/// number cannot be carried in a custom_id (the delivery then goes without it).
+pub fn report_button(lang: Lang, owner: DiscordUserId, order_number: &str) -> Option<Row> {
+    let id = id(ComponentAction::ReportStart {
+        owner,
+        order_number: order_number.to_string(),
+    })
+    .ok()?;
+    Some(Row::Buttons(vec![Button::new(
+        tr!(lang, "button-report"),
+        id,
+        ButtonStyle::Secondary,
+    )]))
+}
+
+fn reason_label(lang: Lang, reason: ReportReason) -> String {
+    match reason {
+        ReportReason::AlreadyUsed => tr!(lang, "report-reason-used"),
+        ReportReason::Invalid => tr!(lang, "report-reason-invalid"),
+        ReportReason::Other => tr!(lang, "report-reason-other"),
+    }
+}
+
+fn report_status(lang: Lang, status: ReportStatus) -> String {
+    match status {
+        ReportStatus::Open => tr!(lang, "report-status-open"),
+        ReportStatus::Resolved => tr!(lang, "report-status-resolved"),
+        ReportStatus::Rejected => tr!(lang, "report-status-rejected"),
+    }
+}
+
+fn code_state(lang: Lang, outcome: Option<CodeOutcome>) -> String {
+    match outcome {
+        None => tr!(lang, "report-code-open"),
+        Some(CodeOutcome::Replaced) => tr!(lang, "report-code-replaced"),
+        Some(CodeOutcome::Refunded) => tr!(lang, "report-code-refunded"),
+        Some(CodeOutcome::Rejected) => tr!(lang, "report-code-rejected"),
+    }
+}
+
+/// The reported positions of a report: `#2, #4`.
+fn reported(r: &ReportView) -> String {
+    positions_list(&r.codes.iter().map(|c| c.position).collect::<Vec<_>>())
+}
+
+/// The positions an action acted on, or (if the service named none) every reported one.
+fn acted_on(positions: &[u32], r: &ReportView) -> String {
+    if positions.is_empty() {
+        reported(r)
+    } else {
+        positions_list(positions)
+    }
+}
+
+/// The buyer's first step: what is wrong with the codes of `order_number`?
+pub fn report_reasons(
+    lang: Lang,
+    owner: DiscordUserId,
+    order_number: &str,
+) -> Result<Message, CustomIdError> {
+    let mut buttons = Vec::new();
+    for reason in [
+        ReportReason::AlreadyUsed,
+        ReportReason::Invalid,
+        ReportReason::Other,
+    ] {
+        buttons.push(Button::new(
+            reason_label(lang, reason),
+            id(ComponentAction::ReportReason {
+                owner,
+                order_number: order_number.to_string(),
+                reason,
+            })?,
+            ButtonStyle::Secondary,
+        ));
+    }
+    Ok(Message::embed(
+        Embed::new(
+            tr!(lang, "report-reasons-title", order = order_number),
+            tr!(lang, "report-reasons", order = order_number),
+            COLOR_WARN,
+        )
+        .fitted(),
+    )
+    .with_row(Row::Buttons(buttons)))
+}
+
+/// Which codes, and a note (required for "Other").
+pub fn report_modal(
+    lang: Lang,
+    owner: DiscordUserId,
+    order_number: &str,
+    reason: ReportReason,
+) -> Result<Modal, CustomIdError> {
+    let custom_id = id(ComponentAction::ReportModal {
+        owner,
+        order_number: order_number.to_string(),
+        reason,
+    })?;
+    let note_required = reason == ReportReason::Other;
+    let note_hint = if note_required {
+        tr!(lang, "report-note-placeholder-required")
+    } else {
+        tr!(lang, "report-note-placeholder")
+    };
+    Ok(Modal::new(
+        custom_id,
+        &tr!(lang, "report-modal-title", order = order_number),
+        vec![
+            TextInput::new(
+                POSITIONS_INPUT,
+                tr!(lang, "report-positions-label"),
+                MAX_POSITIONS_CHARS as u16,
+            )
+            .placeholder(tr!(lang, "report-positions-placeholder")),
+            TextInput::new(
+                NOTE_INPUT,
+                tr!(lang, "report-note-label"),
+                MAX_NOTE_CHARS as u16,
+            )
+            .paragraph()
+            .placeholder(note_hint)
+            .optional(!note_required),
+        ],
+    ))
+}
+
+/// Name of a report's support thread (Discord allows 100 characters).
+pub fn report_thread_name(lang: Lang, order_number: &str) -> String {
+    super::message::truncate(&tr!(lang, "report-thread-name", order = order_number), 100)
+}
+
+/// The report as admins see it in its thread: the order, the reason and note, the reported
+/// positions with their outcomes — never a code — and the admin buttons. The buttons that
+/// change the report are disabled once it is closed; Reveal stays.
+pub fn report_post(lang: Lang, r: &ReportView) -> Result<Message, CustomIdError> {
+    let codes = r
+        .codes
+        .iter()
+        .map(|c| {
+            tr!(
+                lang,
+                "report-code-line",
+                position = c.position,
+                state = code_state(lang, c.outcome)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut e = Embed::new(
+        tr!(
+            lang,
+            "report-title",
+            id = r.report_id,
+            order = r.order_number.as_str()
+        ),
+        tr!(lang, "report-description"),
+        if r.status == ReportStatus::Open {
+            COLOR_WARN
+        } else {
+            COLOR_OK
+        },
+    )
+    .field(
+        tr!(lang, "field-order"),
+        format!("`{}`", r.order_number),
+        true,
+    )
+    .field(tr!(lang, "field-package"), pkg(lang, r.package), true)
+    .field(tr!(lang, "field-paid"), r.total_price.to_string(), true)
+    .field(tr!(lang, "field-ordered"), when(lang, r.ordered_at), true)
+    .field(
+        tr!(lang, "field-reason"),
+        reason_label(lang, r.reason),
+        true,
+    )
+    .field(
+        tr!(lang, "field-status"),
+        report_status(lang, r.status),
+        true,
+    );
+    if let Some(note) = &r.note {
+        e = e.field(tr!(lang, "field-note"), note.clone(), false);
+    }
+    e = e.field(tr!(lang, "field-codes-reported"), codes, false);
+    if r.refunded.is_positive() {
+        e = e.field(
+            tr!(lang, "field-refunded-so-far"),
+            r.refunded.to_string(),
+            true,
+        );
+    }
+    if let Some(rejection) = &r.rejection {
+        e = e.field(tr!(lang, "field-rejection"), rejection.clone(), false);
+    }
+    e = e.footer(tr!(
+        lang,
+        "report-footer",
+        id = r.report_id,
+        at = when(lang, r.created_at)
+    ));
+    let closed = r.status != ReportStatus::Open;
+    let mut buttons = Vec::new();
+    for (action, label, style) in [
+        (
+            ReportAction::Reveal,
+            tr!(lang, "button-reveal"),
+            ButtonStyle::Secondary,
+        ),
+        (
+            ReportAction::Replace,
+            tr!(lang, "button-replace"),
+            ButtonStyle::Success,
+        ),
+        (
+            ReportAction::Refund,
+            tr!(lang, "button-refund"),
+            ButtonStyle::Primary,
+        ),
+        (
+            ReportAction::Reject,
+            tr!(lang, "button-reject"),
+            ButtonStyle::Danger,
+        ),
+    ] {
+        let mut b = Button::new(
+            label,
+            id(ComponentAction::ReportAdmin {
+                report_id: r.report_id,
+                action,
+            })?,
+            style,
+        );
+        b.disabled = closed && action != ReportAction::Reveal;
+        buttons.push(b);
+    }
+    Ok(Message::embed(e.fitted()).with_row(Row::Buttons(buttons)))
+}
+
+/// The first line of a support thread: mentions the buyer (added to the thread) and the admin
+/// role, so Discord shows the thread to them.
+pub fn report_greeting(
+    lang: Lang,
+    buyer: DiscordUserId,
+    admin_role: Option<u64>,
+    order_number: &str,
+) -> String {
+    let text = tr!(
+        lang,
+        "report-thread-greeting",
+        admins = admin_role.map(|r| format!("<@&{r}>")).unwrap_or_default(),
+        user = format!("<@{buyer}>"),
+        order = order_number
+    );
+    super::message::truncate(text.trim(), super::message::limits::CONTENT)
+}
+
+/// The buyer's answer after submitting: the report is open (and where), or recorded without a
+/// thread.
+pub fn report_opened(lang: Lang, r: &ReportView, thread: Option<u64>) -> Message {
+    let order = r.order_number.as_str();
+    let text = match thread {
+        Some(t) => tr!(
+            lang,
+            "report-sent",
+            id = r.report_id,
+            order = order,
+            thread = format!("<#{t}>")
+        ),
+        None => tr!(
+            lang,
+            "report-sent-no-thread",
+            id = r.report_id,
+            order = order
+        ),
+    };
+    Message::embed(
+        Embed::new(tr!(lang, "report-sent-title"), text, COLOR_OK)
+            .field(tr!(lang, "field-codes-reported"), reported(r), false)
+            .fitted(),
+    )
+}
+
+/// Replace or Refund: which of the reported codes (empty: every one still open).
+pub fn report_positions_modal(
+    lang: Lang,
+    report_id: i64,
+    action: ReportAction,
+) -> Result<Modal, CustomIdError> {
+    let title = match action {
+        ReportAction::Refund => tr!(lang, "report-refund-modal-title", id = report_id),
+        _ => tr!(lang, "report-replace-modal-title", id = report_id),
+    };
+    Ok(Modal::new(
+        id(ComponentAction::ReportAdminModal { report_id, action })?,
+        &title,
+        vec![TextInput::new(
+            POSITIONS_INPUT,
+            tr!(lang, "report-admin-positions-label"),
+            MAX_POSITIONS_CHARS as u16,
+        )
+        .placeholder(tr!(lang, "report-admin-positions-placeholder"))
+        .optional(true)],
+    ))
+}
+
+/// Reject: the reason, which the buyer reads.
+pub fn report_reject_modal(lang: Lang, report_id: i64) -> Result<Modal, CustomIdError> {
+    Ok(Modal::new(
+        id(ComponentAction::ReportAdminModal {
+            report_id,
+            action: ReportAction::Reject,
+        })?,
+        &tr!(lang, "report-reject-modal-title", id = report_id),
+        vec![TextInput::new(
+            REASON_INPUT,
+            tr!(lang, "report-reject-reason-label"),
+            MAX_REJECTION_CHARS as u16,
+        )
+        .paragraph()
+        .placeholder(tr!(lang, "report-reject-reason-placeholder"))],
+    ))
+}
+
+/// The reported codes, for the admin who asked only (an ephemeral answer).
+pub fn revealed_codes(lang: Lang, report_id: i64, codes: &[RevealedCode]) -> Message {
+    let text = if codes.is_empty() {
+        tr!(lang, "report-revealed-none")
+    } else {
+        codes
+            .iter()
+            .map(|c| format!("#{} `{}`", c.position, c.code))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Message::embed(
+        Embed::new(
+            tr!(lang, "report-revealed-title", id = report_id),
+            text,
+            COLOR_BRAND,
+        )
+        .footer(tr!(lang, "report-revealed"))
+        .fitted(),
+    )
+}
+
+/// What an admin's action did, for the thread: positions and money, no code.
+pub fn report_action_done(lang: Lang, d: &ReportActionDone) -> Message {
+    let r = &d.report;
+    let (id, order) = (r.report_id, r.order_number.as_str());
+    let positions = acted_on(&d.positions, r);
+    let (title, text, color) = match d.action {
+        ReportAction::Replace => (
+            tr!(lang, "report-replaced-title"),
+            tr!(
+                lang,
+                "report-replaced",
+                id = id,
+                order = order,
+                positions = positions
+            ),
+            COLOR_OK,
+        ),
+        ReportAction::Refund => (
+            tr!(lang, "report-refunded-title"),
+            tr!(
+                lang,
+                "report-refunded",
+                id = id,
+                order = order,
+                positions = positions,
+                amount = d.refunded
+            ),
+            COLOR_OK,
+        ),
+        ReportAction::Reject => (
+            tr!(lang, "report-rejected-title"),
+            tr!(
+                lang,
+                "report-rejected",
+                id = id,
+                order = order,
+                positions = positions
+            ),
+            COLOR_WARN,
+        ),
+        ReportAction::Reveal => (
+            tr!(lang, "report-revealed-title", id = id),
+            tr!(lang, "report-revealed"),
+            COLOR_BRAND,
+        ),
+    };
+    let mut e = Embed::new(title, text, color).field(
+        tr!(lang, "field-status"),
+        report_status(lang, r.status),
+        true,
+    );
+    if d.action == ReportAction::Refund {
+        e = e.field(
+            tr!(lang, "field-refunded-so-far"),
+            r.refunded.to_string(),
+            true,
+        );
+    }
+    if let (ReportAction::Reject, Some(reason)) = (d.action, &r.rejection) {
+        e = e.field(tr!(lang, "field-rejection"), reason.clone(), false);
+    }
+    Message::embed(e.fitted())
+}
+
+/// The buyer's DM about their report's outcome; `None` for an action the buyer is not told
+/// about (Reveal).
+pub fn report_updated(lang: Lang, u: &ReportUpdated) -> Option<Message> {
+    let order = u.report.order_number.as_str();
+    let positions = acted_on(&u.positions, &u.report);
+    let e = match u.action {
+        ReportAction::Replace => Embed::new(
+            tr!(lang, "report-updated-replaced-title"),
+            tr!(
+                lang,
+                "report-updated-replaced",
+                positions = positions,
+                order = order
+            ),
+            COLOR_OK,
+        ),
+        ReportAction::Refund => {
+            let e = Embed::new(
+                tr!(lang, "report-updated-refunded-title"),
+                tr!(
+                    lang,
+                    "report-updated-refunded",
+                    amount = u.refunded,
+                    positions = positions,
+                    order = order
+                ),
+                COLOR_OK,
+            );
+            match u.balance_after {
+                Some(balance) => e.field(tr!(lang, "field-balance-now"), balance.to_string(), true),
+                None => e,
+            }
+        }
+        ReportAction::Reject => {
+            let e = Embed::new(
+                tr!(lang, "report-updated-rejected-title"),
+                tr!(
+                    lang,
+                    "report-updated-rejected",
+                    positions = positions,
+                    order = order
+                ),
+                COLOR_WARN,
+            );
+            match &u.report.rejection {
+                Some(reason) => e.field(tr!(lang, "field-reason"), reason.clone(), false),
+                None => e,
+            }
+        }
+        ReportAction::Reveal => return None,
+    };
+    Some(Message::embed(e.fitted()))
+}
+
+/// What `/admin defectbatch` did.
+pub fn batch_defective(lang: Lang, b: &BatchDefective) -> Message {
+    Message::embed(
+        Embed::new(
+            tr!(lang, "batch-defective-title"),
+            tr!(lang, "batch-defective", batch = b.batch_id.as_str()),
+            COLOR_WARN,
+        )
+        .field(tr!(lang, "field-withdrawn"), b.withdrawn.to_string(), true)
+        .field(tr!(lang, "field-defective"), b.defective.to_string(), true)
+        .field(
+            tr!(lang, "field-available-now"),
+            b.available_after.to_string(),
+            true,
+        )
+        .fitted(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const L: Lang = Lang::En;
     use chrono::Utc;
-    use shared_proto::{CatalogEntry, OrderSummary, StockCounts};
+    use shared_proto::{CatalogEntry, OrderSummary, PeriodStats, ReportedCode, StockCounts};
 
     fn uid() -> DiscordUserId {
         DiscordUserId::new(i64::MAX as u64).unwrap()
@@ -1168,8 +1718,57 @@ mod tests {
                     recent_batches: vec![],
                 },
             ));
+            let r = report(ReportStatus::Open);
+            screens.push(report_reasons(lang, owner, &r.order_number).unwrap());
+            screens.push(report_post(lang, &report(ReportStatus::Rejected)).unwrap());
+            screens.push(report_post(lang, &big_report()).unwrap());
+            screens.push(report_opened(lang, &r, Some(u64::MAX)));
+            screens.push(report_opened(lang, &big_report(), None));
+            let revealed: Vec<RevealedCode> = (1..=50)
+                .map(|position| RevealedCode {
+                    position,
+                    code: "RDFN-XXXX-XXXX-XXXX".into(),
+                })
+                .collect();
+            screens.push(revealed_codes(lang, i64::MAX, &revealed));
+            screens.push(revealed_codes(lang, 1, &[]));
+            for action in [
+                ReportAction::Reveal,
+                ReportAction::Replace,
+                ReportAction::Refund,
+                ReportAction::Reject,
+            ] {
+                screens.push(report_action_done(lang, &done(action, big_report())));
+                screens.extend(report_updated(lang, &updated(action)));
+            }
+            screens.push(batch_defective(
+                lang,
+                &BatchDefective {
+                    batch_id: "b".repeat(100),
+                    withdrawn: 7,
+                    defective: 9,
+                    available_after: 0,
+                },
+            ));
+            screens.push(stats(lang, &stats_view(12)));
             for s in &screens {
                 s.check().unwrap_or_else(|e| panic!("{e}: {s:?}"));
+            }
+            let mut modals = vec![
+                report_positions_modal(lang, i64::MAX, ReportAction::Replace).unwrap(),
+                report_positions_modal(lang, i64::MAX, ReportAction::Refund).unwrap(),
+                report_reject_modal(lang, i64::MAX).unwrap(),
+                topup_modal(lang, owner, Idr::new(10_000), Idr::new(10_000_000)),
+            ];
+            for reason in [
+                ReportReason::AlreadyUsed,
+                ReportReason::Invalid,
+                ReportReason::Other,
+            ] {
+                modals.push(report_modal(lang, owner, &"R".repeat(60), reason).unwrap());
+            }
+            for m in &modals {
+                m.check().unwrap_or_else(|e| panic!("{e}: {m:?}"));
             }
         }
     }
@@ -1281,6 +1880,7 @@ mod tests {
                 reserved: 3,
                 sold: 9,
                 quarantined: 2,
+                defective: 0,
             },
             low_stock_threshold: 10,
             recent_batches: vec![],
@@ -1313,5 +1913,218 @@ mod tests {
         );
         alert.check().unwrap();
         assert!(alert.embeds[0].description.contains("RF-20261202-ABC234"));
+    }
+
+    fn report(status: ReportStatus) -> ReportView {
+        ReportView {
+            report_id: 12,
+            order_number: "RF-20261202-ABC234".into(),
+            user_id: uid(),
+            package: PackageSize::Five,
+            total_price: Idr::new(70_000),
+            ordered_at: Utc::now(),
+            reason: ReportReason::AlreadyUsed,
+            note: Some("redfinger says: code already redeemed".into()),
+            status,
+            codes: vec![
+                ReportedCode {
+                    position: 2,
+                    outcome: None,
+                },
+                ReportedCode {
+                    position: 4,
+                    outcome: Some(CodeOutcome::Refunded),
+                },
+            ],
+            refunded: Idr::new(14_000),
+            rejection: (status == ReportStatus::Rejected).then(|| "used on your account".into()),
+            created_at: Utc::now(),
+        }
+    }
+
+    /// Every field at its largest.
+    fn big_report() -> ReportView {
+        let mut r = report(ReportStatus::Rejected);
+        r.report_id = i64::MAX;
+        r.order_number = "R".repeat(60);
+        r.note = Some("n".repeat(500));
+        r.rejection = Some("j".repeat(500));
+        r.codes = (1..=50)
+            .map(|position| ReportedCode {
+                position,
+                outcome: Some(CodeOutcome::Rejected),
+            })
+            .collect();
+        r
+    }
+
+    fn done(action: ReportAction, report: ReportView) -> ReportActionDone {
+        ReportActionDone {
+            action,
+            report,
+            revealed: vec![],
+            positions: vec![2],
+            refunded: Idr::new(14_000),
+        }
+    }
+
+    fn updated(action: ReportAction) -> ReportUpdated {
+        ReportUpdated {
+            report: report(ReportStatus::Rejected),
+            action,
+            positions: vec![2, 4],
+            refunded: Idr::new(28_000),
+            balance_after: Some(Idr::new(53_000)),
+            locale: None,
+        }
+    }
+
+    fn batch(id: &str, added: u32, sold: u64, defective: u64) -> StockBatchSummary {
+        StockBatchSummary {
+            batch_id: id.into(),
+            added,
+            duplicates: 0,
+            rejected: 0,
+            added_by: None,
+            created_at: Utc::now(),
+            sold,
+            defective,
+        }
+    }
+
+    fn stats_view(defective_batches: usize) -> StatsView {
+        StatsView {
+            today: PeriodStats::default(),
+            last_7_days: PeriodStats::default(),
+            last_30_days: PeriodStats::default(),
+            stock: StockCounts {
+                defective: 9,
+                ..Default::default()
+            },
+            failed_deliveries: 0,
+            users: 3,
+            defective_batches: (0..defective_batches)
+                .map(|i| batch(&format!("batch-{i}"), 40, 30, 1))
+                .collect(),
+            open_reports: 4,
+        }
+    }
+
+    #[test]
+    fn the_report_post_shows_the_order_and_positions_and_locks_when_closed() {
+        let open = report_post(L, &report(ReportStatus::Open)).unwrap();
+        let text = shown(&open);
+        for expected in [
+            "RF-20261202-ABC234",
+            "#2: open",
+            "#4: refunded",
+            "Already used",
+        ] {
+            assert!(text.contains(expected), "{expected} missing: {text}");
+        }
+        assert_eq!(
+            field(&open, "Buyer's note"),
+            Some("redfinger says: code already redeemed")
+        );
+        let Row::Buttons(buttons) = &open.rows[0] else {
+            panic!("no buttons")
+        };
+        let actions: Vec<ComponentAction> = buttons
+            .iter()
+            .map(|b| ComponentAction::decode(&b.custom_id).unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ReportAction::Reveal,
+                ReportAction::Replace,
+                ReportAction::Refund,
+                ReportAction::Reject
+            ]
+            .map(|action| ComponentAction::ReportAdmin {
+                report_id: 12,
+                action
+            })
+        );
+        assert!(buttons.iter().all(|b| !b.disabled));
+        let closed = report_post(L, &report(ReportStatus::Resolved)).unwrap();
+        let Row::Buttons(buttons) = &closed.rows[0] else {
+            panic!("no buttons")
+        };
+        let enabled: Vec<&str> = buttons
+            .iter()
+            .filter(|b| !b.disabled)
+            .map(|b| b.label.as_str())
+            .collect();
+        assert_eq!(
+            enabled,
+            ["Reveal codes"],
+            "only Reveal once the report is closed"
+        );
+    }
+
+    #[test]
+    fn the_buyer_learns_each_outcome_in_their_language() {
+        let refund = report_updated(Lang::Id, &updated(ReportAction::Refund)).unwrap();
+        let text = shown(&refund);
+        assert!(
+            text.contains("Rp 28.000") && text.contains("#2, #4"),
+            "{text}"
+        );
+        assert_eq!(field(&refund, "Saldo sekarang"), Some("Rp 53.000"));
+        let rejected = report_updated(L, &updated(ReportAction::Reject)).unwrap();
+        assert_eq!(field(&rejected, "Reason"), Some("used on your account"));
+        let replaced = shown(&report_updated(L, &updated(ReportAction::Replace)).unwrap());
+        assert!(replaced.contains("replaced") && replaced.contains("RF-20261202-ABC234"));
+        assert!(report_updated(L, &updated(ReportAction::Reveal)).is_none());
+    }
+
+    #[test]
+    fn outcomes_in_the_thread_name_positions_and_money_only() {
+        let mut d = done(ReportAction::Refund, report(ReportStatus::Open));
+        d.revealed = vec![RevealedCode {
+            position: 2,
+            code: "SECRET-CODE".into(),
+        }];
+        let text = shown(&report_action_done(L, &d));
+        assert!(text.contains("#2") && text.contains("Rp 14.000"), "{text}");
+        assert!(!text.contains("SECRET-CODE"), "{text}");
+        // An action that names no positions speaks of every reported one.
+        d.positions.clear();
+        assert!(shown(&report_action_done(L, &d)).contains("#2, #4"));
+        let revealed = revealed_codes(L, 12, &d.revealed);
+        assert!(revealed.embeds[0].description.contains("#2 `SECRET-CODE`"));
+    }
+
+    #[test]
+    fn stock_and_stats_show_defects_and_the_defect_rate() {
+        let v = StockView {
+            counts: StockCounts {
+                defective: 3,
+                ..Default::default()
+            },
+            low_stock_threshold: 10,
+            recent_batches: vec![batch("b-1", 40, 30, 1), batch("b-2", 3, 0, 2)],
+        };
+        let en = stock_view(L, &v);
+        assert_eq!(field(&en, "Defective"), Some("3"));
+        let batches = field(&en, "Recent batches").unwrap();
+        assert!(
+            batches.contains("30 sold · 1 defective (2.5%)"),
+            "{batches}"
+        );
+        assert!(batches.contains("(66.7%)"), "{batches}");
+        let id = stock_view(Lang::Id, &v);
+        assert!(field(&id, "Batch terbaru")
+            .unwrap()
+            .contains("1 rusak (2,5%)"));
+        let s = stats(L, &stats_view(2));
+        assert_eq!(field(&s, "Open reports"), Some("4"));
+        let worst = field(&s, "Most defective batches").unwrap();
+        assert!(
+            worst.contains("`batch-1`: 1 of 40 defective (2.5%)"),
+            "{worst}"
+        );
+        assert!(field(&stats(L, &stats_view(0)), "Most defective batches").is_none());
     }
 }

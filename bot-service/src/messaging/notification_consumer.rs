@@ -1,6 +1,7 @@
-//! Consumes the notification events: tells users about settled or expired top-ups and refunds,
-//! and admins about low stock, failed orders and order anomalies. Best effort: a user with closed DMs is not an
-//! error; the message is acknowledged once every recipient was tried.
+//! Consumes the notification events: tells users about settled or expired top-ups, refunds and
+//! the outcome of their reports, and admins about low stock, failed orders and order anomalies.
+//! Best effort: a user with closed DMs is not an error; the message is acknowledged once every
+//! recipient was tried.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -136,6 +137,15 @@ impl Handler for NotificationConsumer {
             Event::TopupReversed(r) => {
                 self.alert(&views::topup_reversed_alert(self.admin_lang(), &r))
                     .await;
+            }
+            Event::ReportUpdated(u) => {
+                let lang = self.lang_of(u.locale.as_deref());
+                match views::report_updated(lang, &u) {
+                    Some(view) => self.dm(u.report.user_id, &view).await,
+                    None => {
+                        tracing::debug!(action = ?u.action, report_id = u.report.report_id, "report update not for the buyer")
+                    }
+                }
             }
             other => {
                 tracing::error!(

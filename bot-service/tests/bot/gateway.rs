@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use fake_discord::SlashOption;
+use shared_proto::{AdminReply, Command, Idr, OrderProcessed, OrderStatus, ProcessAction, Reply};
 
 use crate::support::{spawn_bot, user, Options, ADMIN_ROLE, FOREIGN_ADMIN_ROLE, FOREIGN_GUILD};
 
@@ -248,27 +249,15 @@ async fn an_admin_posts_the_panel_and_anyone_can_use_it() {
     bot.stop().await;
 }
 
-/// Stands in for the payment-service on the commands queue: records each `admin.order.process`
-/// and answers it as a forced refund that echoes the admin's reason.
-struct ProcessOrderResponder {
-    broker: broker::Broker,
-    seen: std::sync::Arc<tokio::sync::Mutex<Vec<shared_proto::AdminOrderProcess>>>,
-}
-
-#[async_trait::async_trait]
-impl broker::Handler for ProcessOrderResponder {
-    async fn handle(&self, message: broker::IncomingMessage) -> broker::HandlerOutcome {
-        use shared_proto::{
-            AdminReply, Command, Envelope, Idr, OrderProcessed, OrderStatus, ProcessAction, Reply,
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processorder_sends_force_and_reason_and_the_reply_shows_them() {
+    let bot = spawn_bot(Options { gateway: true }).await;
+    // The payment-service answers `admin.order.process` as a forced refund echoing the reason.
+    let payments = bot.answer_payments(|command| {
+        let Command::AdminOrderProcess(cmd) = command else {
+            return None;
         };
-        let Ok(envelope) = Envelope::<Command>::from_bytes(&message.body) else {
-            return broker::HandlerOutcome::Reject;
-        };
-        let Command::AdminOrderProcess(cmd) = envelope.payload else {
-            return broker::HandlerOutcome::Reject;
-        };
-        self.seen.lock().await.push(cmd.clone());
-        let reply = Reply::OrderProcessed(AdminReply {
+        Some(Reply::OrderProcessed(AdminReply {
             request_id: cmd.request_id.clone(),
             outcome: Ok(OrderProcessed {
                 order_number: cmd.order_number.clone(),
@@ -279,34 +268,8 @@ impl broker::Handler for ProcessOrderResponder {
                 reason: cmd.reason.clone(),
                 voided_deliveries: 1,
             }),
-        });
-        if let Some(reply_to) = message.reply_to.as_deref() {
-            let _ = self
-                .broker
-                .reply(
-                    reply_to,
-                    envelope.correlation_id,
-                    &Envelope::with_correlation(reply, envelope.correlation_id),
-                )
-                .await;
-        }
-        broker::HandlerOutcome::Ack
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn processorder_sends_force_and_reason_and_the_reply_shows_them() {
-    let bot = spawn_bot(Options { gateway: true }).await;
-    let seen = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
-    let stop = tokio_util::sync::CancellationToken::new();
-    bot.broker.spawn_consumer(
-        bot.broker.topology().payment_commands_queue(),
-        std::sync::Arc::new(ProcessOrderResponder {
-            broker: bot.broker.clone(),
-            seen: seen.clone(),
-        }),
-        stop.clone(),
-    );
+        }))
+    });
     let mut admin = user(2_000_000_000_000_000_105, "boss");
     admin.roles = vec![ADMIN_ROLE];
     let id = bot
@@ -341,7 +304,14 @@ async fn processorder_sends_force_and_reason_and_the_reply_shows_them() {
     assert!(text.contains("forced"), "{text}");
     assert!(text.contains("buyer reports the codes were used"), "{text}");
     assert!(text.contains("RF-20261202-ABC234"), "{text}");
-    let sent = seen.lock().await.clone();
+    let sent: Vec<_> = payments
+        .commands()
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::AdminOrderProcess(c) => Some(c),
+            _ => None,
+        })
+        .collect();
     assert_eq!(sent.len(), 1);
     assert!(sent[0].force);
     assert_eq!(
@@ -349,7 +319,7 @@ async fn processorder_sends_force_and_reason_and_the_reply_shows_them() {
         Some("buyer reports the codes were used")
     );
     assert_eq!(sent[0].order_number, "RF-20261202-ABC234");
-    stop.cancel();
+    drop(payments);
     bot.stop().await;
 }
 

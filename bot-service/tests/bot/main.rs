@@ -8,4 +8,5 @@ mod gateway;
 mod language;
 mod notifications;
 mod rate_limits;
+mod reports;
 mod support;

@@ -2,6 +2,7 @@
 //! temporary queue on the events exchange to read what the bot publishes.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use broker::{Broker, BrokerConfig};
@@ -10,9 +11,14 @@ use futures::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties, Consumer};
-use shared_proto::{DeliveryRequested, DiscordUserId, Envelope, Event, Idr, PackageSize, Topology};
+use shared_proto::{
+    Command, DeliveryRequested, DiscordUserId, Envelope, Event, Idr, PackageSize, Reply, Topology,
+};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// The claim secret the harness gives the bot (tests verify claims with it).
+pub const CLAIM_SECRET: &str = "bot-tests-claim-secret-4e1a9c7d2b6f0358";
 
 pub const PUBLIC_CHANNEL: u64 = 1_100_000_000_000_000_300;
 pub const ADMIN_ROLE: u64 = 1_100_000_000_000_000_400;
@@ -119,10 +125,7 @@ pub async fn spawn_bot_env(
     };
     let vars: HashMap<String, String> = [
         ("DISCORD_TOKEN", "test.bot.token".to_string()),
-        (
-            "ADMIN_CLAIM_SECRET",
-            "bot-tests-claim-secret-4e1a9c7d2b6f0358".to_string(),
-        ),
+        ("ADMIN_CLAIM_SECRET", CLAIM_SECRET.to_string()),
         ("AMQP_URL", test_support::amqp_url()),
         ("AMQP_NAMESPACE", namespace.clone()),
         ("DISCORD_GUILD_ID", fake.config().guild_id.to_string()),
@@ -200,6 +203,26 @@ impl TestBot {
             .expect("published");
     }
 
+    /// Stands in for the payment-service: consumes its commands queue, records every command
+    /// and answers each with what `answer` returns (no answer for `None`: the bot times out).
+    pub fn answer_payments(
+        &self,
+        answer: impl Fn(&Command) -> Option<Reply> + Send + Sync + 'static,
+    ) -> PaymentStandIn {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = CancellationToken::new();
+        self.broker.spawn_consumer(
+            self.broker.topology().payment_commands_queue(),
+            Arc::new(Responder {
+                broker: self.broker.clone(),
+                seen: seen.clone(),
+                answer: Box::new(answer),
+            }),
+            stop.clone(),
+        );
+        PaymentStandIn { seen, stop }
+    }
+
     /// Stops the bot and checks it shut down cleanly.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
@@ -229,6 +252,7 @@ pub fn delivery(order: &str, user_id: u64, codes: usize) -> DeliveryRequested {
         attempt: 1,
         interaction: None,
         locale: None,
+        replacing: Vec::new(),
     }
 }
 
@@ -293,5 +317,54 @@ impl EventTap {
             .expect("delivery");
         delivery.ack(BasicAckOptions::default()).await.expect("ack");
         Envelope::<Event>::from_bytes(&delivery.data).expect("a valid event")
+    }
+}
+
+type Answer = Box<dyn Fn(&Command) -> Option<Reply> + Send + Sync>;
+
+/// What [`TestBot::answer_payments`] started: the commands the bot sent, in order.
+pub struct PaymentStandIn {
+    seen: Arc<Mutex<Vec<Command>>>,
+    stop: CancellationToken,
+}
+
+impl PaymentStandIn {
+    pub fn commands(&self) -> Vec<Command> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for PaymentStandIn {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+struct Responder {
+    broker: Broker,
+    seen: Arc<Mutex<Vec<Command>>>,
+    answer: Answer,
+}
+
+#[async_trait::async_trait]
+impl broker::Handler for Responder {
+    async fn handle(&self, message: broker::IncomingMessage) -> broker::HandlerOutcome {
+        let Ok(envelope) = Envelope::<Command>::from_bytes(&message.body) else {
+            return broker::HandlerOutcome::Reject;
+        };
+        self.seen.lock().unwrap().push(envelope.payload.clone());
+        let reply = (self.answer)(&envelope.payload);
+        if let (Some(reply), Some(reply_to)) = (reply, message.reply_to.as_deref()) {
+            let correlation = envelope.correlation_id;
+            let _ = self
+                .broker
+                .reply(
+                    reply_to,
+                    correlation,
+                    &Envelope::with_correlation(reply, correlation),
+                )
+                .await;
+        }
+        broker::HandlerOutcome::Ack
     }
 }

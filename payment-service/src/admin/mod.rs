@@ -481,19 +481,7 @@ impl AdminService {
     ) -> Outcome<ReportActionDone> {
         let outcome = match self.check(cmd) {
             Err(e) => Err(e),
-            Ok(()) => {
-                self.orders
-                    .report_action(
-                        &cmd.claim,
-                        &cmd.request_id,
-                        cmd.report_id,
-                        cmd.action,
-                        &cmd.positions,
-                        cmd.reason.as_deref(),
-                        correlation_id,
-                    )
-                    .await?
-            }
+            Ok(()) => self.orders.report_action(cmd, correlation_id).await?,
         };
         Ok(AdminReply {
             request_id: cmd.request_id.clone(),

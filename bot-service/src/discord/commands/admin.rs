@@ -1,14 +1,15 @@
-//! `/admin …`: stock (and its quarantine), orders, re-delivery/refund, statistics, the shop panel. Registered in the
-//! shop guild(s) only and hidden by `default_member_permissions`, but that is only what members
-//! see: the guild and the admin role are checked when each subcommand runs, and every request
-//! carries an admin claim bound to the guild, the operation and its parameters.
+//! `/admin …`: stock (its quarantine and defective batches), orders, re-delivery/refund,
+//! statistics, the shop panel. Registered in the shop guild(s) only and hidden by
+//! `default_member_permissions`, but that is only what members see: the guild and the admin
+//! role are checked when each subcommand runs, and every request carries an admin claim bound
+//! to the guild, the operation and its parameters.
 
 use chrono::Utc;
 use serenity::all::{Attachment, User};
 use shared_proto::{
-    AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats, AdminStockAdd,
-    AdminStockQuarantine, AdminStockView, DiscordUserId, OrderFilter, OrderStatus, ProcessAction,
-    QuarantineAction,
+    AdminBatchDefective, AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats,
+    AdminStockAdd, AdminStockQuarantine, AdminStockView, DiscordUserId, OrderFilter, OrderStatus,
+    ProcessAction, QuarantineAction,
 };
 
 use super::super::admin_check::admin_grant;
@@ -40,6 +41,7 @@ const PAGE_SIZE: u32 = 10;
         "vieworders",
         "processorder",
         "quarantine",
+        "defectbatch",
         "clearowed",
         "botstats",
         "postpanel"
@@ -351,6 +353,43 @@ pub async fn quarantine(
         .await
     {
         Ok(q) => views::quarantine_processed(o.lang, &q),
+        Err(e) => views::error(o.lang, e.user_message(o.lang)),
+    };
+    show(&state.http, &o, &view).await;
+    Ok(())
+}
+
+// The supplier's batch is bad: every code of it counts as defective (the defect rate of
+// `/admin viewstock`), and its unsold codes leave sale at once. Audited with the note.
+/// Declare a stock batch defective: its unsold codes leave sale, sold ones count as defects.
+#[poise::command(slash_command)]
+pub async fn defectbatch(
+    ctx: Context<'_>,
+    #[description = "Batch id, as /admin viewstock shows it"]
+    #[max_length = 100]
+    batch: String,
+    #[description = "Why (kept in the audit log)"]
+    #[max_length = 300]
+    note: Option<String>,
+) -> Result<(), Error> {
+    let Some((o, grant)) = authorize(ctx).await? else {
+        return Ok(());
+    };
+    let state = ctx.data();
+    let view = match state
+        .payments
+        .batch_defective(sign_claim(
+            &state.settings.admin_claim_secret,
+            AdminBatchDefective {
+                request_id: o.interaction_id.to_string(),
+                claim: grant.claim(Utc::now()),
+                batch_id: batch.trim().to_string(),
+                note: note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+            },
+        ))
+        .await
+    {
+        Ok(b) => views::batch_defective(o.lang, &b),
         Err(e) => views::error(o.lang, e.user_message(o.lang)),
     };
     show(&state.http, &o, &view).await;
