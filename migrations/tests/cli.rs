@@ -40,13 +40,13 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
-        "rolled back m20261202_000006_money_returned"
+        "rolled back m20261202_000008_code_reports"
     );
 
     let out = run(url, &["status"], &cwd)?;
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.matches("applied ").count(), 6, "{stdout}");
-    assert!(stdout.contains("pending m20261202_000006_money_returned"));
+    assert_eq!(stdout.matches("applied ").count(), 8, "{stdout}");
+    assert!(stdout.contains("pending m20261202_000008_code_reports"));
     Ok(())
 }
 

@@ -62,7 +62,17 @@ async fn down_keeps_shared_tables_and_up_again_works(db: Db) -> anyhow::Result<(
     let users = db.snapshot("users", "user_id").await?;
     let topups = db.snapshot("topups", "id").await?;
 
-    // One step: the owed amounts go; two: the refund/quarantine additions; three: the views too.
+    // One step: the reports go; two: the remembered locale stays (a shared table is never
+    // rewritten); three: the owed amounts go; four: the refund/quarantine additions; five: the
+    // views too.
+    roll_back(&db.conn, 1).await?;
+    assert!(!db.relations().await?.contains(&"code_reports".to_owned()));
+    assert!(!db
+        .columns("stock")
+        .await?
+        .contains(&"defective_at".to_owned()));
+    roll_back(&db.conn, 1).await?;
+    assert!(db.columns("users").await?.contains(&"locale".to_owned()));
     roll_back(&db.conn, 1).await?;
     assert!(!db.relations().await?.contains(&"balance_owed".to_owned()));
     roll_back(&db.conn, 1).await?;
@@ -82,6 +92,8 @@ async fn down_keeps_shared_tables_and_up_again_works(db: Db) -> anyhow::Result<(
             "daily_sales",
             "order_anomalies",
             "balance_owed",
+            "code_reports",
+            "code_report_items",
         ]
         .contains(r)
     });

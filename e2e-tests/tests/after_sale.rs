@@ -1,0 +1,220 @@
+//! After the sale, end to end: a buyer of 5 codes reports 2 as already used; an admin replaces
+//! one and refunds the other in the report's private thread. The buyer holds 4 + 1 new codes and
+//! the price of one code back; the batch counts 2 defects; no code appears anywhere but in the
+//! buyer's DMs and the admin's own reveal.
+
+use e2e_tests::{codes_in, has_button, System, ADMIN_ROLE_ID, PUBLIC_CHANNEL_ID};
+use fake_discord::{FakeUser, RecordedMessage};
+
+fn buyer() -> FakeUser {
+    FakeUser::new(1_200_000_000_000_000_170, "reporter")
+}
+
+fn admin() -> FakeUser {
+    FakeUser::new(1_200_000_000_000_000_990, "supportadmin").with_roles([ADMIN_ROLE_ID])
+}
+
+fn fresh_codes(count: usize) -> Vec<String> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    (0..count)
+        .map(|i| format!("RF-{}-{i:03}", &run[..10]).to_uppercase())
+        .collect()
+}
+
+/// The newest message in the report's thread for which `done` holds.
+async fn thread_post(
+    sys: &System,
+    thread: u64,
+    done: impl Fn(&RecordedMessage) -> bool,
+) -> RecordedMessage {
+    sys.fake
+        .wait_for(e2e_tests::STEP_TIMEOUT, |f| {
+            f.channel_messages(thread)
+                .into_iter()
+                .rev()
+                .find(|m| done(m))
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "no such post in thread {thread}: {:?}",
+                sys.fake
+                    .channel_messages(thread)
+                    .iter()
+                    .map(RecordedMessage::visible_text)
+                    .collect::<Vec<_>>()
+            )
+        })
+}
+
+/// The admin clicks `label` on the post and submits the modal it opens with `fields`.
+async fn admin_acts(
+    sys: &System,
+    post: &RecordedMessage,
+    label: &str,
+    fields: &[(&str, &str)],
+) -> u64 {
+    let click = sys.click(&admin(), post, label);
+    let modal = sys
+        .fake
+        .wait_for(e2e_tests::STEP_TIMEOUT, |f| {
+            f.interaction_responses(click)
+                .into_iter()
+                .find(|c| c["type"] == 9)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{label} opened no modal"));
+    let modal_id = modal["data"]["custom_id"].as_str().unwrap().to_string();
+    sys.fake
+        .submit_modal(&admin(), &modal_id, fields)
+        .unwrap_or_else(|e| panic!("submitting the {label} modal: {e:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_reports_two_codes_one_is_replaced_and_one_refunded() {
+    let sys = System::start().await.expect("the system starts");
+    let codes = fresh_codes(8);
+    sys.add_stock(&admin(), &codes).await;
+    let user = buyer();
+    sys.top_up(&user, "Rp 100.000").await;
+    let step = sys.order_step(&user, "5 codes").await;
+    let confirm = sys.confirm(&user, &step);
+    sys.order_outcome(confirm).await;
+    let dm = sys.codes_dm(&user).await;
+    let bought = codes_in(&dm);
+    assert_eq!(bought.len(), 5);
+    let order_number = dm
+        .visible_text()
+        .split_whitespace()
+        .find(|w| w.starts_with("RF-2"))
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+                .to_string()
+        })
+        .expect("the DM names its order");
+    let balance_after_order = sys.db_balance(user.id).await;
+
+    // The buyer reports codes 2 and 4 as already used.
+    let click = sys.click(&user, &dm, "Report a problem");
+    let reasons = sys
+        .answer(click, "the reasons", |m| has_button(m, "Already used"))
+        .await;
+    let click = sys.click(&user, &reasons, "Already used");
+    let modal = sys
+        .fake
+        .wait_for(e2e_tests::STEP_TIMEOUT, |f| {
+            f.interaction_responses(click)
+                .into_iter()
+                .find(|c| c["type"] == 9)
+        })
+        .await
+        .expect("the report modal");
+    let modal_id = modal["data"]["custom_id"].as_str().unwrap().to_string();
+    let submit = sys
+        .fake
+        .submit_modal(&user, &modal_id, &[("positions", "2, 4")])
+        .expect("submitted");
+    let sent = sys
+        .answer(submit, "the report receipt", |m| {
+            m.visible_text().contains("Report #")
+        })
+        .await;
+    assert!(
+        sent.visible_text().contains(&order_number),
+        "{}",
+        sent.visible_text()
+    );
+
+    // A private thread in the support channel, with the buyer in it, shows the report.
+    let thread = sys
+        .fake
+        .wait_for(e2e_tests::STEP_TIMEOUT, |f| {
+            f.threads()
+                .into_iter()
+                .find(|t| t["parent_id"] == PUBLIC_CHANNEL_ID.to_string() && t["type"] == 12)
+        })
+        .await
+        .expect("a private support thread");
+    let thread_id: u64 = thread["id"].as_str().unwrap().parse().unwrap();
+    assert!(sys.fake.thread_members(thread_id).contains(&user.id));
+    let post = thread_post(&sys, thread_id, |m| has_button(m, "Replace")).await;
+    let shown = post.visible_text();
+    assert!(shown.contains(&order_number), "{shown}");
+    assert!(shown.contains("#2") && shown.contains("#4"), "{shown}");
+
+    // The admin looks at the codes (only they see them), replaces #2, refunds #4.
+    let reveal = sys.click(&admin(), &post, "Reveal codes");
+    let revealed = sys
+        .answer(reveal, "the revealed codes", |m| {
+            m.visible_text().contains(bought[1].as_str())
+        })
+        .await;
+    assert_ne!(revealed.flags() & 64, 0, "only the admin sees the codes");
+    assert_eq!(
+        codes_in(&revealed),
+        vec![bought[1].clone(), bought[3].clone()],
+        "exactly the reported codes"
+    );
+    let replace = admin_acts(&sys, &post, "Replace", &[("positions", "2")]).await;
+    sys.answer(replace, "the replacement", |m| !m.visible_text().is_empty())
+        .await;
+    let replacement = sys
+        .wait_dm(&user, "the replacement codes", |m| {
+            m.visible_text().contains("Replacement")
+        })
+        .await;
+    let new_codes = codes_in(&replacement);
+    assert_eq!(new_codes.len(), 1, "{}", replacement.visible_text());
+    assert!(!bought.contains(&new_codes[0]));
+    let post = thread_post(&sys, thread_id, |m| has_button(m, "Refund")).await;
+    let refund = admin_acts(&sys, &post, "Refund", &[("positions", "4")]).await;
+    sys.answer(refund, "the refund", |m| !m.visible_text().is_empty())
+        .await;
+    sys.wait_dm(&user, "the refund notice", |m| {
+        m.visible_text().contains("Rp 14.000")
+    })
+    .await;
+
+    // The buyer holds 4 + 1 codes and one code's price back.
+    assert_eq!(sys.db_balance(user.id).await, balance_after_order + 14_000);
+    let held = sys
+        .count(
+            "SELECT COUNT(*) FROM stock s JOIN orders o ON o.id = s.order_id \
+             WHERE o.order_number = $1 AND s.status = 'sold' AND s.defective_at IS NULL",
+            vec![order_number.clone().into()],
+        )
+        .await;
+    assert_eq!(held, 5, "4 good originals + 1 replacement");
+    // The batch counts 2 defects.
+    let defects = sys
+        .count(
+            "SELECT COUNT(*) FROM stock WHERE defective_at IS NOT NULL",
+            vec![],
+        )
+        .await;
+    assert_eq!(defects, 2);
+
+    // No code anywhere but the buyer's DMs and the admin's reveal.
+    let dm_channel = sys.fake.dm_channel_of(user.id).expect("a DM channel");
+    let everything: Vec<String> = sys
+        .fake
+        .messages()
+        .into_iter()
+        .filter(|m| m.channel_id != dm_channel && m.id != revealed.id)
+        .map(|m| format!("{}{:?}", m.visible_text(), m.json))
+        .chain(
+            sys.fake
+                .interactions()
+                .into_iter()
+                .filter(|i| i.id != reveal && i.user_id != user.id)
+                .flat_map(|i| i.callbacks.into_iter().map(|c| c.to_string())),
+        )
+        .collect();
+    for code in bought.iter().chain(&new_codes) {
+        assert!(
+            everything.iter().all(|text| !text.contains(code.as_str())),
+            "{code} leaked outside the buyer's DMs"
+        );
+    }
+    sys.assert_every_interaction_answered_in_time().await;
+}
