@@ -137,25 +137,29 @@ async fn a_buyer_reports_two_codes_one_is_replaced_and_one_refunded() {
         .expect("a private support thread");
     let thread_id: u64 = thread["id"].as_str().unwrap().parse().unwrap();
     assert!(sys.fake.thread_members(thread_id).contains(&user.id));
-    let post = thread_post(&sys, thread_id, |m| has_button(m, "Replace")).await;
+    // The thread is the shop's (DEFAULT_LOCALE, Indonesian by default): "Ganti" is Replace.
+    let post = thread_post(&sys, thread_id, |m| has_button(m, "Ganti")).await;
     let shown = post.visible_text();
     assert!(shown.contains(&order_number), "{shown}");
     assert!(shown.contains("#2") && shown.contains("#4"), "{shown}");
 
     // The admin looks at the codes (only they see them), replaces #2, refunds #4.
-    let reveal = sys.click(&admin(), &post, "Reveal codes");
+    let reveal = sys.click(&admin(), &post, "Lihat kode");
     let revealed = sys
         .answer(reveal, "the revealed codes", |m| {
             m.visible_text().contains(bought[1].as_str())
         })
         .await;
     assert_ne!(revealed.flags() & 64, 0, "only the admin sees the codes");
-    assert_eq!(
-        codes_in(&revealed),
-        vec![bought[1].clone(), bought[3].clone()],
-        "exactly the reported codes"
-    );
-    let replace = admin_acts(&sys, &post, "Replace", &[("positions", "2")]).await;
+    let text = revealed.visible_text();
+    for (i, code) in bought.iter().enumerate() {
+        assert_eq!(
+            text.contains(code.as_str()),
+            i == 1 || i == 3,
+            "exactly the reported codes #2 and #4: {text}"
+        );
+    }
+    let replace = admin_acts(&sys, &post, "Ganti", &[("positions", "2")]).await;
     sys.answer(replace, "the replacement", |m| !m.visible_text().is_empty())
         .await;
     let replacement = sys
@@ -175,16 +179,32 @@ async fn a_buyer_reports_two_codes_one_is_replaced_and_one_refunded() {
     })
     .await;
 
-    // The buyer holds 4 + 1 codes and one code's price back.
+    // The buyer holds 4 + 1 codes (the 4 originals not replaced — one of them refunded — and
+    // the new one) and one code's price back.
     assert_eq!(sys.db_balance(user.id).await, balance_after_order + 14_000);
-    let held = sys
-        .count(
+    let sys_ref = &sys;
+    let sold_to_order = |extra: &'static str| {
+        let sql = format!(
             "SELECT COUNT(*) FROM stock s JOIN orders o ON o.id = s.order_id \
-             WHERE o.order_number = $1 AND s.status = 'sold' AND s.defective_at IS NULL",
-            vec![order_number.clone().into()],
+             WHERE o.order_number = $1 AND s.status = 'sold' {extra}"
+        );
+        let number = order_number.clone();
+        async move { sys_ref.count(&sql, vec![number.into()]).await }
+    };
+    assert_eq!(sold_to_order("").await, 6, "5 originals + 1 replacement");
+    assert_eq!(
+        sold_to_order(
+            "AND s.id NOT IN (SELECT stock_id FROM code_report_items WHERE outcome = 'replaced')"
         )
-        .await;
-    assert_eq!(held, 5, "4 good originals + 1 replacement");
+        .await,
+        5,
+        "4 originals not replaced + 1 new"
+    );
+    assert_eq!(
+        sold_to_order("AND s.defective_at IS NULL").await,
+        4,
+        "3 good originals + 1 new"
+    );
     // The batch counts 2 defects.
     let defects = sys
         .count(
@@ -193,6 +213,23 @@ async fn a_buyer_reports_two_codes_one_is_replaced_and_one_refunded() {
         )
         .await;
     assert_eq!(defects, 2);
+
+    // …and the admin sees them on the batch in /admin viewstock (8 codes: 5 sold with the order and 1 as a replacement, 2 of them defective).
+    let view = sys.slash(
+        &admin(),
+        "admin",
+        vec![fake_discord::SlashOption::sub("viewstock", vec![])],
+    );
+    let stock = sys
+        .answer(view, "the stock view", |m| {
+            m.visible_text().contains("defective")
+        })
+        .await
+        .visible_text();
+    assert!(
+        stock.contains("6 sold · 2 defective (25.0%)"),
+        "the batch line shows the defects and their rate: {stock}"
+    );
 
     // No code anywhere but the buyer's DMs and the admin's reveal.
     let dm_channel = sys.fake.dm_channel_of(user.id).expect("a DM channel");
