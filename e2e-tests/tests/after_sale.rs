@@ -129,9 +129,10 @@ async fn a_buyer_reports_two_codes_one_is_replaced_and_one_refunded() {
     let thread = sys
         .fake
         .wait_for(e2e_tests::STEP_TIMEOUT, |f| {
-            f.threads()
-                .into_iter()
-                .find(|t| t["parent_id"] == PUBLIC_CHANNEL_ID.to_string() && t["type"] == 12)
+            f.threads().into_iter().find(|t| {
+                let parent = t["parent_id"].as_str().and_then(|p| p.parse::<u64>().ok());
+                parent == Some(PUBLIC_CHANNEL_ID) && t["type"] == 12
+            })
         })
         .await
         .expect("a private support thread");

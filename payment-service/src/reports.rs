@@ -16,8 +16,9 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, TransactionTrait, Value};
 use shared_proto::{
     AdminClaim, AdminReportAction, BatchDefective, CodeOutcome, DeliveryRequested, DiscordUserId,
-    Envelope, Event, Idr, OrderStatus, ReportAction, ReportActionDone, ReportCreate, ReportReason,
-    ReportStatus, ReportUpdated, ReportView, ReportedCode, RevealedCode, ServiceError,
+    Envelope, Event, Idr, OrderStatus, Refusal, ReportAction, ReportActionDone, ReportCreate,
+    ReportReason, ReportStatus, ReportUpdated, ReportView, ReportedCode, RevealedCode,
+    ServiceError,
 };
 use uuid::Uuid;
 
@@ -31,9 +32,13 @@ pub const REPORTS_PER_WINDOW: i64 = 3;
 pub const REPORT_WINDOW: Duration = Duration::hours(1);
 const MAX_NOTE_LEN: usize = 500;
 
-fn refuse<T>(message: impl Into<String>) -> anyhow::Result<Result<T, ServiceError>> {
+fn refuse<T>(
+    message: impl Into<String>,
+    refusal: Refusal,
+) -> anyhow::Result<Result<T, ServiceError>> {
     Ok(Err(ServiceError::InvalidInput {
         message: message.into(),
+        refusal: Some(refusal),
     }))
 }
 
@@ -101,6 +106,10 @@ fn chosen_positions(asked: &[u32], quantity: u32) -> Result<Vec<u32>, ServiceErr
     if let Some(bad) = positions.iter().find(|p| **p == 0 || **p > quantity) {
         return Err(ServiceError::InvalidInput {
             message: format!("This order has codes 1 to {quantity}; there is no code {bad}."),
+            refusal: Some(Refusal::NoSuchCode {
+                position: *bad,
+                quantity,
+            }),
         });
     }
     Ok(positions)
@@ -180,7 +189,10 @@ impl OrderService {
         let note = crate::orders::domain::clean_reason(cmd.note.as_deref())
             .map(|n| n.chars().take(MAX_NOTE_LEN).collect::<String>());
         if cmd.reason == ReportReason::Other && note.is_none() {
-            return refuse("Say what is wrong with the codes.");
+            return refuse(
+                "Say what is wrong with the codes.",
+                Refusal::ReportNoteRequired,
+            );
         }
         let user_id = cmd.user.user_id.as_i64();
         let txn = self.db().begin().await?;
@@ -200,6 +212,7 @@ impl OrderService {
             } else {
                 Err(ServiceError::InvalidInput {
                     message: "This request id belongs to another request.".into(),
+                    refusal: None,
                 })
             };
             txn.commit().await?;
@@ -207,6 +220,9 @@ impl OrderService {
         }
         let not_yours = || ServiceError::NotFound {
             message: format!("No order {} of yours.", cmd.order_number.trim()),
+            refusal: Some(Refusal::OrderNotFound {
+                order_number: cmd.order_number.trim().to_string(),
+            }),
         };
         let Some(order) = find_order(&txn, cmd.order_number.trim()).await? else {
             return Ok(Err(not_yours()));
@@ -215,11 +231,16 @@ impl OrderService {
             return Ok(Err(not_yours()));
         }
         if order.status != OrderStatus::Completed {
-            return refuse(format!(
-                "Order {} is {}: only a delivered order can be reported.",
-                order.order_number,
-                order.status.as_str()
-            ));
+            return refuse(
+                format!(
+                    "Order {} is {}: only a delivered order can be reported.",
+                    order.order_number,
+                    order.status.as_str()
+                ),
+                Refusal::OrderNotDelivered {
+                    order_number: order.order_number.clone(),
+                },
+            );
         }
         let now = Utc::now();
         let recent: Vec<DateTime<Utc>> = txn
@@ -240,10 +261,15 @@ impl OrderService {
             }));
         }
         if open_report_of(&txn, order.id).await?.is_some() {
-            return refuse(format!(
-                "Order {} already has an open report; an admin is on it.",
-                order.order_number
-            ));
+            return refuse(
+                format!(
+                    "Order {} already has an open report; an admin is on it.",
+                    order.order_number
+                ),
+                Refusal::ReportAlreadyOpen {
+                    order_number: order.order_number.clone(),
+                },
+            );
         }
         let codes = original_codes(&txn, order.id).await?;
         let quantity = u32::try_from(codes.len()).unwrap_or(0);
@@ -256,10 +282,16 @@ impl OrderService {
             .iter()
             .find(|p| settled.contains(&codes[(**p - 1) as usize]))
         {
-            return refuse(format!(
-                "Code {p} of order {} was already replaced or refunded.",
-                order.order_number
-            ));
+            return refuse(
+                format!(
+                    "Code {p} of order {} was already replaced or refunded.",
+                    order.order_number
+                ),
+                Refusal::CodeAlreadySettled {
+                    order_number: order.order_number.clone(),
+                    position: *p,
+                },
+            );
         }
         ledger::ensure_user(
             &txn,
@@ -288,10 +320,15 @@ impl OrderService {
             Ok(None) => anyhow::bail!("INSERT … RETURNING gave no row"),
             // Another report of this order was opened at the same moment.
             Err(e) if is_unique_violation(&e) => {
-                return refuse(format!(
-                    "Order {} already has an open report; an admin is on it.",
-                    order.order_number
-                ))
+                return refuse(
+                    format!(
+                        "Order {} already has an open report; an admin is on it.",
+                        order.order_number
+                    ),
+                    Refusal::ReportAlreadyOpen {
+                        order_number: order.order_number.clone(),
+                    },
+                )
             }
             Err(e) => return Err(e.into()),
         };
@@ -340,6 +377,7 @@ impl OrderService {
         else {
             return Ok(Err(ServiceError::NotFound {
                 message: format!("No report #{report_id}."),
+                refusal: Some(Refusal::ReportNotFound { report_id }),
             }));
         };
         let order_id: i64 = row.try_get("", "order_id")?;
@@ -440,7 +478,10 @@ impl OrderService {
                     refunded: Idr::new(done.1),
                 }));
             }
-            return refuse(format!("Report #{report_id} is closed."));
+            return refuse(
+                format!("Report #{report_id} is closed."),
+                Refusal::ReportClosed { report_id },
+            );
         }
         let targets: Vec<(i64, u32)> = if asked.is_empty() {
             open.clone()
@@ -451,9 +492,13 @@ impl OrderService {
                     Some(t) if !chosen.contains(t) => chosen.push(*t),
                     Some(_) => {}
                     None => {
-                        return refuse(format!(
-                            "Code {p} is not an open part of report #{report_id}."
-                        ))
+                        return refuse(
+                            format!("Code {p} is not an open part of report #{report_id}."),
+                            Refusal::ReportCodeNotOpen {
+                                report_id,
+                                position: *p,
+                            },
+                        )
                     }
                 }
             }
@@ -474,7 +519,10 @@ impl OrderService {
                     refunded: Idr::new(done.1),
                 }));
             }
-            return refuse(format!("Nothing of report #{report_id} is left open."));
+            return refuse(
+                format!("Nothing of report #{report_id} is left open."),
+                Refusal::ReportClosed { report_id },
+            );
         }
         let positions: Vec<u32> = targets.iter().map(|(_, p)| *p).collect();
         let old_ids: Vec<Value> = targets.iter().map(|(id, _)| (*id).into()).collect();
@@ -609,7 +657,10 @@ impl OrderService {
             }
             ReportAction::Reject => {
                 let Some(reason) = crate::orders::domain::clean_reason(reason) else {
-                    return refuse("Say why the report is rejected; the buyer is told.");
+                    return refuse(
+                        "Say why the report is rejected; the buyer is told.",
+                        Refusal::RejectionReasonRequired,
+                    );
                 };
                 txn.execute(stmt(
                     &txn,
@@ -709,6 +760,9 @@ impl OrderService {
         if known == 0 {
             return Ok(Err(ServiceError::NotFound {
                 message: format!("No stock batch {batch_id}."),
+                refusal: Some(Refusal::BatchNotFound {
+                    batch_id: batch_id.to_string(),
+                }),
             }));
         }
         let now = Utc::now();

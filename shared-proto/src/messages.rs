@@ -163,6 +163,79 @@ admin_operation! {
     AdminBatchDefective = crate::topology::commands::ADMIN_BATCH_DEFECTIVE,
 }
 
+/// What a free-text refusal means, so the bot words it in the buyer's or admin's language; the
+/// variant's `message` keeps the English sentence (logs, older bots). A kind this build does not
+/// know reads as [`Refusal::Unknown`], never as an unreadable reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// No such order of this user (or no such order at all: an admin's view).
+    OrderNotFound {
+        order_number: String,
+    },
+    /// The order is not `completed`: only a delivered order can be reported.
+    OrderNotDelivered {
+        order_number: String,
+    },
+    /// The order already has an open report.
+    ReportAlreadyOpen {
+        order_number: String,
+    },
+    /// This code of the order was already replaced or refunded.
+    CodeAlreadySettled {
+        order_number: String,
+        position: u32,
+    },
+    /// The order has codes 1 to `quantity`; there is no code `position`.
+    NoSuchCode {
+        position: u32,
+        quantity: u32,
+    },
+    /// "Other" needs the buyer's words.
+    ReportNoteRequired,
+    ReportNotFound {
+        report_id: i64,
+    },
+    /// The report is closed; nothing more to do.
+    ReportClosed {
+        report_id: i64,
+    },
+    /// The position is not a still-open code of the report.
+    ReportCodeNotOpen {
+        report_id: i64,
+        position: u32,
+    },
+    /// Rejecting needs a reason the buyer reads.
+    RejectionReasonRequired,
+    BatchNotFound {
+        batch_id: String,
+    },
+    /// Money returned after a top-up is still owed; orders wait until an admin clears it.
+    BalanceOwed {
+        owed: Idr,
+    },
+    RefundsDisabled,
+    AlreadyRefunded {
+        order_number: String,
+    },
+    /// A completed or delivering order is refunded only with force and a reason.
+    RefundNeedsForce {
+        order_number: String,
+    },
+    ForcedRefundNeedsReason {
+        order_number: String,
+    },
+    /// The order changed while the admin looked at it.
+    OrderChanged {
+        order_number: String,
+    },
+    TopupNotFound {
+        order_id: String,
+    },
+    #[serde(other)]
+    Unknown,
+}
+
 /// Machine-readable reason for a refused request; the bot turns these into messages for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -192,12 +265,24 @@ pub enum ServiceError {
     },
     Forbidden {
         message: String,
+        /// What the refusal means, for the bot to word it in the user's language (absent from
+        /// older payment-services and for refusals without one: the bot words the variant).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refusal: Option<Refusal>,
     },
     NotFound {
         message: String,
+        /// What the refusal means, for the bot to word it in the user's language (absent from
+        /// older payment-services and for refusals without one: the bot words the variant).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refusal: Option<Refusal>,
     },
     InvalidInput {
         message: String,
+        /// What the refusal means, for the bot to word it in the user's language (absent from
+        /// older payment-services and for refusals without one: the bot words the variant).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refusal: Option<Refusal>,
     },
     /// Midtrans (or another provider) failed; the user can try again later.
     ProviderUnavailable {
@@ -234,9 +319,9 @@ impl ServiceError {
             ServiceError::Cooldown { retry_after_secs } => {
                 format!("Please wait {retry_after_secs} s before ordering again.")
             }
-            ServiceError::Forbidden { message }
-            | ServiceError::NotFound { message }
-            | ServiceError::InvalidInput { message }
+            ServiceError::Forbidden { message, .. }
+            | ServiceError::NotFound { message, .. }
+            | ServiceError::InvalidInput { message, .. }
             | ServiceError::ProviderUnavailable { message, .. }
             | ServiceError::Internal { message } => message.clone(),
         }

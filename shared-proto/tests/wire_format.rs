@@ -314,6 +314,7 @@ fn replies() -> Vec<Reply> {
             request_id: "r-5".into(),
             outcome: Err(ServiceError::Forbidden {
                 message: "admin claim missing or invalid".into(),
+                refusal: None,
             }),
         }),
         Reply::QuarantineProcessed(AdminReply {
@@ -359,6 +360,7 @@ fn replies() -> Vec<Reply> {
         Reply::Error(QueryReply {
             outcome: Err(ServiceError::InvalidInput {
                 message: "unknown message type \"x\"".into(),
+                refusal: None,
             }),
         }),
     ]
@@ -750,4 +752,46 @@ fn process_order_and_its_reply_from_an_older_peer_still_decode() {
     let old_counts: StockCounts =
         serde_json::from_value(json!({"available": 1, "reserved": 2, "sold": 3})).unwrap();
     assert_eq!(old_counts.quarantined, 0);
+}
+
+#[test]
+fn a_refusal_travels_with_its_meaning_and_an_unknown_kind_still_reads() {
+    let refused = ServiceError::InvalidInput {
+        message: "Order RF-1 already has an open report; an admin is on it.".into(),
+        refusal: Some(Refusal::ReportAlreadyOpen {
+            order_number: "RF-1".into(),
+        }),
+    };
+    let wire = serde_json::to_value(&refused).unwrap();
+    assert_eq!(
+        wire,
+        json!({
+            "code": "invalid_input",
+            "message": "Order RF-1 already has an open report; an admin is on it.",
+            "refusal": {"kind": "report_already_open", "order_number": "RF-1"}
+        })
+    );
+    assert_eq!(
+        serde_json::from_value::<ServiceError>(wire).unwrap(),
+        refused
+    );
+    // From a newer payment-service: a kind this build does not know.
+    let newer = json!({
+        "code": "forbidden",
+        "message": "Something new.",
+        "refusal": {"kind": "a_kind_from_the_future", "detail": 1}
+    });
+    assert_eq!(
+        serde_json::from_value::<ServiceError>(newer).unwrap(),
+        ServiceError::Forbidden {
+            message: "Something new.".into(),
+            refusal: Some(Refusal::Unknown),
+        }
+    );
+    // From an older payment-service: no refusal at all.
+    let older = json!({"code": "not_found", "message": "No such order."});
+    assert!(matches!(
+        serde_json::from_value::<ServiceError>(older).unwrap(),
+        ServiceError::NotFound { refusal: None, .. }
+    ));
 }

@@ -142,3 +142,15 @@ report-rejected-title = Report rejected
 report-rejected = Report #{ $id } · order `{ $order }`: { $positions } turned down. The buyer is told why.
 report-action-done-title = Done
 report-action-posted = The outcome is posted in the report's thread, and the buyer gets a DM.
+
+# Refusals the payment-service explains to admins (shared_proto::Refusal).
+refusal-report-not-found = There is no report #{ $id }.
+refusal-report-closed = Report #{ $id } is closed; nothing more to do.
+refusal-report-code-not-open = Code { $position } is not an open part of report #{ $id }.
+refusal-rejection-reason-required = Give the reason for rejecting: the buyer reads it.
+refusal-batch-not-found = There is no stock batch { $batch }.
+refusal-refunds-disabled = Refunds are switched off (ENABLE_REFUND=false).
+refusal-already-refunded = Order { $order } was already refunded.
+refusal-refund-needs-force = Order { $order } is completed or being delivered: the buyer may hold its codes. Refund it only with force and a reason.
+refusal-forced-refund-needs-reason = A forced refund of order { $order } needs a reason.
+refusal-order-changed = Order { $order } changed meanwhile; look at it again and retry.

@@ -169,3 +169,13 @@ report-updated-refunded-title = Codes refunded
 report-updated-refunded = { $amount } for codes { $positions } of order `{ $order }` is back in your balance.
 report-updated-rejected-title = Report turned down
 report-updated-rejected = Your report on codes { $positions } of order `{ $order }` was turned down.
+
+# Refusals the payment-service explains (shared_proto::Refusal).
+refusal-order-not-found = There is no order { $order } of yours.
+refusal-order-not-delivered = Order { $order } is not delivered yet: only a delivered order can be reported.
+refusal-report-already-open = Order { $order } already has an open report; an admin is on it.
+refusal-code-already-settled = Code { $position } of order { $order } was already replaced or refunded.
+refusal-no-such-code = This order has codes 1 to { $quantity }; there is no code { $position }.
+refusal-report-note-required = You chose Other: please say what is wrong with the codes.
+refusal-balance-owed = { $amount } of a refunded or charged-back top-up is still owed. An admin must clear it before you can order.
+refusal-topup-not-found = There is no top-up { $order } of yours.

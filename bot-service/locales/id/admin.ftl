@@ -138,3 +138,15 @@ report-rejected-title = Laporan ditolak
 report-rejected = Laporan #{ $id } · pesanan `{ $order }`: { $positions } ditolak. Pembeli diberi tahu alasannya.
 report-action-done-title = Beres
 report-action-posted = Hasilnya sudah diposting di thread laporan, dan pembeli mendapat DM.
+
+# Penolakan yang dijelaskan payment-service kepada admin (shared_proto::Refusal).
+refusal-report-not-found = Tidak ada laporan #{ $id }.
+refusal-report-closed = Laporan #{ $id } sudah ditutup; tidak ada lagi yang perlu dilakukan.
+refusal-report-code-not-open = Kode { $position } bukan bagian laporan #{ $id } yang masih terbuka.
+refusal-rejection-reason-required = Tulis alasan penolakannya: pembeli akan membacanya.
+refusal-batch-not-found = Tidak ada batch stok { $batch }.
+refusal-refunds-disabled = Refund sedang dimatikan (ENABLE_REFUND=false).
+refusal-already-refunded = Pesanan { $order } sudah di-refund.
+refusal-refund-needs-force = Pesanan { $order } sudah selesai atau sedang dikirim: pembeli mungkin sudah memegang kodenya. Refund hanya dengan paksa dan alasan.
+refusal-forced-refund-needs-reason = Refund paksa untuk pesanan { $order } wajib disertai alasan.
+refusal-order-changed = Pesanan { $order } berubah sementara itu; lihat lagi lalu coba ulang.

@@ -161,3 +161,13 @@ report-updated-refunded-title = Dana kode dikembalikan
 report-updated-refunded = { $amount } untuk kode { $positions } dari pesanan `{ $order }` sudah masuk lagi ke saldo kamu.
 report-updated-rejected-title = Laporan ditolak
 report-updated-rejected = Laporan kamu untuk kode { $positions } dari pesanan `{ $order }` ditolak.
+
+# Penolakan yang dijelaskan payment-service (shared_proto::Refusal).
+refusal-order-not-found = Kamu tidak punya pesanan { $order }.
+refusal-order-not-delivered = Pesanan { $order } belum terkirim: hanya pesanan yang sudah terkirim yang bisa dilaporkan.
+refusal-report-already-open = Pesanan { $order } sudah punya laporan yang masih terbuka; admin sedang menanganinya.
+refusal-code-already-settled = Kode { $position } dari pesanan { $order } sudah diganti atau di-refund.
+refusal-no-such-code = Pesanan ini berisi kode 1 sampai { $quantity }; tidak ada kode { $position }.
+refusal-report-note-required = Kamu memilih Lainnya: tolong jelaskan masalah kodenya.
+refusal-balance-owed = Masih ada { $amount } dari isi saldo yang di-refund atau di-chargeback yang belum lunas. Admin harus menyelesaikannya dulu sebelum kamu bisa memesan.
+refusal-topup-not-found = Kamu tidak punya isi saldo { $order }.

@@ -7,7 +7,7 @@ use shared_proto::{
     AnomalyKind, BalanceReply, BatchDefective, CatalogEntry, CatalogReply, CodeOutcome,
     DiscordUserId, HistoryReply, Idr, OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed,
     OrderRefunded, OrderStatus, OrderSummary, OrdersPage, OwedCleared, PackageSize, ProcessAction,
-    QuarantineAction, QuarantineProcessed, ReportAction, ReportActionDone, ReportReason,
+    QuarantineAction, QuarantineProcessed, Refusal, ReportAction, ReportActionDone, ReportReason,
     ReportStatus, ReportUpdated, ReportView, RevealedCode, ServiceError, StatsView, StockAdded,
     StockBatchSummary, StockLow, StockView, TopupCreated, TopupInfo, TopupReversed, TopupState,
 };
@@ -152,14 +152,106 @@ pub fn service_error(lang: Lang, e: &ServiceError) -> String {
         ServiceError::Cooldown { retry_after_secs } => {
             tr!(lang, "err-cooldown", seconds = *retry_after_secs)
         }
-        ServiceError::Forbidden { message } => free_text(lang, message, "err-forbidden"),
-        ServiceError::NotFound { message } => free_text(lang, message, "err-not-found"),
-        ServiceError::InvalidInput { message } => free_text(lang, message, "err-invalid-input"),
+        ServiceError::Forbidden { message, refusal } => refusal_text(lang, refusal.as_ref())
+            .unwrap_or_else(|| free_text(lang, message, "err-forbidden")),
+        ServiceError::NotFound { message, refusal } => refusal_text(lang, refusal.as_ref())
+            .unwrap_or_else(|| free_text(lang, message, "err-not-found")),
+        ServiceError::InvalidInput { message, refusal } => refusal_text(lang, refusal.as_ref())
+            .unwrap_or_else(|| free_text(lang, message, "err-invalid-input")),
         ServiceError::ProviderUnavailable { message, .. } => {
             free_text(lang, message, "err-provider")
         }
         ServiceError::Internal { message } => free_text(lang, message, "err-internal"),
     }
+}
+
+/// A refusal the payment-service explained (`Refusal`), in the catalogue's words; None for a
+/// refusal without one, or of a kind this build does not know.
+fn refusal_text(lang: Lang, refusal: Option<&Refusal>) -> Option<String> {
+    Some(match refusal? {
+        Refusal::OrderNotFound { order_number } => {
+            tr!(
+                lang,
+                "refusal-order-not-found",
+                order = order_number.as_str()
+            )
+        }
+        Refusal::OrderNotDelivered { order_number } => {
+            tr!(
+                lang,
+                "refusal-order-not-delivered",
+                order = order_number.as_str()
+            )
+        }
+        Refusal::ReportAlreadyOpen { order_number } => {
+            tr!(
+                lang,
+                "refusal-report-already-open",
+                order = order_number.as_str()
+            )
+        }
+        Refusal::CodeAlreadySettled {
+            order_number,
+            position,
+        } => tr!(
+            lang,
+            "refusal-code-already-settled",
+            order = order_number.as_str(),
+            position = *position
+        ),
+        Refusal::NoSuchCode { position, quantity } => tr!(
+            lang,
+            "refusal-no-such-code",
+            position = *position,
+            quantity = *quantity
+        ),
+        Refusal::ReportNoteRequired => tr!(lang, "refusal-report-note-required"),
+        Refusal::ReportNotFound { report_id } => {
+            tr!(lang, "refusal-report-not-found", id = *report_id)
+        }
+        Refusal::ReportClosed { report_id } => tr!(lang, "refusal-report-closed", id = *report_id),
+        Refusal::ReportCodeNotOpen {
+            report_id,
+            position,
+        } => tr!(
+            lang,
+            "refusal-report-code-not-open",
+            id = *report_id,
+            position = *position
+        ),
+        Refusal::RejectionReasonRequired => tr!(lang, "refusal-rejection-reason-required"),
+        Refusal::BatchNotFound { batch_id } => {
+            tr!(lang, "refusal-batch-not-found", batch = batch_id.as_str())
+        }
+        Refusal::BalanceOwed { owed } => tr!(lang, "refusal-balance-owed", amount = *owed),
+        Refusal::RefundsDisabled => tr!(lang, "refusal-refunds-disabled"),
+        Refusal::AlreadyRefunded { order_number } => {
+            tr!(
+                lang,
+                "refusal-already-refunded",
+                order = order_number.as_str()
+            )
+        }
+        Refusal::RefundNeedsForce { order_number } => {
+            tr!(
+                lang,
+                "refusal-refund-needs-force",
+                order = order_number.as_str()
+            )
+        }
+        Refusal::ForcedRefundNeedsReason { order_number } => tr!(
+            lang,
+            "refusal-forced-refund-needs-reason",
+            order = order_number.as_str()
+        ),
+        Refusal::OrderChanged { order_number } => {
+            tr!(lang, "refusal-order-changed", order = order_number.as_str())
+        }
+        Refusal::TopupNotFound { order_id } => {
+            tr!(lang, "refusal-topup-not-found", order = order_id.as_str())
+        }
+        Refusal::Unknown => return None,
+    })
 }
 
 fn free_text(lang: Lang, message: &str, key: &'static str) -> String {
@@ -1644,6 +1736,41 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn an_explained_refusal_is_worded_in_each_language_and_an_unexplained_one_too() {
+        let open = ServiceError::InvalidInput {
+            message: "Order RF-1 already has an open report; an admin is on it.".into(),
+            refusal: Some(Refusal::ReportAlreadyOpen {
+                order_number: "RF-1".into(),
+            }),
+        };
+        let id = service_error(Lang::Id, &open);
+        assert!(
+            id.contains("sudah punya laporan") && id.contains("RF-1"),
+            "{id}"
+        );
+        let en = service_error(Lang::En, &open);
+        assert!(en.contains("already has an open report"), "{en}");
+        let owed = ServiceError::Forbidden {
+            message: "Rp 30.000 … is still owed.".into(),
+            refusal: Some(Refusal::BalanceOwed {
+                owed: Idr::new(30_000),
+            }),
+        };
+        assert!(service_error(Lang::Id, &owed).contains("Rp 30.000"));
+        // Unknown or absent meaning: the catalogue's sentence for the kind of refusal in
+        // Indonesian, the service's own sentence in English.
+        let unknown = ServiceError::Forbidden {
+            message: "Something new.".into(),
+            refusal: Some(Refusal::Unknown),
+        };
+        assert_eq!(service_error(Lang::En, &unknown), "Something new.");
+        assert_eq!(
+            service_error(Lang::Id, &unknown),
+            tr!(Lang::Id, "err-forbidden")
+        );
     }
 
     #[test]

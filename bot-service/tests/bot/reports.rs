@@ -81,6 +81,7 @@ fn payment_service(bot: &TestBot, buyer: u64, codes: Vec<String>) -> PaymentStan
                     message: format!(
                         "Order {ORDER} already has an open report; an admin is on it."
                     ),
+                    refusal: None,
                 }),
                 _ => Err(ServiceError::Cooldown {
                     retry_after_secs: 1_140,

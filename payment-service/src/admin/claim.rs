@@ -42,6 +42,7 @@ impl From<ClaimRefusal> for ServiceError {
         };
         ServiceError::Forbidden {
             message: message.to_string(),
+            refusal: None,
         }
     }
 }

@@ -157,6 +157,7 @@ impl Handler for CommandConsumer {
                 let reply = Reply::Error(QueryReply {
                     outcome: Err(ServiceError::InvalidInput {
                         message: format!("The request could not be read: {error}"),
+                        refusal: None,
                     }),
                 });
                 self.answer(message.reply_to.as_deref(), correlation_id, reply)

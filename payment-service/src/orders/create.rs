@@ -57,6 +57,7 @@ impl OrderService {
                     "Packages above {} codes are not on sale right now.",
                     self.config.max_codes_per_order
                 ),
+                refusal: None,
             }));
         }
         for _ in 0..MAX_TRIES {
@@ -137,6 +138,9 @@ impl OrderService {
                     "{} of a top-up was refunded or charged back after it was credited and is still owed. An admin must clear it before you can order.",
                     Idr::new(owed)
                 ),
+                refusal: Some(shared_proto::Refusal::BalanceOwed {
+                    owed: Idr::new(owed),
+                }),
             }));
         }
         let now = Utc::now();
@@ -323,6 +327,7 @@ impl OrderService {
                 request_id: request_id.to_string(),
                 outcome: Err(ServiceError::InvalidInput {
                     message: "This request was already used; nothing was ordered.".into(),
+                    refusal: None,
                 }),
             }));
         }

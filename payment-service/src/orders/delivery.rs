@@ -12,7 +12,7 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use shared_proto::{
     AnomalyKind, DeliveryConfirmed, DeliveryFailed, DeliveryRequested, Event, Idr, OrderAnomaly,
-    OrderFailed, OrderProcessed, OrderRefunded, OrderStatus, ProcessAction, ServiceError,
+    OrderFailed, OrderProcessed, OrderRefunded, OrderStatus, ProcessAction, Refusal, ServiceError,
 };
 use uuid::Uuid;
 
@@ -291,11 +291,15 @@ impl OrderService {
         let Some(number) = domain::OrderNumber::parse(request.order_number) else {
             return Ok(Err(ServiceError::NotFound {
                 message: "No such order.".into(),
+                refusal: None,
             }));
         };
         let Some(order) = find_order(txn, number.as_str()).await? else {
             return Ok(Err(ServiceError::NotFound {
                 message: format!("No order {number}."),
+                refusal: Some(Refusal::OrderNotFound {
+                    order_number: number.to_string(),
+                }),
             }));
         };
         match request.action {
@@ -325,6 +329,7 @@ impl OrderService {
                     "Order {} was refunded; its codes are not sent again.",
                     order.order_number
                 ),
+                refusal: None,
             }));
         }
         let attempt = order.delivery_attempts + 1;
@@ -350,6 +355,9 @@ impl OrderService {
         if moved.rows_affected() != 1 {
             return Ok(Err(ServiceError::InvalidInput {
                 message: "The order changed meanwhile; look again and retry.".into(),
+                refusal: Some(Refusal::OrderChanged {
+                    order_number: order.order_number.clone(),
+                }),
             }));
         }
         if !self
@@ -385,6 +393,7 @@ impl OrderService {
         if !self.config.features.enable_refund {
             return Ok(Err(ServiceError::Forbidden {
                 message: "Refunds are disabled (ENABLE_REFUND=false).".into(),
+                refusal: Some(Refusal::RefundsDisabled),
             }));
         }
         let n = &order.order_number;
@@ -394,6 +403,9 @@ impl OrderService {
             Err(RefundRefusal::AlreadyRefunded) => {
                 return Ok(Err(ServiceError::InvalidInput {
                     message: format!("Order {n} was already refunded."),
+                    refusal: Some(Refusal::AlreadyRefunded {
+                        order_number: n.clone(),
+                    }),
                 }))
             }
             Err(RefundRefusal::NeedsForce(status)) => {
@@ -403,11 +415,17 @@ impl OrderService {
                          with force and a reason.",
                         status.as_str()
                     ),
+                    refusal: Some(Refusal::RefundNeedsForce {
+                        order_number: n.clone(),
+                    }),
                 }))
             }
             Err(RefundRefusal::NeedsReason) => {
                 return Ok(Err(ServiceError::InvalidInput {
                     message: format!("A forced refund of order {n} needs a reason."),
+                    refusal: Some(Refusal::ForcedRefundNeedsReason {
+                        order_number: n.clone(),
+                    }),
                 }))
             }
         };
@@ -424,6 +442,9 @@ impl OrderService {
         if moved.rows_affected() != 1 {
             return Ok(Err(ServiceError::InvalidInput {
                 message: format!("Order {n} changed meanwhile; look at it again and retry."),
+                refusal: Some(Refusal::OrderChanged {
+                    order_number: n.clone(),
+                }),
             }));
         }
         // No delivery of a refunded order may leave the outbox any more (delayed retries too).

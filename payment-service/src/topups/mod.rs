@@ -148,6 +148,7 @@ impl TopupService {
         if cmd.request_id.trim().is_empty() {
             return Err(ServiceError::InvalidInput {
                 message: "The request has no id.".into(),
+                refusal: None,
             });
         }
         let db = &self.inner.db;
@@ -310,6 +311,7 @@ impl TopupService {
         if row.user_id != Some(cmd.user.user_id.as_i64()) {
             return Err(ServiceError::InvalidInput {
                 message: "This request id belongs to another request.".into(),
+                refusal: None,
             });
         }
         let amount = shared_proto::Idr::new(row.amount);
@@ -364,6 +366,9 @@ impl TopupService {
     ) -> Result<TopupInfo, ServiceError> {
         let not_found = || ServiceError::NotFound {
             message: format!("No top-up {order_id} of yours."),
+            refusal: Some(shared_proto::Refusal::TopupNotFound {
+                order_id: order_id.to_string(),
+            }),
         };
         let row = repository::find_by_order_id(&self.inner.db, order_id)
             .await

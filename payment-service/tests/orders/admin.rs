@@ -50,7 +50,7 @@ async fn operations_without_a_valid_claim_are_refused_and_leave_no_trace() {
     old.claim.issued_at = Utc::now() - Duration::minutes(30);
     let reply = w.admin.stats(&signed(old)).await.unwrap();
     assert!(
-        matches!(reply.outcome, Err(ServiceError::Forbidden { ref message }) if message.contains("expired")),
+        matches!(reply.outcome, Err(ServiceError::Forbidden { ref message, .. }) if message.contains("expired")),
         "{:?}",
         reply.outcome
     );

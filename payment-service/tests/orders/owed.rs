@@ -84,7 +84,7 @@ async fn owed_blocks_orders_until_an_admin_clears_it(w: World) {
         .unwrap();
     let refused = w.order(501, PackageSize::One, "owed-1").await;
     match refused.outcome {
-        Err(ServiceError::Forbidden { message }) => {
+        Err(ServiceError::Forbidden { message, .. }) => {
             assert!(
                 message.contains("30.000") || message.contains("30000"),
                 "{message}"

@@ -93,14 +93,14 @@ async fn refund_of_a_completed_order_needs_force_and_a_reason_both_audited() {
     // Without force: refused, nothing moves (the buyer keeps codes, we keep the money).
     let plain = refund(&w, &order, false, Some("buyer asked")).await;
     assert!(
-        matches!(&plain, Err(ServiceError::InvalidInput { message }) if message.contains("force")),
+        matches!(&plain, Err(ServiceError::InvalidInput { message, .. }) if message.contains("force")),
         "{plain:?}"
     );
     // Force without a reason (or a blank one): refused too.
     for reason in [None, Some("   ")] {
         let r = refund(&w, &order, true, reason).await;
         assert!(
-            matches!(&r, Err(ServiceError::InvalidInput { message }) if message.contains("reason")),
+            matches!(&r, Err(ServiceError::InvalidInput { message, .. }) if message.contains("reason")),
             "{r:?}"
         );
     }
