@@ -18,7 +18,7 @@ pub use system::{
     System, SystemOptions, ADMIN_ROLE_ID, ALERT_CHANNEL_ID, FOREIGN_ADMIN_ROLE_ID,
     FOREIGN_CHANNEL_ID, FOREIGN_GUILD_ID, PUBLIC_CHANNEL_ID,
 };
-pub use ui::{button_id, codes_in, has_button, select_value};
+pub use ui::{button_id, codes_in, fresh_codes, has_button, select_value};
 
 /// How long a step may take before a test gives up on it. Generous for debug builds on 2 cores;
 /// a passing run takes a fraction of it.

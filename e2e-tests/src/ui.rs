@@ -26,6 +26,14 @@ fn labels(m: &RecordedMessage) -> Vec<String> {
         .collect()
 }
 
+/// `count` codes unique to this run (for stock uploads).
+pub fn fresh_codes(count: usize) -> Vec<String> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    (0..count)
+        .map(|i| format!("RF-{}-{i:03}", &run[..10]).to_uppercase())
+        .collect()
+}
+
 /// Whether the message shows an enabled button labelled `label`.
 pub fn has_button(m: &RecordedMessage, label: &str) -> bool {
     components(m)
@@ -155,6 +163,23 @@ impl System {
                 self.fake.interaction_responses(interaction)
             ),
         }
+    }
+
+    /// The custom_id of the modal that the click `interaction` opened (callback type 9).
+    pub async fn opened_modal(&self, interaction: u64, what: &str) -> String {
+        let modal = self
+            .fake
+            .wait_for(STEP_TIMEOUT, |f| {
+                f.interaction_responses(interaction)
+                    .into_iter()
+                    .find(|c| c["type"] == 9)
+            })
+            .await
+            .unwrap_or_else(|| panic!("{what}: no modal was opened"));
+        modal["data"]["custom_id"]
+            .as_str()
+            .expect("a modal has a custom_id")
+            .to_string()
     }
 
     /// `/shop`: the main menu.

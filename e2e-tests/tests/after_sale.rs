@@ -3,7 +3,7 @@
 //! the price of one code back; the batch counts 2 defects; no code appears anywhere but in the
 //! buyer's DMs and the admin's own reveal.
 
-use e2e_tests::{codes_in, has_button, System, ADMIN_ROLE_ID, PUBLIC_CHANNEL_ID};
+use e2e_tests::{codes_in, fresh_codes, has_button, System, ADMIN_ROLE_ID, PUBLIC_CHANNEL_ID};
 use fake_discord::{FakeUser, RecordedMessage};
 
 fn buyer() -> FakeUser {
@@ -12,13 +12,6 @@ fn buyer() -> FakeUser {
 
 fn admin() -> FakeUser {
     FakeUser::new(1_200_000_000_000_000_990, "supportadmin").with_roles([ADMIN_ROLE_ID])
-}
-
-fn fresh_codes(count: usize) -> Vec<String> {
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    (0..count)
-        .map(|i| format!("RF-{}-{i:03}", &run[..10]).to_uppercase())
-        .collect()
 }
 
 /// The newest message in the report's thread for which `done` holds.
@@ -55,16 +48,7 @@ async fn admin_acts(
     fields: &[(&str, &str)],
 ) -> u64 {
     let click = sys.click(&admin(), post, label);
-    let modal = sys
-        .fake
-        .wait_for(e2e_tests::STEP_TIMEOUT, |f| {
-            f.interaction_responses(click)
-                .into_iter()
-                .find(|c| c["type"] == 9)
-        })
-        .await
-        .unwrap_or_else(|| panic!("{label} opened no modal"));
-    let modal_id = modal["data"]["custom_id"].as_str().unwrap().to_string();
+    let modal_id = sys.opened_modal(click, label).await;
     sys.fake
         .submit_modal(&admin(), &modal_id, fields)
         .unwrap_or_else(|e| panic!("submitting the {label} modal: {e:#}"))
@@ -100,16 +84,7 @@ async fn a_buyer_reports_two_codes_one_is_replaced_and_one_refunded() {
         .answer(click, "the reasons", |m| has_button(m, "Already used"))
         .await;
     let click = sys.click(&user, &reasons, "Already used");
-    let modal = sys
-        .fake
-        .wait_for(e2e_tests::STEP_TIMEOUT, |f| {
-            f.interaction_responses(click)
-                .into_iter()
-                .find(|c| c["type"] == 9)
-        })
-        .await
-        .expect("the report modal");
-    let modal_id = modal["data"]["custom_id"].as_str().unwrap().to_string();
+    let modal_id = sys.opened_modal(click, "the report modal").await;
     let submit = sys
         .fake
         .submit_modal(&user, &modal_id, &[("positions", "2, 4")])

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use e2e_tests::{
-    codes_in, has_button, System, SystemOptions, ADMIN_ROLE_ID, FOREIGN_ADMIN_ROLE_ID,
+    codes_in, fresh_codes, has_button, System, SystemOptions, ADMIN_ROLE_ID, FOREIGN_ADMIN_ROLE_ID,
     FOREIGN_GUILD_ID,
 };
 use fake_discord::{FakeRole, FakeUser, SlashOption};
@@ -19,14 +19,6 @@ fn buyer(n: u64) -> FakeUser {
 
 fn admin() -> FakeUser {
     FakeUser::new(1_200_000_000_000_000_900, "shopadmin").with_roles([ADMIN_ROLE_ID])
-}
-
-/// `count` codes unique to this run.
-fn fresh_codes(count: usize) -> Vec<String> {
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    (0..count)
-        .map(|i| format!("RF-{}-{i:03}", &run[..10]).to_uppercase())
-        .collect()
 }
 
 async fn start() -> System {

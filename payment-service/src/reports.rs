@@ -22,6 +22,7 @@ use shared_proto::{
 };
 use uuid::Uuid;
 
+use crate::admin::audit_by as audit;
 use crate::orders::{decrypt_rows, find_order, OrderRow, OrderService};
 use crate::persistence::ledger::{self, LedgerReason};
 use crate::persistence::{outbox, stmt};
@@ -463,21 +464,21 @@ impl OrderService {
             }));
         }
 
+        // A repeated request (the broker redelivered it): the first answer, nothing more.
+        if let Some(done) = earlier_action(&txn, request_id).await? {
+            let report = view(&txn, report_id)
+                .await?
+                .context("the report vanished")?;
+            txn.commit().await?;
+            return Ok(Ok(ReportActionDone {
+                action,
+                report,
+                revealed: Vec::new(),
+                positions: done.0,
+                refunded: Idr::new(done.1),
+            }));
+        }
         if status != "open" {
-            // A repeated request of the action that closed it: the same answer, nothing more.
-            if let Some(done) = earlier_action(&txn, request_id).await? {
-                let report = view(&txn, report_id)
-                    .await?
-                    .context("the report vanished")?;
-                txn.commit().await?;
-                return Ok(Ok(ReportActionDone {
-                    action,
-                    report,
-                    revealed: Vec::new(),
-                    positions: done.0,
-                    refunded: Idr::new(done.1),
-                }));
-            }
             return refuse(
                 format!("Report #{report_id} is closed."),
                 Refusal::ReportClosed { report_id },
@@ -506,19 +507,6 @@ impl OrderService {
             chosen
         };
         if targets.is_empty() {
-            if let Some(done) = earlier_action(&txn, request_id).await? {
-                let report = view(&txn, report_id)
-                    .await?
-                    .context("the report vanished")?;
-                txn.commit().await?;
-                return Ok(Ok(ReportActionDone {
-                    action,
-                    report,
-                    revealed: Vec::new(),
-                    positions: done.0,
-                    refunded: Idr::new(done.1),
-                }));
-            }
             return refuse(
                 format!("Nothing of report #{report_id} is left open."),
                 Refusal::ReportClosed { report_id },
@@ -938,27 +926,6 @@ async fn earlier_action(
         }
     }
     Ok(None)
-}
-
-async fn audit(
-    txn: &impl ConnectionTrait,
-    admin: i64,
-    action: &str,
-    detail: serde_json::Value,
-) -> anyhow::Result<()> {
-    txn.execute(stmt(
-        txn,
-        "INSERT INTO admin_audit (admin_user_id, action, detail, created_at) VALUES ($1, $2, $3, $4)",
-        [
-            admin.into(),
-            action.into(),
-            detail.to_string().into(),
-            Utc::now().into(),
-        ],
-    ))
-    .await
-    .context("writing the admin audit row")?;
-    Ok(())
 }
 
 /// `$first, $first+1, …` for `n` values.

@@ -625,11 +625,21 @@ async fn audit(
     action: &str,
     detail: serde_json::Value,
 ) -> anyhow::Result<()> {
+    audit_by(txn, claim.admin_user_id.as_i64(), action, detail).await
+}
+
+/// Writes an `admin_audit` row for `admin_user_id` (inside the caller's transaction).
+pub(crate) async fn audit_by(
+    txn: &impl ConnectionTrait,
+    admin_user_id: i64,
+    action: &str,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
     txn.execute(stmt(
         txn,
         "INSERT INTO admin_audit (admin_user_id, action, detail, created_at) VALUES ($1, $2, $3, $4)",
         [
-            claim.admin_user_id.as_i64().into(),
+            admin_user_id.into(),
             action.into(),
             detail.to_string().into(),
             Utc::now().into(),
