@@ -190,7 +190,19 @@ async fn a_buyer_reports_two_codes_one_is_replaced_and_one_refunded() {
         .await;
     assert_eq!(defects, 2);
 
-    // …and the admin sees them on the batch in /admin viewstock (8 codes: 5 sold with the order and 1 as a replacement, 2 of them defective).
+    // The buyer's history shows the order as partially refunded.
+    let history = sys.slash(&user, "history", vec![]);
+    let history = sys
+        .answer(history, "the history", |m| {
+            m.visible_text().contains(&order_number)
+        })
+        .await
+        .visible_text();
+    assert!(
+        history.contains("completed, partially refunded (Rp 14.000)"),
+        "{history}"
+    );
+    // The admin sees the defects on the batch in /admin viewstock (8 codes: 5 sold with the order and 1 as a replacement, 2 of them defective).
     let view = sys.slash(
         &admin(),
         "admin",

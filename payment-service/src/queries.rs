@@ -49,7 +49,8 @@ pub async fn history(db: &impl ConnectionTrait, q: &HistoryQuery) -> anyhow::Res
     let orders = db
         .query_all(stmt(
             db,
-            "SELECT order_number, user_id, package_size, total_price, status, created_at, completed_at \
+            "SELECT order_number, user_id, package_size, total_price, status, created_at, completed_at, \
+             refunded_amount \
              FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
             [user.into(), limit.into()],
         ))

@@ -683,6 +683,10 @@ pub struct OrderSummary {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub completed_at: Option<DateTime<Utc>>,
+    /// Refunded code by code after a report (the order is then partially refunded); zero
+    /// otherwise and from older payment-services.
+    #[serde(default)]
+    pub refunded: Idr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

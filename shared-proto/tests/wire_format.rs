@@ -54,6 +54,7 @@ fn order_summary() -> OrderSummary {
         status: OrderStatus::Completed,
         created_at: at(),
         completed_at: Some(at()),
+        refunded: Idr::ZERO,
     }
 }
 

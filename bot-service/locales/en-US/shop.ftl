@@ -179,3 +179,4 @@ refusal-no-such-code = This order has codes 1 to { $quantity }; there is no code
 refusal-report-note-required = You chose Other: please say what is wrong with the codes.
 refusal-balance-owed = { $amount } of a refunded or charged-back top-up is still owed. An admin must clear it before you can order.
 refusal-topup-not-found = There is no top-up { $order } of yours.
+order-status-partially-refunded = { $status }, partially refunded ({ $amount })

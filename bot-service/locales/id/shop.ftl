@@ -171,3 +171,4 @@ refusal-no-such-code = Pesanan ini berisi kode 1 sampai { $quantity }; tidak ada
 refusal-report-note-required = Kamu memilih Lainnya: tolong jelaskan masalah kodenya.
 refusal-balance-owed = Masih ada { $amount } dari isi saldo yang di-refund atau di-chargeback yang belum lunas. Admin harus menyelesaikannya dulu sebelum kamu bisa memesan.
 refusal-topup-not-found = Kamu tidak punya isi saldo { $order }.
+order-status-partially-refunded = { $status }, sebagian dana dikembalikan ({ $amount })

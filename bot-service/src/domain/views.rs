@@ -723,12 +723,21 @@ fn order_status(lang: Lang, status: OrderStatus) -> String {
 }
 
 fn order_line(lang: Lang, o: &OrderSummary) -> String {
+    let mut status = order_status(lang, o.status);
+    if o.refunded.is_positive() && o.status != OrderStatus::Refunded {
+        status = tr!(
+            lang,
+            "order-status-partially-refunded",
+            status = status,
+            amount = o.refunded
+        );
+    }
     format!(
         "`{}` {} · {} · {} · {}",
         o.order_number,
         pkg(lang, o.package),
         o.total_price,
-        order_status(lang, o.status),
+        status,
         when(lang, o.created_at)
     )
 }
@@ -1812,6 +1821,7 @@ mod tests {
                 status: OrderStatus::Completed,
                 created_at: Utc::now(),
                 completed_at: None,
+                refunded: Idr::ZERO,
             };
             let page = OrdersPage {
                 orders: vec![order.clone(); 200],

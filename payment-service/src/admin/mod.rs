@@ -252,7 +252,8 @@ impl AdminService {
             .query_all(stmt(
                 &txn,
                 &format!(
-                    "SELECT order_number, user_id, package_size, total_price, status, created_at, completed_at \
+                    "SELECT order_number, user_id, package_size, total_price, status, created_at, completed_at, \
+                     refunded_amount \
                      FROM orders {WHERE} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
                 ),
                 values,
@@ -702,5 +703,6 @@ pub(crate) fn order_summary(r: &QueryResult) -> anyhow::Result<OrderSummary> {
             .with_context(|| format!("unknown order status {status:?}"))?,
         created_at: r.try_get("", "created_at")?,
         completed_at: r.try_get("", "completed_at")?,
+        refunded: Idr::new(r.try_get("", "refunded_amount")?),
     })
 }
