@@ -537,12 +537,24 @@ mod tests {
             ("BOT_GATEWAY", "maybe"),
             ("LOG_FORMAT", "xml"),
             ("DELIVERY_RETRY_ATTEMPTS", "0"),
+            ("DEFAULT_LOCALE", "fr"),
         ] {
             let mut v = base();
             v.insert(k.into(), val.into());
             let e = Settings::from_env_map(v).unwrap_err().to_string();
             assert!(e.contains(k), "{k}={val}: {e}");
         }
+    }
+
+    #[test]
+    fn the_default_language_is_indonesian_unless_set() {
+        assert_eq!(
+            Settings::from_env_map(base()).unwrap().default_lang,
+            Lang::Id
+        );
+        let mut v = base();
+        v.insert("DEFAULT_LOCALE".into(), "en".into());
+        assert_eq!(Settings::from_env_map(v).unwrap().default_lang, Lang::En);
     }
 
     #[test]
