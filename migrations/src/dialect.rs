@@ -127,6 +127,37 @@ impl Dialect {
         }
     }
 
+    /// Adds each `(table, column, definition)` that is not there yet (definitions may use the
+    /// `{TSTZ}`-style placeholders of [`Self::run`]).
+    pub(crate) async fn add_missing_columns(
+        self,
+        manager: &SchemaManager<'_>,
+        columns: &[(&str, &str, &str)],
+    ) -> Result<(), DbErr> {
+        for (table, column, definition) in columns {
+            if !self.column_exists(manager, table, column).await? {
+                let sql = format!("ALTER TABLE {table} ADD COLUMN {column} {definition}");
+                self.run(manager, &[&sql]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops each `(table, column, _)` that is there (the `down` of [`Self::add_missing_columns`]).
+    pub(crate) async fn drop_columns(
+        self,
+        manager: &SchemaManager<'_>,
+        columns: &[(&str, &str, &str)],
+    ) -> Result<(), DbErr> {
+        for (table, column, _) in columns {
+            if self.column_exists(manager, table, column).await? {
+                let sql = format!("ALTER TABLE {table} DROP COLUMN {column}");
+                self.run(manager, &[&sql]).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `table.column` exists.
     pub(crate) async fn column_exists(
         self,

@@ -41,12 +41,7 @@ const UP: &[&str] = &[
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let d = Dialect::of(manager)?;
-        for (table, column, definition) in COLUMNS {
-            if !d.column_exists(manager, table, column).await? {
-                let sql = format!("ALTER TABLE {table} ADD COLUMN {column} {definition}");
-                d.run(manager, &[&sql]).await?;
-            }
-        }
+        d.add_missing_columns(manager, COLUMNS).await?;
         // Codes quarantined before this migration: `reserved` without an order.
         d.run(
             manager,
@@ -69,12 +64,6 @@ impl MigrationTrait for Migration {
             ],
         )
         .await?;
-        for (table, column, _) in COLUMNS {
-            if d.column_exists(manager, table, column).await? {
-                let sql = format!("ALTER TABLE {table} DROP COLUMN {column}");
-                d.run(manager, &[&sql]).await?;
-            }
-        }
-        Ok(())
+        d.drop_columns(manager, COLUMNS).await
     }
 }

@@ -13,7 +13,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DbBackend, SqlErr, TransactionTrait, Value};
 use shared_proto::{
     AdminClaim, AdminReportAction, BatchDefective, CodeOutcome, DeliveryRequested, DiscordUserId,
     Envelope, Event, Idr, OrderStatus, Refusal, ReportAction, ReportActionDone, ReportCreate,
@@ -23,8 +23,8 @@ use shared_proto::{
 use uuid::Uuid;
 
 use crate::admin::audit_by as audit;
-use crate::orders::{decrypt_rows, find_order, OrderRow, OrderService};
-use crate::persistence::ledger::{self, LedgerReason};
+use crate::orders::{decrypt_rows, find_order, take_available, OrderRow, OrderService, TakeAs};
+use crate::persistence::ledger;
 use crate::persistence::{outbox, stmt};
 use crate::stock_vault::store;
 
@@ -320,7 +320,7 @@ impl OrderService {
             Ok(Some(row)) => row.try_get("", "id")?,
             Ok(None) => anyhow::bail!("INSERT … RETURNING gave no row"),
             // Another report of this order was opened at the same moment.
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 return refuse(
                     format!(
                         "Order {} already has an open report; an admin is on it.",
@@ -404,6 +404,7 @@ impl OrderService {
         }
         let admin = claim.admin_user_id.as_i64();
         let now = Utc::now();
+        let locale = ledger::user_locale(&txn, order.user_id).await?;
 
         if action == ReportAction::Reveal {
             let ids: Vec<Value> = all.iter().map(|(id, _)| (*id).into()).collect();
@@ -519,7 +520,8 @@ impl OrderService {
         match action {
             ReportAction::Reveal => unreachable!("answered above"),
             ReportAction::Replace => {
-                let fresh = take_fresh_codes(&txn, order.id, targets.len(), now).await?;
+                let fresh =
+                    take_available(&txn, order.id, targets.len() as u32, now, TakeAs::Sold).await?;
                 if fresh.len() < targets.len() {
                     let available = store::available(&txn).await?;
                     return Ok(Err(ServiceError::OutOfStock {
@@ -567,7 +569,7 @@ impl OrderService {
                     codes,
                     attempt: u32::try_from(attempt).unwrap_or(0),
                     interaction: None,
-                    locale: ledger::user_locale(&txn, order.user_id).await?,
+                    locale: locale.clone(),
                     replacing: positions.clone(),
                 });
                 outbox::enqueue(
@@ -580,30 +582,17 @@ impl OrderService {
             ReportAction::Refund => {
                 let quantity = order.package.codes();
                 let before = u32::try_from(
-                    txn.query_one(stmt(
+                    count(
                         &txn,
                         "SELECT COUNT(*) AS n FROM code_report_items i JOIN code_reports r \
                          ON r.id = i.report_id WHERE r.order_id = $1 AND i.outcome = 'refunded'",
-                        [order.id.into()],
-                    ))
-                    .await?
-                    .context("count")?
-                    .try_get::<i64>("", "n")?,
+                        order.id.into(),
+                    )
+                    .await?,
                 )
                 .unwrap_or(0);
                 let k = targets.len() as u32;
                 refunded = refund_share(order.total_price.rupiah(), quantity, before, k);
-                let row = txn
-                    .query_one(stmt(
-                        &txn,
-                        "UPDATE users SET balance = balance + $1, total_spent = total_spent - $1 \
-                         WHERE user_id = $2 RETURNING balance",
-                        [refunded.into(), order.user_id.into()],
-                    ))
-                    .await?
-                    .context("the order's user row is missing")?;
-                let balance: i64 = row.try_get("", "balance")?;
-                balance_after = Some(Idr::new(balance));
                 let reference = format!(
                     "{}#report-{report_id}:{}",
                     order.order_number,
@@ -613,16 +602,10 @@ impl OrderService {
                         .collect::<Vec<_>>()
                         .join(",")
                 );
-                ledger::record(
-                    &txn,
-                    order.user_id,
-                    refunded,
-                    LedgerReason::Refund,
-                    &reference,
-                    balance,
-                )
-                .await
-                .context("writing the refund ledger row")?;
+                let balance = ledger::refund(&txn, order.user_id, refunded, &reference)
+                    .await
+                    .context("refunding the codes to the balance")?;
+                balance_after = Some(Idr::new(balance));
                 txn.execute(stmt(
                     &txn,
                     "UPDATE orders SET refunded_amount = refunded_amount + $1, updated_at = $2 \
@@ -690,7 +673,7 @@ impl OrderService {
             positions: positions.clone(),
             refunded: Idr::new(refunded),
             balance_after,
-            locale: ledger::user_locale(&txn, order.user_id).await?,
+            locale,
         });
         outbox::enqueue(
             &txn,
@@ -736,15 +719,12 @@ impl OrderService {
         note: Option<&str>,
     ) -> anyhow::Result<Result<BatchDefective, ServiceError>> {
         let txn = self.db().begin().await?;
-        let known = txn
-            .query_one(stmt(
-                &txn,
-                "SELECT COUNT(*) AS n FROM stock_batches WHERE batch_id = $1",
-                [batch_id.into()],
-            ))
-            .await?
-            .context("count")?
-            .try_get::<i64>("", "n")?;
+        let known = count(
+            &txn,
+            "SELECT COUNT(*) AS n FROM stock_batches WHERE batch_id = $1",
+            batch_id.into(),
+        )
+        .await?;
         if known == 0 {
             return Ok(Err(ServiceError::NotFound {
                 message: format!("No stock batch {batch_id}."),
@@ -770,15 +750,12 @@ impl OrderService {
             [now.into(), batch_id.into()],
         ))
         .await?;
-        let defective = txn
-            .query_one(stmt(
-                &txn,
-                "SELECT COUNT(*) AS n FROM stock WHERE batch_id = $1 AND defective_at IS NOT NULL",
-                [batch_id.into()],
-            ))
-            .await?
-            .context("count")?
-            .try_get::<i64>("", "n")?;
+        let defective = count(
+            &txn,
+            "SELECT COUNT(*) AS n FROM stock WHERE batch_id = $1 AND defective_at IS NOT NULL",
+            batch_id.into(),
+        )
+        .await?;
         audit(
             &txn,
             claim.admin_user_id.as_i64(),
@@ -846,33 +823,6 @@ async fn find_order_by_id(txn: &impl ConnectionTrait, order_id: i64) -> anyhow::
     OrderRow::from_row(&row)
 }
 
-/// Fresh codes from stock, sold to the order at once (they leave the database in the
-/// replacement's `delivery.requested` of the same transaction).
-async fn take_fresh_codes(
-    txn: &DatabaseTransaction,
-    order_id: i64,
-    wanted: usize,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
-    let lock = match txn.get_database_backend() {
-        DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
-        _ => "",
-    };
-    let rows = txn
-        .query_all(stmt(
-            txn,
-            &format!(
-                "UPDATE stock SET status = 'sold', order_id = $1, reserved_at = $2, sold_at = $2 \
-                 WHERE id IN (SELECT id FROM stock WHERE status = 'available' ORDER BY id LIMIT $3{lock}) \
-                 RETURNING id, ciphertext, nonce, key_id"
-            ),
-            [order_id.into(), now.into(), (wanted as i64).into()],
-        ))
-        .await
-        .context("taking replacement codes")?;
-    Ok(rows)
-}
-
 /// Closes the report once no reported code is left open: `rejected` when every code was turned
 /// down, else `resolved`.
 async fn close_if_done(
@@ -928,17 +878,21 @@ async fn earlier_action(
     Ok(None)
 }
 
+/// `COUNT(*) AS n` of a query with one parameter.
+async fn count(txn: &impl ConnectionTrait, sql: &str, value: Value) -> anyhow::Result<i64> {
+    Ok(txn
+        .query_one(stmt(txn, sql, [value]))
+        .await?
+        .context("COUNT(*) gave no row")?
+        .try_get::<i64>("", "n")?)
+}
+
 /// `$first, $first+1, …` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn is_unique_violation(e: &DbErr) -> bool {
-    let text = e.to_string().to_lowercase();
-    text.contains("unique") || text.contains("duplicate key")
 }
 
 #[cfg(test)]

@@ -744,21 +744,46 @@ async fn reserve(
     wanted: u32,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
+    take_available(txn, order_id, wanted, now, TakeAs::Reserved).await
+}
+
+/// What codes taken from stock become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TakeAs {
+    /// Bound to an order until its delivery is confirmed.
+    Reserved,
+    /// Sold at once: they leave the database in a `delivery.requested` of the same
+    /// transaction (a report's replacement codes).
+    Sold,
+}
+
+/// Takes up to `wanted` available codes, oldest first, for the order (see [`reserve`]).
+pub(crate) async fn take_available(
+    txn: &DatabaseTransaction,
+    order_id: i64,
+    wanted: u32,
+    now: DateTime<Utc>,
+    take_as: TakeAs,
+) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
     let lock = match txn.get_database_backend() {
         DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
         _ => "",
+    };
+    let set = match take_as {
+        TakeAs::Reserved => "status = 'reserved', order_id = $1, reserved_at = $2",
+        TakeAs::Sold => "status = 'sold', order_id = $1, reserved_at = $2, sold_at = $2",
     };
     let rows = txn
         .query_all(stmt(
             txn,
             &format!(
-                "UPDATE stock SET status = 'reserved', order_id = $1, reserved_at = $2 \
+                "UPDATE stock SET {set} \
                  WHERE id IN (SELECT id FROM stock WHERE status = 'available' ORDER BY id LIMIT $3{lock}) \
                  RETURNING id, ciphertext, nonce, key_id"
             ),
             [order_id.into(), now.into(), i64::from(wanted).into()],
         ))
         .await
-        .context("reserving stock")?;
+        .context("taking codes from stock")?;
     Ok(rows)
 }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::domain::{self, FailureDecision, RefundRefusal, RefundRule};
 use super::{find_order, order_codes, OrderRow, OrderService};
 use crate::messaging::outbox_relay;
-use crate::persistence::ledger::{self, LedgerReason};
+use crate::persistence::ledger;
 use crate::persistence::{outbox, stmt};
 
 /// What an admin asked `process` to do with an order.
@@ -456,26 +456,9 @@ impl OrderService {
         }
         // What was refunded code by code (reports) is not refunded twice.
         let price = order.total_price.rupiah() - refunded_so_far(txn, order.id).await?;
-        let row = txn
-            .query_one(stmt(
-                txn,
-                "UPDATE users SET balance = balance + $1, total_spent = total_spent - $1 \
-                 WHERE user_id = $2 RETURNING balance",
-                [price.into(), order.user_id.into()],
-            ))
-            .await?
-            .context("the order's user row is missing")?;
-        let balance_after: i64 = row.try_get("", "balance")?;
-        ledger::record(
-            txn,
-            order.user_id,
-            price,
-            LedgerReason::Refund,
-            &order.order_number,
-            balance_after,
-        )
-        .await
-        .context("writing the refund ledger row")?;
+        let balance_after = ledger::refund(txn, order.user_id, price, &order.order_number)
+            .await
+            .context("refunding the order to the balance")?;
         if order.status == OrderStatus::Pending && order.delivery_attempts == 0 {
             // Never sent: the codes go back on sale.
             txn.execute(stmt(

@@ -6,6 +6,7 @@
 //! its ledger row and every announcement its outbox row in the same transaction.
 
 mod create;
+pub(crate) use create::{take_available, TakeAs};
 mod delivery;
 pub mod domain;
 

@@ -98,3 +98,33 @@ pub async fn user_locale(db: &impl ConnectionTrait, user_id: i64) -> Result<Opti
         .transpose()?
         .flatten())
 }
+
+/// Gives `amount` back to the user (balance up, `total_spent` down) and books it as a `refund`
+/// under `reference`, in the caller's transaction; answers the balance after.
+pub async fn refund(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+    amount: i64,
+    reference: &str,
+) -> Result<i64, DbErr> {
+    let balance_after: i64 = txn
+        .query_one(stmt(
+            txn,
+            "UPDATE users SET balance = balance + $1, total_spent = total_spent - $1 \
+             WHERE user_id = $2 RETURNING balance",
+            [amount.into(), user_id.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("user {user_id} of a refund")))?
+        .try_get("", "balance")?;
+    record(
+        txn,
+        user_id,
+        amount,
+        LedgerReason::Refund,
+        reference,
+        balance_after,
+    )
+    .await?;
+    Ok(balance_after)
+}
