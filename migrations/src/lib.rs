@@ -31,9 +31,9 @@
 //! |---|---|
 //! | `users` | `user_id` BIGINT PK; `username` TEXT NULL; `locale` TEXT NULL (Discord locale of the last order/top-up); `balance` BIGINT NOT NULL DEFAULT 0 CHECK ≥ 0; `total_topup`, `total_spent` BIGINT NOT NULL DEFAULT 0; `created_at`, `updated_at` legacy TIMESTAMP NULL DEFAULT now |
 //! | `topups` | `id` SERIAL (i32) PK; `user_id` BIGINT NULL → users; `amount` BIGINT NOT NULL; `order_id` VARCHAR(100) NOT NULL UNIQUE; `status` VARCHAR(20) NULL DEFAULT 'pending' (pending/success/failed, no CHECK: shared); `payment_type` VARCHAR(50) NULL; `bot_source` VARCHAR(20) NULL DEFAULT 'redeem' (write 'order'); `transaction_id`, `midtrans_status`, `qr_string` TEXT NULL; `expires_at`, `paid_at` TIMESTAMPTZ NULL; `request_id` TEXT NULL UNIQUE; `returned_amount` BIGINT NULL, `returned_at` TIMESTAMPTZ NULL (money returned after settlement); `created_at`, `updated_at` legacy TIMESTAMP NULL DEFAULT now |
-//! | `orders` | `id` BIGSERIAL PK; `order_number`, `request_id` TEXT NOT NULL UNIQUE; `user_id` BIGINT NOT NULL → users; `package_size`, `code_quantity` INTEGER NOT NULL > 0; `total_price` BIGINT NOT NULL ≥ 0; `status` TEXT NOT NULL DEFAULT 'pending' CHECK pending/delivering/completed/failed/refunded; `delivery_attempts` INTEGER NOT NULL DEFAULT 0; `last_error`, `interaction_token`, `interaction_application_id` TEXT NULL; `created_at`, `updated_at` TIMESTAMPTZ NOT NULL DEFAULT now; `completed_at` TIMESTAMPTZ NULL; `refunded_amount` BIGINT NOT NULL DEFAULT 0 (refunded code by code) |
-//! | `stock` | `id` BIGSERIAL PK; `ciphertext`, `nonce` BYTEA NOT NULL; `key_id` TEXT NOT NULL; `code_hash` TEXT NOT NULL UNIQUE; `status` TEXT NOT NULL DEFAULT 'available' CHECK available/reserved/sold; `order_id` BIGINT NULL → orders; `batch_id` TEXT NULL; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now; `reserved_at`, `sold_at`, `quarantined_at`, `defective_at` TIMESTAMPTZ NULL |
-//! | `stock_batches` | `batch_id` TEXT PK; `added_by` BIGINT NOT NULL; `added`, `duplicates`, `rejected` INTEGER NOT NULL DEFAULT 0; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now |
+//! | `orders` | `id` BIGSERIAL PK; `order_number`, `request_id` TEXT NOT NULL UNIQUE; `user_id` BIGINT NOT NULL → users; `package_size`, `code_quantity` INTEGER NOT NULL > 0; `total_price` BIGINT NOT NULL ≥ 0; `product_id` BIGINT NOT NULL DEFAULT 1; `status` TEXT NOT NULL DEFAULT 'pending' CHECK pending/delivering/completed/failed/refunded; `delivery_attempts` INTEGER NOT NULL DEFAULT 0; `last_error`, `interaction_token`, `interaction_application_id` TEXT NULL; `created_at`, `updated_at` TIMESTAMPTZ NOT NULL DEFAULT now; `completed_at` TIMESTAMPTZ NULL; `refunded_amount` BIGINT NOT NULL DEFAULT 0 (refunded code by code) |
+//! | `stock` | `id` BIGSERIAL PK; `ciphertext`, `nonce` BYTEA NOT NULL; `key_id` TEXT NOT NULL; `code_hash` TEXT NOT NULL UNIQUE; `status` TEXT NOT NULL DEFAULT 'available' CHECK available/reserved/sold; `order_id` BIGINT NULL → orders; `batch_id` TEXT NULL; `product_id` BIGINT NOT NULL DEFAULT 1; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now; `reserved_at`, `sold_at`, `quarantined_at`, `defective_at` TIMESTAMPTZ NULL |
+//! | `stock_batches` | `batch_id` TEXT PK; `added_by` BIGINT NOT NULL; `added`, `duplicates`, `rejected` INTEGER NOT NULL DEFAULT 0; `product_id` BIGINT NOT NULL DEFAULT 1; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now |
 //! | `deliveries` | `id` BIGSERIAL PK; `order_id` BIGINT NOT NULL → orders; `attempt` INTEGER NOT NULL; `method` TEXT NOT NULL CHECK dm/channel/file; `status` TEXT NOT NULL; `error` TEXT NULL; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now |
 //! | `balance_ledger` | `id` BIGSERIAL PK; `user_id` BIGINT NOT NULL → users; `delta` BIGINT NOT NULL; `reason` TEXT NOT NULL CHECK topup/order/refund/adjustment/reversal; `reference` TEXT NOT NULL; `balance_after` BIGINT NOT NULL ≥ 0; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now; UNIQUE (`reason`, `reference`) |
 //! | `outbox` | `id` BIGSERIAL PK; `message_id` TEXT NOT NULL UNIQUE; `exchange`, `routing_key`, `message_type`, `correlation_id`, `payload` (JSON text) TEXT NOT NULL; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now; `published_at`, `locked_until`, `voided_at` TIMESTAMPTZ NULL; `attempts` INTEGER NOT NULL DEFAULT 0; `last_error` TEXT NULL |
@@ -43,6 +43,8 @@
 //! | `order_anomalies` | `id` BIGSERIAL PK; `order_id` BIGINT NOT NULL → orders; `kind` TEXT NOT NULL (`delivered_after_refund`); `detail` TEXT NOT NULL; `message_id` TEXT NULL; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now |
 //! | `code_reports` | `id` BIGSERIAL PK; `request_id` TEXT NOT NULL UNIQUE; `order_id` BIGINT NOT NULL → orders; `user_id` BIGINT NOT NULL; `reason` TEXT NOT NULL CHECK already_used/invalid/other; `note` TEXT NULL; `status` TEXT NOT NULL DEFAULT 'open' CHECK open/resolved/rejected (one open per order); `rejection` TEXT NULL; `created_at` TIMESTAMPTZ NOT NULL DEFAULT now; `resolved_at` TIMESTAMPTZ NULL; `resolved_by` BIGINT NULL |
 //! | `code_report_items` | PK (`report_id` → code_reports, `stock_id` → stock); `position` INTEGER NOT NULL > 0; `outcome` TEXT NULL CHECK replaced/refunded/rejected (replaced or refunded once per code); `replacement_stock_id` BIGINT NULL → stock (unique); `refund_amount` BIGINT NULL ≥ 0; `resolved_at` TIMESTAMPTZ NULL |
+//! | `products` | `id` BIGSERIAL PK (1 = the default product, made by the migration); `name` TEXT NOT NULL UNIQUE; `description` TEXT NOT NULL DEFAULT ''; `active` BOOLEAN NOT NULL DEFAULT TRUE; `display_order` INTEGER NOT NULL DEFAULT 0; `low_stock_threshold` BIGINT NULL (NULL: the service's setting); `created_at`, `updated_at` TIMESTAMPTZ NOT NULL DEFAULT now |
+//! | `product_prices` | PK (`product_id` → products, `codes` INTEGER CHECK 1/5/10/25/50); `price` BIGINT NOT NULL > 0; `on_sale` BOOLEAN NOT NULL DEFAULT TRUE; `updated_at` TIMESTAMPTZ NOT NULL DEFAULT now |
 //! | `app_state` | `key` TEXT PK; `value` TEXT NOT NULL; `updated_at` TIMESTAMPTZ NOT NULL DEFAULT now |
 //! | view `stock_summary` | `status` TEXT, `count` BIGINT — always the three statuses |
 //! | view `daily_sales` | `day` DATE (UTC), `orders`, `codes`, `revenue` BIGINT — completed orders only |
@@ -67,6 +69,7 @@ pub mod m20261202_000001_refund_voids_and_quarantine;
 pub mod m20261202_000006_money_returned;
 pub mod m20261202_000007_user_locale;
 pub mod m20261202_000008_code_reports;
+pub mod m20261202_000009_products;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -86,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_money_returned::Migration),
             Box::new(m20261202_000007_user_locale::Migration),
             Box::new(m20261202_000008_code_reports::Migration),
+            Box::new(m20261202_000009_products::Migration),
         ]
     }
 }

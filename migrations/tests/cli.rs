@@ -26,11 +26,11 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
 
     let out = run(url, &["status"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("pending ").count(), 9);
+    assert_eq!(text(&out.stdout).matches("pending ").count(), 10);
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("applied ").count(), 9);
+    assert_eq!(text(&out.stdout).matches("applied ").count(), 10);
 
     let out = run(url, &["up"], &cwd)?;
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -40,13 +40,13 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
-        "rolled back m20261202_000008_code_reports"
+        "rolled back m20261202_000009_products"
     );
 
     let out = run(url, &["status"], &cwd)?;
     let stdout = text(&out.stdout);
     assert_eq!(stdout.matches("applied ").count(), 8, "{stdout}");
-    assert!(stdout.contains("pending m20261202_000008_code_reports"));
+    assert!(stdout.contains("pending m20261202_000009_products"));
     Ok(())
 }
 

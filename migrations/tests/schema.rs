@@ -41,7 +41,7 @@ async fn applies_to_empty_database_and_second_up_is_a_no_op(db: Db) -> anyhow::R
     apply_pending(&db.conn, None).await?;
     assert_eq!(db.relations().await?, ALL_TABLES_AND_VIEWS);
     let status = migration_status(&db.conn).await?;
-    assert_eq!(status.len(), 9);
+    assert_eq!(status.len(), 10);
     assert!(status.iter().all(|(_, applied)| *applied), "{status:?}");
     let before = schema_fingerprint(&db).await?;
 

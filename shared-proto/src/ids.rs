@@ -216,3 +216,35 @@ mod tests {
         );
     }
 }
+
+/// A product of the catalogue (`products.id`). Messages of a bot or service built before the
+/// catalogue carry none: they mean [`ProductId::DEFAULT`], the product the upgrade made of the
+/// one-product shop, which adopted all earlier stock and orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProductId(pub i64);
+
+impl ProductId {
+    /// The default product (id 1), created by the catalogue migration.
+    pub const DEFAULT: ProductId = ProductId(1);
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == Self::DEFAULT
+    }
+}
+
+impl Default for ProductId {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}

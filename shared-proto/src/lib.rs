@@ -12,7 +12,9 @@ pub mod money;
 pub mod topology;
 
 pub use envelope::{DecodeError, Envelope, MessageFamily, SCHEMA_VERSION};
-pub use ids::{DiscordGuildId, DiscordUserId, InvalidDiscordId, PackageSize, UnknownPackage};
+pub use ids::{
+    DiscordGuildId, DiscordUserId, InvalidDiscordId, PackageSize, ProductId, UnknownPackage,
+};
 pub use messages::*;
 pub use money::{Idr, IdrParseError};
 pub use topology::Topology;
@@ -37,6 +39,8 @@ message_family! {
         ReportCreate(ReportCreate) = "report.create",
         AdminReportAction(AdminReportAction) = "admin.report.action",
         AdminBatchDefective(AdminBatchDefective) = "admin.batch.defective",
+        AdminProduct(AdminProduct) = "admin.product",
+        OrderCodes(OrderCodesQuery) = "order.codes",
     }
 }
 
@@ -59,6 +63,8 @@ message_family! {
         ReportCreated(ReportCreateReply) = "reply.report.create",
         ReportActionDone(AdminReply<ReportActionDone>) = "reply.admin.report.action",
         BatchDefective(AdminReply<BatchDefective>) = "reply.admin.batch.defective",
+        Products(AdminReply<ProductsView>) = "reply.admin.product",
+        OrderCodes(OrderCodesReply) = "reply.order.codes",
         /// The command could not be decoded or handled at all.
         Error(QueryReply<()>) = "reply.error",
     }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{DiscordGuildId, DiscordUserId, PackageSize};
+use crate::ids::{DiscordGuildId, DiscordUserId, PackageSize, ProductId};
 use crate::money::Idr;
 
 // ---------------------------------------------------------------------------------------------
@@ -161,6 +161,7 @@ admin_operation! {
     AdminOwedClear = crate::topology::commands::ADMIN_OWED_CLEAR,
     AdminReportAction = crate::topology::commands::ADMIN_REPORT_ACTION,
     AdminBatchDefective = crate::topology::commands::ADMIN_BATCH_DEFECTIVE,
+    AdminProduct = crate::topology::commands::ADMIN_PRODUCT,
 }
 
 /// What a free-text refusal means, so the bot words it in the buyer's or admin's language; the
@@ -231,6 +232,37 @@ pub enum Refusal {
     },
     TopupNotFound {
         order_id: String,
+    },
+    /// The price changed after the buyer saw it: nothing was charged; `price` is the new one.
+    PriceChanged {
+        product: String,
+        package: PackageSize,
+        confirmed: Idr,
+        price: Idr,
+    },
+    /// No such product, or (for buyers) no longer on sale.
+    ProductNotFound {
+        product_id: ProductId,
+    },
+    /// The product is not on sale (disabled by an admin).
+    ProductInactive {
+        product: String,
+    },
+    /// This package of the product is not on sale.
+    PackageNotOnSale {
+        product: String,
+        package: PackageSize,
+    },
+    /// Another product already has this name.
+    ProductNameTaken {
+        name: String,
+    },
+    /// A product name must be 1 to 80 characters; a description at most 300.
+    ProductNameInvalid,
+    /// The order's codes can be shown again only within this many days of the purchase.
+    RevealWindowPassed {
+        order_number: String,
+        days: u32,
     },
     #[serde(other)]
     Unknown,
@@ -340,6 +372,27 @@ pub struct OrderCreate {
     pub package: PackageSize,
     #[serde(default)]
     pub interaction: Option<InteractionRef>,
+    /// The product bought; absent (a bot of the previous version) means the default product.
+    #[serde(default)]
+    pub product_id: ProductId,
+    /// The price the buyer saw and confirmed. When the current price differs, the order is
+    /// refused with [`Refusal::PriceChanged`] and nothing is charged. Absent from older bots
+    /// (then the current price is charged, as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_price: Option<Idr>,
+}
+
+/// `order.codes`: a buyer asks to see the codes of one of their own completed orders again
+/// ("my purchases"). Only the buyer, only within the service's reveal window, a few times an
+/// hour; every reveal is audited. `to_dm` says the bot will send them by DM rather than show
+/// them ephemerally (audited as such).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCodesQuery {
+    pub request_id: String,
+    pub user: UserRef,
+    pub order_number: String,
+    #[serde(default)]
+    pub to_dm: bool,
 }
 
 /// Start a QRIS top-up.
@@ -386,6 +439,10 @@ pub struct CatalogQuery {}
 pub struct AdminStockAdd {
     pub request_id: String,
     pub claim: AdminClaim,
+    /// The product the codes are of; absent (an older bot) means the default product. Left out
+    /// when it is the default, so the claim digest of an older bot's upload still matches.
+    #[serde(default, skip_serializing_if = "ProductId::is_default")]
+    pub product_id: ProductId,
     /// One code a line; blank lines and lines starting with `#` are skipped.
     pub text: String,
     #[serde(default)]
@@ -409,6 +466,9 @@ pub struct OrderFilter {
     pub from: Option<NaiveDate>,
     #[serde(default)]
     pub to: Option<NaiveDate>,
+    /// Only this product's orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<ProductId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -556,6 +616,65 @@ pub struct AdminBatchDefective {
     pub note: Option<String>,
 }
 
+/// A package of a product with its price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackagePrice {
+    pub package: PackageSize,
+    pub price: Idr,
+}
+
+/// What an admin does to the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ProductAction {
+    /// Every product, active or not, with prices and stock counts.
+    List,
+    /// A new product, active, with the packages on sale and their prices.
+    Add {
+        name: String,
+        #[serde(default)]
+        description: String,
+        prices: Vec<PackagePrice>,
+        #[serde(default)]
+        display_order: Option<i32>,
+        #[serde(default)]
+        low_stock_threshold: Option<u64>,
+    },
+    /// Changes the fields given; the others stay.
+    Edit {
+        product_id: ProductId,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        description: Option<String>,
+        #[serde(default)]
+        display_order: Option<i32>,
+        #[serde(default)]
+        low_stock_threshold: Option<u64>,
+        /// `Some(true)` puts a disabled product back on sale.
+        #[serde(default)]
+        active: Option<bool>,
+    },
+    /// Takes the product off sale (its stock and orders stay).
+    Disable { product_id: ProductId },
+    /// Sets one package's price (effective for the next order on every replica), or takes the
+    /// package off sale (`price` absent).
+    SetPrice {
+        product_id: ProductId,
+        package: PackageSize,
+        #[serde(default)]
+        price: Option<Idr>,
+    },
+}
+
+/// `admin.product`: manage the catalogue; every change is audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminProduct {
+    pub request_id: String,
+    pub claim: AdminClaim,
+    pub action: ProductAction,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Replies: payment-service → the requester's reply queue
 
@@ -596,6 +715,11 @@ impl OrderStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderAccepted {
     pub order_number: String,
+    /// The product bought (the default product in replies of older services).
+    #[serde(default)]
+    pub product_id: ProductId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
     pub package: PackageSize,
     pub total_price: Idr,
     pub balance_after: Idr,
@@ -677,6 +801,11 @@ pub struct BalanceReply {
 pub struct OrderSummary {
     pub order_number: String,
     pub user_id: DiscordUserId,
+    /// The product bought (the default product in replies of older services).
+    #[serde(default)]
+    pub product_id: ProductId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
     pub package: PackageSize,
     pub total_price: Idr,
     pub status: OrderStatus,
@@ -704,10 +833,81 @@ pub struct CatalogEntry {
     pub in_stock: bool,
 }
 
+/// One active product as buyers see it: its packages on sale, with prices and availability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductOffer {
+    pub product_id: ProductId,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub available_codes: u64,
+    pub packages: Vec<CatalogEntry>,
+}
+
+impl ProductOffer {
+    /// The lowest price of a package on sale ("from Rp …").
+    pub fn from_price(&self) -> Option<Idr> {
+        self.packages.iter().map(|p| p.price).min()
+    }
+}
+
+/// `packages` and `available_codes` describe the default product (what bots of the previous
+/// version show); `products` lists every active product in display order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogReply {
     pub packages: Vec<CatalogEntry>,
     pub available_codes: u64,
+    #[serde(default)]
+    pub products: Vec<ProductOffer>,
+}
+
+impl CatalogReply {
+    pub fn product(&self, id: ProductId) -> Option<&ProductOffer> {
+        self.products.iter().find(|p| p.product_id == id)
+    }
+}
+
+/// A product as admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductInfo {
+    pub product_id: ProductId,
+    pub name: String,
+    pub description: String,
+    pub active: bool,
+    pub display_order: i32,
+    /// The product's own threshold; absent: the service's `LOW_STOCK_THRESHOLD`.
+    #[serde(default)]
+    pub low_stock_threshold: Option<u64>,
+    /// Packages on sale, smallest first.
+    pub prices: Vec<PackagePrice>,
+    pub counts: StockCounts,
+}
+
+/// Answer to [`AdminProduct`]: the product acted on (none for `list`) and the whole catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductsView {
+    #[serde(default)]
+    pub changed: Option<ProductId>,
+    pub products: Vec<ProductInfo>,
+}
+
+/// Codes of a buyer's own order shown again (never logged, never in an event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCodes {
+    pub order_number: String,
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub package: PackageSize,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// In delivery order; replaced or refunded codes are left out.
+    pub codes: Vec<RevealedCode>,
+    pub to_dm: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCodesReply {
+    pub request_id: String,
+    pub outcome: Result<OrderCodes, ServiceError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -752,6 +952,9 @@ pub struct StockBatchSummary {
     #[serde(default)]
     pub added_by: Option<DiscordUserId>,
     pub created_at: DateTime<Utc>,
+    /// The product the batch was uploaded for.
+    #[serde(default)]
+    pub product_id: ProductId,
     /// Codes of the batch sold so far and, of all its codes, those marked defective: a seller
     /// claims from the supplier with these (the defect rate is `defective / added`).
     #[serde(default)]
@@ -760,11 +963,28 @@ pub struct StockBatchSummary {
     pub defective: u64,
 }
 
+/// One product's stock, for `/admin viewstock` and `/admin botstats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductStock {
+    pub product_id: ProductId,
+    pub name: String,
+    pub active: bool,
+    pub counts: StockCounts,
+    pub low_stock_threshold: u64,
+    /// Completed orders and their revenue over the last 30 days (stats only; zero in stock views).
+    #[serde(default)]
+    pub last_30_days: PeriodStats,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockView {
+    /// Every product together.
     pub counts: StockCounts,
     pub low_stock_threshold: u64,
     pub recent_batches: Vec<StockBatchSummary>,
+    /// Per product, in display order (empty from older services).
+    #[serde(default)]
+    pub products: Vec<ProductStock>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -927,6 +1147,9 @@ pub struct StatsView {
     /// Reports waiting for an admin.
     #[serde(default)]
     pub open_reports: u64,
+    /// Per product, in display order (empty from older services).
+    #[serde(default)]
+    pub products: Vec<ProductStock>,
 }
 
 /// Answer to any admin operation (or to the balance/history/catalog queries).
@@ -951,6 +1174,12 @@ pub struct QueryReply<T> {
 pub struct DeliveryRequested {
     pub order_number: String,
     pub user_id: DiscordUserId,
+    /// The product bought; absent (an older payment-service) means the default product.
+    #[serde(default)]
+    pub product_id: ProductId,
+    /// Its name, for the message (absent from older services: the bot says "codes").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
     pub package: PackageSize,
     pub total_price: Idr,
     pub codes: Vec<String>,
@@ -1040,6 +1269,11 @@ pub struct TopupExpired {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockLow {
+    /// The product running low (the default product from older services).
+    #[serde(default)]
+    pub product_id: ProductId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
     pub available: u64,
     pub threshold: u64,
     /// Users to DM besides the alert channel (`STOCK_ADMIN_USER_IDS`).

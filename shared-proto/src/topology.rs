@@ -34,6 +34,8 @@ pub mod commands {
     pub const REPORT_CREATE: &str = "report.create";
     pub const ADMIN_REPORT_ACTION: &str = "admin.report.action";
     pub const ADMIN_BATCH_DEFECTIVE: &str = "admin.batch.defective";
+    pub const ADMIN_PRODUCT: &str = "admin.product";
+    pub const ORDER_CODES: &str = "order.codes";
 }
 
 /// Routing keys of the event types (equal to their message types).
@@ -176,6 +178,8 @@ impl Topology {
                     REPORT_CREATE,
                     ADMIN_REPORT_ACTION,
                     ADMIN_BATCH_DEFECTIVE,
+                    ADMIN_PRODUCT,
+                    ORDER_CODES,
                 ],
             ),
             self.queue(

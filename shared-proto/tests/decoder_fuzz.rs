@@ -32,12 +32,14 @@ proptest! {
     }
 
     #[test]
-    fn order_requests_round_trip(uid in 1u64..=(i64::MAX as u64), idx in 0usize..5, rid in "[0-9]{1,20}", name in proptest::option::of("\\PC{0,32}")) {
+    fn order_requests_round_trip(uid in 1u64..=(i64::MAX as u64), idx in 0usize..5, rid in "[0-9]{1,20}", name in proptest::option::of("\\PC{0,32}"), pid in 1i64..=i64::MAX, price in proptest::option::of(1i64..=10_000_000_000)) {
         let cmd = Command::OrderCreate(OrderCreate {
             request_id: rid,
             user: UserRef { user_id: DiscordUserId::new(uid).unwrap(), username: name, locale: None },
             package: PackageSize::ALL[idx],
             interaction: None,
+            product_id: shared_proto::ProductId(pid),
+            confirmed_price: price.map(shared_proto::Idr::new),
         });
         let env = Envelope::new(cmd);
         let back = Envelope::<Command>::from_bytes(&env.to_bytes()).unwrap();

@@ -45,10 +45,29 @@ fn interaction() -> Option<InteractionRef> {
     })
 }
 
+fn product_stock() -> ProductStock {
+    ProductStock {
+        product_id: ProductId::DEFAULT,
+        name: "Redfinger".into(),
+        active: true,
+        counts: StockCounts {
+            available: 10,
+            reserved: 3,
+            sold: 40,
+            quarantined: 2,
+            defective: 1,
+        },
+        low_stock_threshold: 10,
+        last_30_days: PeriodStats::default(),
+    }
+}
+
 fn order_summary() -> OrderSummary {
     OrderSummary {
         order_number: "RF-20261125-7K3M9Q".into(),
         user_id: user(),
+        product_id: ProductId(2),
+        product_name: Some("VIP 30 hari".into()),
         package: PackageSize::Five,
         total_price: Idr::new(70_000),
         status: OrderStatus::Completed,
@@ -84,6 +103,8 @@ fn commands() -> Vec<Command> {
             user: u.clone(),
             package: PackageSize::Five,
             interaction: interaction(),
+            product_id: ProductId(2),
+            confirmed_price: Some(Idr::new(70_000)),
         }),
         Command::TopupCreate(TopupCreate {
             request_id: "1300000000000000002".into(),
@@ -108,6 +129,7 @@ fn commands() -> Vec<Command> {
         Command::AdminStockAdd(bound(AdminStockAdd {
             request_id: "r-1".into(),
             claim: claim(),
+            product_id: ProductId(2),
             text: "CODE-1\nCODE-2\n".into(),
             source_name: Some("codes.txt".into()),
         })),
@@ -123,6 +145,7 @@ fn commands() -> Vec<Command> {
                 status: Some(OrderStatus::Failed),
                 from: Some(at().date_naive()),
                 to: None,
+                product_id: Some(ProductId(2)),
             },
             page: 0,
             page_size: 10,
@@ -176,6 +199,36 @@ fn commands() -> Vec<Command> {
             batch_id: "B-20261125-0001".into(),
             note: Some("supplier confirmed the batch was resold".into()),
         })),
+        Command::AdminProduct(bound(AdminProduct {
+            request_id: "r-10".into(),
+            claim: claim(),
+            action: ProductAction::Add {
+                name: "VIP 30 hari".into(),
+                description: "Redfinger VIP, 30 days".into(),
+                prices: vec![
+                    PackagePrice {
+                        package: PackageSize::One,
+                        price: Idr::new(20_000),
+                    },
+                    PackagePrice {
+                        package: PackageSize::Five,
+                        price: Idr::new(95_000),
+                    },
+                ],
+                display_order: Some(2),
+                low_stock_threshold: Some(5),
+            },
+        })),
+        Command::OrderCodes(OrderCodesQuery {
+            request_id: "1300000000000000011".into(),
+            user: UserRef {
+                user_id: user(),
+                username: Some("buyer".into()),
+                locale: Some("id".into()),
+            },
+            order_number: "RF-20261125-7K3M9Q".into(),
+            to_dm: false,
+        }),
     ]
 }
 
@@ -252,6 +305,17 @@ fn replies() -> Vec<Reply> {
                     in_stock: true,
                 }],
                 available_codes: 3,
+                products: vec![ProductOffer {
+                    product_id: ProductId::DEFAULT,
+                    name: "Redfinger".into(),
+                    description: String::new(),
+                    available_codes: 3,
+                    packages: vec![CatalogEntry {
+                        package: PackageSize::One,
+                        price: Idr::new(15_000),
+                        in_stock: true,
+                    }],
+                }],
             }),
         }),
         Reply::StockAdded(AdminReply {
@@ -285,9 +349,11 @@ fn replies() -> Vec<Reply> {
                     rejected: 1,
                     added_by: Some(user()),
                     created_at: at(),
+                    product_id: ProductId::DEFAULT,
                     sold: 2,
                     defective: 1,
                 }],
+                products: vec![product_stock()],
             }),
         }),
         Reply::OrdersPage(AdminReply {
@@ -358,6 +424,40 @@ fn replies() -> Vec<Reply> {
                 available_after: 31,
             }),
         }),
+        Reply::Products(AdminReply {
+            request_id: "r-10".into(),
+            outcome: Ok(ProductsView {
+                changed: Some(ProductId(2)),
+                products: vec![ProductInfo {
+                    product_id: ProductId(2),
+                    name: "VIP 30 hari".into(),
+                    description: "Redfinger VIP, 30 days".into(),
+                    active: true,
+                    display_order: 2,
+                    low_stock_threshold: Some(5),
+                    prices: vec![PackagePrice {
+                        package: PackageSize::One,
+                        price: Idr::new(20_000),
+                    }],
+                    counts: StockCounts::default(),
+                }],
+            }),
+        }),
+        Reply::OrderCodes(OrderCodesReply {
+            request_id: "1300000000000000011".into(),
+            outcome: Ok(OrderCodes {
+                order_number: "RF-20261125-7K3M9Q".into(),
+                product_id: ProductId(2),
+                product_name: "VIP 30 hari".into(),
+                package: PackageSize::One,
+                completed_at: Some(at()),
+                codes: vec![RevealedCode {
+                    position: 1,
+                    code: "RF-CODE-0001".into(),
+                }],
+                to_dm: false,
+            }),
+        }),
         Reply::Error(QueryReply {
             outcome: Err(ServiceError::InvalidInput {
                 message: "unknown message type \"x\"".into(),
@@ -372,6 +472,8 @@ fn events() -> Vec<Event> {
         Event::DeliveryRequested(DeliveryRequested {
             order_number: "RF-20261125-7K3M9Q".into(),
             user_id: user(),
+            product_id: ProductId(2),
+            product_name: Some("VIP 30 hari".into()),
             package: PackageSize::One,
             total_price: Idr::new(15_000),
             codes: vec!["RF-CODE-0001".into()],
@@ -410,6 +512,8 @@ fn events() -> Vec<Event> {
             locale: None,
         }),
         Event::StockLow(StockLow {
+            product_id: ProductId(2),
+            product_name: Some("VIP 30 hari".into()),
             available: 9,
             threshold: 10,
             notify_user_ids: vec![user()],
@@ -534,6 +638,8 @@ fn unknown_message_type_is_refused_clearly() {
     );
     // An event is not a command either.
     let event = fixed(Event::StockLow(StockLow {
+        product_id: ProductId::DEFAULT,
+        product_name: None,
         available: 1,
         threshold: 2,
         notify_user_ids: vec![],
@@ -565,6 +671,8 @@ fn newer_schema_versions_and_bad_payloads_are_refused() {
             },
             package: PackageSize::One,
             interaction: None,
+            product_id: ProductId::DEFAULT,
+            confirmed_price: None,
         }))
         .to_bytes(),
     )
@@ -625,6 +733,7 @@ fn every_admin_operation_is_named_by_its_message_type() {
             Command::AdminBatchDefective(c) => {
                 (AdminBatchDefective::OPERATION, c.claim.operation.clone())
             }
+            Command::AdminProduct(c) => (AdminProduct::OPERATION, c.claim.operation.clone()),
             _ => continue,
         };
         assert_eq!(expected.0, command.message_type());
@@ -652,6 +761,7 @@ fn params_digest_is_sha256_of_the_sorted_payload_without_the_claim() {
             status: Some(OrderStatus::Failed),
             from: None,
             to: None,
+            product_id: None,
         },
         page: 2,
         page_size: 10,
@@ -795,4 +905,54 @@ fn a_refusal_travels_with_its_meaning_and_an_unknown_kind_still_reads() {
         serde_json::from_value::<ServiceError>(older).unwrap(),
         ServiceError::NotFound { refusal: None, .. }
     ));
+}
+
+#[test]
+fn messages_of_the_previous_version_mean_the_default_product() {
+    // What a bot-service and a payment-service of the version before the catalogue send during
+    // a rolling upgrade: no product id anywhere.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/previous");
+    let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
+    for name in ["order.create.json", "admin.stock.add.json"] {
+        let text = read(name);
+        assert!(!text.contains("product"), "{name} is of the previous version");
+        match Envelope::<Command>::from_bytes(text.as_bytes()).unwrap().payload {
+            Command::OrderCreate(c) => {
+                assert_eq!(c.product_id, ProductId::DEFAULT);
+                assert_eq!(c.confirmed_price, None);
+                assert_eq!(c.package, PackageSize::Five);
+            }
+            Command::AdminStockAdd(c) => {
+                assert_eq!(c.product_id, ProductId::DEFAULT);
+                // The digest the older bot signed is the digest the service recomputes.
+                assert_eq!(params_digest(&c).unwrap(), c.claim.params_digest);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let text = read("delivery.requested.json");
+    assert!(!text.contains("product"));
+    let Event::DeliveryRequested(d) = Envelope::<Event>::from_bytes(text.as_bytes())
+        .unwrap()
+        .payload
+    else {
+        panic!("not a delivery");
+    };
+    assert_eq!(d.product_id, ProductId::DEFAULT);
+    assert_eq!(d.product_name, None);
+    assert_eq!(d.codes, ["RF-CODE-0001"]);
+}
+
+#[test]
+fn a_price_change_refusal_names_the_new_price() {
+    let refusal = Refusal::PriceChanged {
+        product: "VIP 30 hari".into(),
+        package: PackageSize::Five,
+        confirmed: Idr::new(70_000),
+        price: Idr::new(75_000),
+    };
+    let value = serde_json::to_value(&refusal).unwrap();
+    assert_eq!(value["kind"], "price_changed");
+    assert_eq!(value["price"], 75_000);
+    assert_eq!(serde_json::from_value::<Refusal>(value).unwrap(), refusal);
 }

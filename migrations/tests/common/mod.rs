@@ -214,6 +214,8 @@ pub const ALL_TABLES_AND_VIEWS: &[&str] = &[
     "orders",
     "outbox",
     "processed_messages",
+    "product_prices",
+    "products",
     "stock",
     "stock_batches",
     "stock_summary",
