@@ -92,17 +92,25 @@ async fn upgrade_keeps_every_row_and_adopts_it_into_the_default_product(
         let ids: Vec<i64> = db
             .all(&format!("SELECT product_id AS v FROM {table}"))
             .await?;
-        assert!(!ids.is_empty() && ids.iter().all(|&p| p == 1), "{table}: {ids:?}");
+        assert!(
+            !ids.is_empty() && ids.iter().all(|&p| p == 1),
+            "{table}: {ids:?}"
+        );
     }
     let default: Vec<String> = db
         .all("SELECT CAST(id AS TEXT) || ':' || name AS v FROM products")
         .await?;
     assert_eq!(default, ["1:Redfinger"]);
     // Prices come from the payment-service's settings on its first start, not from SQL.
-    assert_eq!(db.one::<i64>("SELECT COUNT(*) AS v FROM product_prices").await?, 0);
+    assert_eq!(
+        db.one::<i64>("SELECT COUNT(*) AS v FROM product_prices")
+            .await?,
+        0
+    );
 
     // A new product takes the next id, on both backends.
-    db.exec("INSERT INTO products (name) VALUES ('VIP 30 days')").await?;
+    db.exec("INSERT INTO products (name) VALUES ('VIP 30 days')")
+        .await?;
     assert_eq!(
         db.one::<i64>("SELECT id AS v FROM products WHERE name = 'VIP 30 days'")
             .await?,

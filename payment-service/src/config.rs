@@ -184,6 +184,11 @@ pub struct PaymentConfig {
     pub topup_min: Idr,
     pub topup_max: Idr,
     pub low_stock_threshold: u64,
+    /// How many days after a purchase its buyer may see the codes again ("my purchases",
+    /// `REVEAL_WINDOW_DAYS`, default 30; 0 turns it off).
+    pub reveal_window_days: u32,
+    /// How many times an hour a buyer may see codes again (`REVEALS_PER_HOUR`, default 10).
+    pub reveals_per_hour: u32,
     pub stock_admin_user_ids: Vec<DiscordUserId>,
     pub max_codes_per_order: u32,
     pub max_orders_per_user_per_day: u32,
@@ -389,6 +394,8 @@ impl PaymentConfig {
             topup_min,
             topup_max,
             low_stock_threshold: s.parse_or::<u64>("LOW_STOCK_THRESHOLD", 10)?,
+            reveal_window_days: s.parse_or::<u32>("REVEAL_WINDOW_DAYS", 30)?,
+            reveals_per_hour: s.parse_or::<u32>("REVEALS_PER_HOUR", 10)?,
             stock_admin_user_ids: s.list_or::<DiscordUserId>("STOCK_ADMIN_USER_IDS", Vec::new())?,
             max_codes_per_order,
             max_orders_per_user_per_day: s.parse_or::<u32>("MAX_ORDERS_PER_USER_PER_DAY", 10)?,

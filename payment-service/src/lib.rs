@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod catalogue;
 pub mod config;
 pub mod messaging;
 pub mod metrics;

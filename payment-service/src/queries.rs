@@ -4,14 +4,14 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sea_orm::{ConnectionTrait, QueryResult};
 use shared_proto::{
-    BalanceQuery, BalanceReply, CatalogEntry, CatalogReply, HistoryQuery, HistoryReply, Idr,
-    PackageSize, TopupInfo, TopupState,
+    BalanceQuery, BalanceReply, CatalogReply, HistoryQuery, HistoryReply, Idr, ProductId,
+    TopupInfo, TopupState,
 };
 
-use crate::admin::order_summary;
+use crate::admin::{order_summary, SUMMARY_COLUMNS};
+use crate::catalogue;
 use crate::config::PaymentConfig;
 use crate::persistence::stmt;
-use crate::stock_vault::store;
 
 /// History never returns more than this many orders (and top-ups).
 pub const HISTORY_CAP: u32 = 25;
@@ -49,9 +49,10 @@ pub async fn history(db: &impl ConnectionTrait, q: &HistoryQuery) -> anyhow::Res
     let orders = db
         .query_all(stmt(
             db,
-            "SELECT order_number, user_id, package_size, total_price, status, created_at, completed_at, \
-             refunded_amount \
-             FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            &format!(
+                "SELECT {SUMMARY_COLUMNS} \
+                 FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+            ),
             [user.into(), limit.into()],
         ))
         .await
@@ -95,24 +96,23 @@ pub async fn history(db: &impl ConnectionTrait, q: &HistoryQuery) -> anyhow::Res
     })
 }
 
-/// Packages with their configured prices and whether enough codes are available right now.
+/// The active products with their packages on sale, prices and whether enough codes are
+/// available right now. `packages`/`available_codes` repeat the default product for bots of the
+/// previous version (empty when it is inactive).
 pub async fn catalog(
     db: &impl ConnectionTrait,
     config: &PaymentConfig,
 ) -> anyhow::Result<CatalogReply> {
-    let available = store::available(db).await?;
-    let packages = PackageSize::ALL
-        .iter()
-        .filter(|p| p.codes() <= config.max_codes_per_order)
-        .map(|&package| CatalogEntry {
-            package,
-            price: config.prices.price_of(package),
-            in_stock: available >= u64::from(package.codes()),
-        })
-        .collect();
+    let products = catalogue::offers(db, config.max_codes_per_order).await?;
+    let (packages, available_codes) =
+        match products.iter().find(|p| p.product_id == ProductId::DEFAULT) {
+            Some(p) => (p.packages.clone(), p.available_codes),
+            None => (Vec::new(), 0),
+        };
     Ok(CatalogReply {
         packages,
-        available_codes: available,
+        available_codes,
+        products,
     })
 }
 

@@ -16,9 +16,9 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, SqlErr, TransactionTrait, Value};
 use shared_proto::{
     AdminClaim, AdminReportAction, BatchDefective, CodeOutcome, DeliveryRequested, DiscordUserId,
-    Envelope, Event, Idr, OrderStatus, Refusal, ReportAction, ReportActionDone, ReportCreate,
-    ReportReason, ReportStatus, ReportUpdated, ReportView, ReportedCode, RevealedCode,
-    ServiceError,
+    Envelope, Event, Idr, OrderStatus, ProductId, Refusal, ReportAction, ReportActionDone,
+    ReportCreate, ReportReason, ReportStatus, ReportUpdated, ReportView, ReportedCode,
+    RevealedCode, ServiceError,
 };
 use uuid::Uuid;
 
@@ -520,10 +520,18 @@ impl OrderService {
         match action {
             ReportAction::Reveal => unreachable!("answered above"),
             ReportAction::Replace => {
-                let fresh =
-                    take_available(&txn, order.id, targets.len() as u32, now, TakeAs::Sold).await?;
+                // Replacements come from the stock of the product the buyer bought.
+                let fresh = take_available(
+                    &txn,
+                    order.id,
+                    order.product_id,
+                    targets.len() as u32,
+                    now,
+                    TakeAs::Sold,
+                )
+                .await?;
                 if fresh.len() < targets.len() {
-                    let available = store::available(&txn).await?;
+                    let available = store::available(&txn, order.product_id).await?;
                     return Ok(Err(ServiceError::OutOfStock {
                         requested: targets.len() as u32,
                         available: u32::try_from(available).unwrap_or(u32::MAX),
@@ -564,6 +572,8 @@ impl OrderService {
                 let delivery = Event::DeliveryRequested(DeliveryRequested {
                     order_number: order.order_number.clone(),
                     user_id: order.user()?,
+                    product_id: order.product_id,
+                    product_name: order.product_name.clone(),
                     package: order.package,
                     total_price: order.total_price,
                     codes,
@@ -768,7 +778,18 @@ impl OrderService {
             }),
         )
         .await?;
-        let available_after = store::available(&txn).await?;
+        // The batch's product: what is left of it on sale.
+        let product = txn
+            .query_one(stmt(
+                &txn,
+                "SELECT product_id FROM stock_batches WHERE batch_id = $1",
+                [batch_id.into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "product_id"))
+            .transpose()?
+            .map_or(ProductId::DEFAULT, ProductId);
+        let available_after = store::available(&txn, product).await?;
         txn.commit().await.context("committing a defective batch")?;
         tracing::warn!(batch_id, withdrawn, "stock batch declared defective");
         Ok(Ok(BatchDefective {

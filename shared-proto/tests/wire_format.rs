@@ -915,8 +915,14 @@ fn messages_of_the_previous_version_mean_the_default_product() {
     let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
     for name in ["order.create.json", "admin.stock.add.json"] {
         let text = read(name);
-        assert!(!text.contains("product"), "{name} is of the previous version");
-        match Envelope::<Command>::from_bytes(text.as_bytes()).unwrap().payload {
+        assert!(
+            !text.contains("product"),
+            "{name} is of the previous version"
+        );
+        match Envelope::<Command>::from_bytes(text.as_bytes())
+            .unwrap()
+            .payload
+        {
             Command::OrderCreate(c) => {
                 assert_eq!(c.product_id, ProductId::DEFAULT);
                 assert_eq!(c.confirmed_price, None);

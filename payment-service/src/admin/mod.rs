@@ -5,6 +5,7 @@
 //! Filters are bound parameters in fixed SQL; no request text is ever spliced into a query.
 
 pub mod claim;
+mod products;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -13,11 +14,13 @@ use shared_proto::{
     AdminBatchDefective, AdminClaim, AdminOperation, AdminOrderProcess, AdminOrdersList,
     AdminOwedClear, AdminReply, AdminReportAction, AdminStats, AdminStockAdd, AdminStockQuarantine,
     AdminStockView, BatchDefective, DiscordUserId, Idr, OrderProcessed, OrderStatus, OrderSummary,
-    OrdersPage, OwedCleared, PackageSize, PeriodStats, QuarantineAction, QuarantineProcessed,
-    ReportActionDone, ServiceError, StatsView, StockAdded, StockBatchSummary, StockView,
+    OrdersPage, OwedCleared, PackageSize, PeriodStats, ProductId, QuarantineAction,
+    QuarantineProcessed, ReportActionDone, ServiceError, StatsView, StockAdded, StockBatchSummary,
+    StockView,
 };
 use uuid::Uuid;
 
+use crate::catalogue;
 use crate::messaging::outbox_relay;
 use crate::orders::domain::clean_reason;
 use crate::orders::{OrderService, ProcessRequest};
@@ -78,15 +81,25 @@ impl AdminService {
         let db = self.orders.db();
         let batch_id = batch_id_for(&cmd.request_id);
         let txn = db.begin().await?;
+        // Admins may stock a disabled product (to enable it once stocked), not an unknown one.
+        let Some(product) = catalogue::product(&txn, cmd.product_id).await? else {
+            return Ok(reply(Err(ServiceError::NotFound {
+                message: format!("There is no product {}.", cmd.product_id),
+                refusal: Some(shared_proto::Refusal::ProductNotFound {
+                    product_id: cmd.product_id,
+                }),
+            })));
+        };
         let created = txn
             .execute(stmt(
                 &txn,
-                "INSERT INTO stock_batches (batch_id, added_by, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (batch_id) DO NOTHING",
+                "INSERT INTO stock_batches (batch_id, added_by, created_at, product_id) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING",
                 [
                     batch_id.clone().into(),
                     cmd.claim.admin_user_id.as_i64().into(),
                     Utc::now().into(),
+                    product.id.get().into(),
                 ],
             ))
             .await
@@ -96,12 +109,13 @@ impl AdminService {
             let row = txn
                 .query_one(stmt(
                     &txn,
-                    "SELECT added, duplicates FROM stock_batches WHERE batch_id = $1",
+                    "SELECT added, duplicates, product_id FROM stock_batches WHERE batch_id = $1",
                     [batch_id.clone().into()],
                 ))
                 .await?
                 .context("stock batch vanished")?;
-            let available_after = store::available(&txn).await?;
+            let product = ProductId(row.try_get("", "product_id")?);
+            let available_after = store::available(&txn, product).await?;
             txn.commit().await?;
             return Ok(reply(Ok(StockAdded {
                 batch_id,
@@ -111,7 +125,8 @@ impl AdminService {
                 available_after,
             })));
         }
-        let upload = store::add_codes(&txn, self.orders.vault(), &batch_id, &cmd.text).await?;
+        let upload =
+            store::add_codes(&txn, self.orders.vault(), &batch_id, product.id, &cmd.text).await?;
         let rejected = u32::try_from(upload.rejected.len()).unwrap_or(u32::MAX);
         txn.execute(stmt(
             &txn,
@@ -124,12 +139,16 @@ impl AdminService {
             ],
         ))
         .await?;
-        self.orders.note_stock_level(&txn, correlation_id).await?;
-        let available_after = store::available(&txn).await?;
         self.orders
-            .metrics()
-            .stock_available
-            .set(i64::try_from(available_after).unwrap_or(i64::MAX));
+            .note_stock_level(&txn, product.id, correlation_id)
+            .await?;
+        let available_after = store::available(&txn, product.id).await?;
+        if product.id.is_default() {
+            self.orders
+                .metrics()
+                .stock_available
+                .set(i64::try_from(available_after).unwrap_or(i64::MAX));
+        }
         audit(
             &txn,
             &cmd.claim,
@@ -194,11 +213,14 @@ impl AdminService {
             .iter()
             .map(batch_summary)
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let threshold = self.orders.config().low_stock_threshold;
+        let products = catalogue::stock_by_product(&txn, threshold).await?;
         txn.commit().await?;
         Ok(reply(Ok(StockView {
             counts,
-            low_stock_threshold: self.orders.config().low_stock_threshold,
+            low_stock_threshold: threshold,
             recent_batches,
+            products,
         })))
     }
 
@@ -222,10 +244,12 @@ impl AdminService {
                 Value::String(f.status.map(|s| Box::new(s.as_str().to_string()))),
                 Value::ChronoDateTimeUtc(from.map(Box::new)),
                 Value::ChronoDateTimeUtc(until.map(Box::new)),
+                Value::BigInt(f.product_id.map(ProductId::get)),
             ]
         };
         const WHERE: &str = "WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2) \
-             AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4)";
+             AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4) \
+             AND ($5 IS NULL OR product_id = $5)";
         let db = self.orders.db();
         let txn = db.begin().await?;
         audit(
@@ -252,9 +276,8 @@ impl AdminService {
             .query_all(stmt(
                 &txn,
                 &format!(
-                    "SELECT order_number, user_id, package_size, total_price, status, created_at, completed_at, \
-                     refunded_amount \
-                     FROM orders {WHERE} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+                    "SELECT {SUMMARY_COLUMNS} \
+                     FROM orders {WHERE} ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
                 ),
                 values,
             ))
@@ -382,8 +405,10 @@ impl AdminService {
             }),
         )
         .await?;
-        self.orders.note_stock_level(&txn, correlation_id).await?;
-        let available_after = store::available(&txn).await?;
+        self.orders
+            .note_every_stock_level(&txn, correlation_id)
+            .await?;
+        let available_after = store::available_all(&txn).await?;
         txn.commit()
             .await
             .context("committing the quarantine decision")?;
@@ -559,6 +584,16 @@ impl AdminService {
                 "SELECT COUNT(*) AS n FROM code_reports WHERE status = 'open'",
             )
             .await?,
+            products: {
+                let mut products =
+                    catalogue::stock_by_product(&txn, self.orders.config().low_stock_threshold)
+                        .await?;
+                let mut sales = sales_by_product(&txn, now - Duration::days(30)).await?;
+                for p in &mut products {
+                    p.last_30_days = sales.remove(&p.product_id.get()).unwrap_or_default();
+                }
+                products
+            },
         };
         txn.commit().await?;
         Ok(reply(Ok(view)))
@@ -567,7 +602,7 @@ impl AdminService {
 
 /// A stock batch with its sold and defective counts (columns of [`batch_summary`]).
 const BATCH_SUMMARY: &str = "SELECT b.batch_id, b.added, b.duplicates, b.rejected, b.added_by, \
-     b.created_at, \
+     b.created_at, b.product_id, \
      (SELECT COUNT(*) FROM stock s WHERE s.batch_id = b.batch_id AND s.status = 'sold') AS sold, \
      (SELECT COUNT(*) FROM stock s WHERE s.batch_id = b.batch_id AND s.defective_at IS NOT NULL) \
      AS defective FROM stock_batches b";
@@ -580,6 +615,7 @@ fn batch_summary(r: &QueryResult) -> anyhow::Result<StockBatchSummary> {
         rejected: r.try_get::<i32>("", "rejected")?.max(0) as u32,
         added_by: DiscordUserId::from_i64(r.try_get("", "added_by")?).ok(),
         created_at: r.try_get("", "created_at")?,
+        product_id: ProductId(r.try_get("", "product_id")?),
         sold: u64::try_from(r.try_get::<i64>("", "sold")?).unwrap_or(0),
         defective: u64::try_from(r.try_get::<i64>("", "defective")?).unwrap_or(0),
     })
@@ -661,6 +697,36 @@ async fn count(db: &impl ConnectionTrait, sql: &str) -> anyhow::Result<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// Completed orders, codes and revenue by product since `since` (no top-ups: they buy balance,
+/// not a product).
+async fn sales_by_product(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> anyhow::Result<std::collections::BTreeMap<i64, PeriodStats>> {
+    let rows = db
+        .query_all(stmt(
+            db,
+            "SELECT product_id, COUNT(*) AS n, CAST(COALESCE(SUM(code_quantity), 0) AS BIGINT) AS codes, \
+             CAST(COALESCE(SUM(total_price), 0) AS BIGINT) AS revenue \
+             FROM orders WHERE status = 'completed' AND created_at >= $1 GROUP BY product_id",
+            [since.into()],
+        ))
+        .await?;
+    let mut out = std::collections::BTreeMap::new();
+    for r in rows {
+        out.insert(
+            r.try_get::<i64>("", "product_id")?,
+            PeriodStats {
+                orders: u64::try_from(r.try_get::<i64>("", "n")?).unwrap_or(0),
+                codes_sold: u64::try_from(r.try_get::<i64>("", "codes")?).unwrap_or(0),
+                revenue: Idr::new(r.try_get("", "revenue")?),
+                ..PeriodStats::default()
+            },
+        );
+    }
+    Ok(out)
+}
+
 /// Completed orders (by creation time) and this bot's settled top-ups (by payment time) since `since`.
 async fn period(db: &impl ConnectionTrait, since: DateTime<Utc>) -> anyhow::Result<PeriodStats> {
     let o = db
@@ -691,6 +757,11 @@ async fn period(db: &impl ConnectionTrait, since: DateTime<Utc>) -> anyhow::Resu
     })
 }
 
+/// The columns [`order_summary`] reads, selected `FROM orders` (not aliased).
+pub(crate) const SUMMARY_COLUMNS: &str = "order_number, user_id, package_size, total_price, \
+     status, created_at, completed_at, refunded_amount, product_id, \
+     (SELECT p.name FROM products p WHERE p.id = orders.product_id) AS product_name";
+
 pub(crate) fn order_summary(r: &QueryResult) -> anyhow::Result<OrderSummary> {
     let package: i32 = r.try_get("", "package_size")?;
     let status: String = r.try_get("", "status")?;
@@ -704,5 +775,7 @@ pub(crate) fn order_summary(r: &QueryResult) -> anyhow::Result<OrderSummary> {
         created_at: r.try_get("", "created_at")?,
         completed_at: r.try_get("", "completed_at")?,
         refunded: Idr::new(r.try_get("", "refunded_amount")?),
+        product_id: ProductId(r.try_get("", "product_id")?),
+        product_name: r.try_get("", "product_name")?,
     })
 }

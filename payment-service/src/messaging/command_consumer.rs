@@ -12,8 +12,8 @@ use std::time::Instant;
 use broker::{Broker, Handler, HandlerOutcome, IncomingMessage};
 use sea_orm::DatabaseConnection;
 use shared_proto::{
-    Command, Envelope, MessageFamily, QueryReply, Reply, ReportCreateReply, ServiceError,
-    TopupStatusReply,
+    Command, Envelope, MessageFamily, OrderCodesReply, QueryReply, Reply, ReportCreateReply,
+    ServiceError, TopupStatusReply,
 };
 use uuid::Uuid;
 
@@ -108,6 +108,11 @@ impl CommandConsumer {
             Command::AdminBatchDefective(cmd) => {
                 Reply::BatchDefective(self.admin.batch_defective(cmd).await?)
             }
+            Command::AdminProduct(cmd) => Reply::Products(self.admin.product(cmd).await?),
+            Command::OrderCodes(q) => Reply::OrderCodes(OrderCodesReply {
+                request_id: q.request_id.clone(),
+                outcome: self.orders.order_codes(q).await?,
+            }),
         })
     }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, TransactionTrait, Value};
 use shared_proto::{
     DeliveryRequested, Envelope, Event, Idr, OrderAccepted, OrderCreate, OrderCreateReply,
-    OrderStatus, ServiceError, StockLow,
+    OrderStatus, ProductId, ServiceError, StockLow,
 };
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ use super::domain::OrderNumber;
 use super::{
     decrypt_rows, is_unique_violation, CorruptCodes, OrderRow, OrderService, ORDER_COLUMNS,
 };
+use crate::catalogue;
 use crate::messaging::outbox_relay;
 use crate::persistence::ledger::{self, LedgerReason};
 use crate::persistence::{outbox, stmt};
@@ -74,7 +75,7 @@ impl OrderService {
                     };
                     self.metrics.orders.with_label_values(&[outcome]).inc();
                     if matches!(reply.outcome, Err(ServiceError::OutOfStock { .. })) {
-                        self.alert_if_low(correlation_id).await?;
+                        self.alert_if_low(cmd.product_id, correlation_id).await?;
                     }
                     return Ok(reply);
                 }
@@ -163,7 +164,41 @@ impl OrderService {
             Limits::Refused(error) => return Ok(refuse(error)),
             Limits::Clear => {}
         }
-        let price = self.config.prices.price_of(cmd.package);
+        let priced = match catalogue::price_for(&txn, cmd.product_id, cmd.package).await? {
+            Ok(priced) => match cmd.confirmed_price {
+                Some(confirmed) if confirmed != priced.price => Err(ServiceError::InvalidInput {
+                    message: format!(
+                        "The price of {} codes of {} is now {} (you confirmed {confirmed}); nothing was charged.",
+                        cmd.package.codes(),
+                        priced.product,
+                        priced.price
+                    ),
+                    refusal: Some(shared_proto::Refusal::PriceChanged {
+                        product: priced.product.clone(),
+                        package: cmd.package,
+                        confirmed,
+                        price: priced.price,
+                    }),
+                }),
+                _ => Ok(priced),
+            },
+            Err(refused) => Err(refused),
+        };
+        let priced = match priced {
+            Ok(priced) => priced,
+            Err(refused) => {
+                // A repeated request answers its first outcome, whatever the price is now.
+                if let Some(reply) = self.replay(&txn, cmd).await? {
+                    if reply.outcome.is_ok() {
+                        txn.commit().await?;
+                    }
+                    return Ok(Try::Done(reply));
+                }
+                self.metrics.orders.with_label_values(&["invalid"]).inc();
+                return Ok(refuse(refused));
+            }
+        };
+        let price = priced.price;
         let deliver_now = self.config.features.auto_delivery_enabled
             && !self.config.features.manual_approval_required;
         let status = if deliver_now {
@@ -186,6 +221,7 @@ impl OrderService {
                 interaction_token: interaction.map(|i| i.token.clone()),
                 interaction_application_id: interaction.map(|i| i.application_id.clone()),
                 now,
+                product: cmd.product_id,
                 guard: self.limit_guard(now),
             },
         )
@@ -218,15 +254,15 @@ impl OrderService {
         // missing, wait briefly for them instead of refusing a sale that can be served.
         for pause_ms in [5u64, 20, 50] {
             let missing = wanted as usize - reserved.len().min(wanted as usize);
-            if missing == 0 || store::available(&txn).await? < missing as u64 {
+            if missing == 0 || store::available(&txn, cmd.product_id).await? < missing as u64 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
-            reserved.extend(reserve(&txn, order_id, missing as u32, now).await?);
+            reserved.extend(reserve(&txn, order_id, cmd.product_id, missing as u32, now).await?);
         }
         if reserved.len() < wanted as usize {
             // What others left plus what this order had taken before it came up short.
-            let available = store::available(&txn).await? + reserved.len() as u64;
+            let available = store::available(&txn, cmd.product_id).await? + reserved.len() as u64;
             drop(txn);
             return Ok(refuse(ServiceError::OutOfStock {
                 requested: wanted,
@@ -241,6 +277,8 @@ impl OrderService {
             let event = Event::DeliveryRequested(DeliveryRequested {
                 order_number: order_number.to_string(),
                 user_id: cmd.user.user_id,
+                product_id: cmd.product_id,
+                product_name: Some(priced.product.clone()),
                 package: cmd.package,
                 total_price: price,
                 codes,
@@ -253,7 +291,9 @@ impl OrderService {
                 },
                 replacing: Vec::new(),
             });
-            let threshold = self.config.low_stock_threshold;
+            let threshold = priced
+                .low_stock_threshold
+                .unwrap_or(self.config.low_stock_threshold);
             let level = if txn.get_database_backend() == DbBackend::Postgres {
                 // One round trip for the outbox row and the stock level.
                 let envelope = Envelope::with_correlation(event, correlation_id);
@@ -262,18 +302,21 @@ impl OrderService {
                     &self.events_exchange,
                     &envelope,
                     &store::stock_level_columns(7),
-                    store::stock_level_values(threshold),
+                    store::stock_level_values(cmd.product_id, threshold),
                 )
                 .await
                 .context("queueing the delivery request")?;
                 store::stock_level_of(&row)?
             } else {
                 self.enqueue(&txn, event, correlation_id, None).await?;
-                store::stock_level(&txn, threshold).await?
+                store::stock_level(&txn, cmd.product_id, threshold).await?
             };
-            self.after_stock_level(&txn, level, correlation_id).await?;
+            let product = (cmd.product_id, priced.product.as_str(), threshold);
+            self.after_stock_level(&txn, product, level, correlation_id)
+                .await?;
         } else {
-            self.note_stock_level(&txn, correlation_id).await?;
+            self.note_stock_level(&txn, cmd.product_id, correlation_id)
+                .await?;
         }
         txn.commit().await.context("committing the order")?;
         outbox_relay::wake();
@@ -282,6 +325,8 @@ impl OrderService {
             request_id: cmd.request_id.clone(),
             outcome: Ok(OrderAccepted {
                 order_number: order_number.to_string(),
+                product_id: cmd.product_id,
+                product_name: Some(priced.product),
                 package: cmd.package,
                 total_price: price,
                 balance_after,
@@ -337,6 +382,8 @@ impl OrderService {
             request_id: request_id.to_string(),
             outcome: Ok(OrderAccepted {
                 order_number: order.order_number,
+                product_id: order.product_id,
+                product_name: order.product_name,
                 package: order.package,
                 total_price: order.total_price,
                 balance_after: Idr::new(balance_after.unwrap_or(0)),
@@ -430,32 +477,53 @@ impl OrderService {
     pub(crate) async fn note_stock_level(
         &self,
         txn: &impl ConnectionTrait,
+        product: ProductId,
         correlation_id: Uuid,
     ) -> anyhow::Result<()> {
+        let Some(p) = catalogue::product(txn, product).await? else {
+            return Ok(());
+        };
+        let threshold = p.threshold(self.config.low_stock_threshold);
         // Counting every available code on each order would grow with the stock; below the
         // threshold the bounded count is exact, at or above it the exact number does not matter.
-        let level = store::stock_level(txn, self.config.low_stock_threshold).await?;
-        self.after_stock_level(txn, level, correlation_id).await
+        let level = store::stock_level(txn, product, threshold).await?;
+        self.after_stock_level(txn, (product, &p.name, threshold), level, correlation_id)
+            .await
     }
 
-    /// Keeps the gauge current and, once per crossing below the threshold, queues `stock.low`.
+    /// [`Self::note_stock_level`] for every product (after a change that may touch several).
+    pub(crate) async fn note_every_stock_level(
+        &self,
+        txn: &impl ConnectionTrait,
+        correlation_id: Uuid,
+    ) -> anyhow::Result<()> {
+        for p in catalogue::products(txn).await? {
+            self.note_stock_level(txn, p.id, correlation_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the gauge current and, once per crossing below the product's threshold, queues
+    /// `stock.low`.
     async fn after_stock_level(
         &self,
         txn: &impl ConnectionTrait,
+        (product, name, threshold): (ProductId, &str, u64),
         level: store::StockLevel,
         correlation_id: Uuid,
     ) -> anyhow::Result<()> {
-        let threshold = self.config.low_stock_threshold;
         let available = level.available;
-        if available < threshold {
+        if available < threshold && product.is_default() {
             self.metrics
                 .stock_available
                 .set(i64::try_from(available).unwrap_or(i64::MAX));
         }
-        if store::note_available(txn, level, threshold).await?
+        if store::note_available(txn, product, level, threshold).await?
             && self.config.features.stock_alert_enabled
         {
             let event = Event::StockLow(StockLow {
+                product_id: product,
+                product_name: Some(name.to_owned()),
                 available,
                 threshold,
                 notify_user_ids: self.config.stock_admin_user_ids.clone(),
@@ -465,9 +533,9 @@ impl OrderService {
         Ok(())
     }
 
-    async fn alert_if_low(&self, correlation_id: Uuid) -> anyhow::Result<()> {
+    async fn alert_if_low(&self, product: ProductId, correlation_id: Uuid) -> anyhow::Result<()> {
         let txn = self.db.begin().await?;
-        self.note_stock_level(&txn, correlation_id).await?;
+        self.note_stock_level(&txn, product, correlation_id).await?;
         txn.commit().await?;
         outbox_relay::wake();
         Ok(())
@@ -539,13 +607,14 @@ struct NewOrder<'a> {
     interaction_token: Option<String>,
     interaction_application_id: Option<String>,
     now: DateTime<Utc>,
+    product: ProductId,
     /// Checked by the PostgreSQL statement (elsewhere the caller checked the limits before).
     guard: LimitGuard,
 }
 
 const INSERT_ORDER_COLUMNS: &str = "order_number, request_id, user_id, package_size, \
     code_quantity, total_price, status, delivery_attempts, interaction_token, \
-    interaction_application_id, created_at, updated_at";
+    interaction_application_id, created_at, updated_at, product_id";
 
 /// What [`open_order`] did.
 enum OpenOutcome {
@@ -575,10 +644,12 @@ struct Opened {
 /// the user's row, so it sees every earlier order of the user); an order costs four round trips
 /// less. Elsewhere the writes run one after the other in the same transaction.
 async fn open_order(txn: &DatabaseTransaction, order: NewOrder<'_>) -> anyhow::Result<OpenOutcome> {
-    let order_values = |first: usize| -> (String, Vec<Value>) {
+    // The row's values from `$first`; `now` twice (created_at, updated_at), then the product
+    // from `$product`.
+    let order_values = |first: usize, product: usize| -> (String, Vec<Value>) {
         let placeholders = (first..first + 11)
             .map(|i| format!("${i}"))
-            .chain(std::iter::once(format!("${}", first + 10)))
+            .chain([format!("${}", first + 10), format!("${product}")])
             .collect::<Vec<_>>()
             .join(", ");
         let values = vec![
@@ -598,7 +669,7 @@ async fn open_order(txn: &DatabaseTransaction, order: NewOrder<'_>) -> anyhow::R
     };
     if txn.get_database_backend() == DbBackend::Postgres {
         // $1 price, $2 user, $3 −price, $4…$14 the order row ($4 its number, $14 now), $15 codes.
-        let (placeholders, mut values) = order_values(4);
+        let (placeholders, mut values) = order_values(4, 19);
         let mut all: Vec<Value> = vec![
             order.price.rupiah().into(),
             order.user_id.into(),
@@ -610,6 +681,8 @@ async fn open_order(txn: &DatabaseTransaction, order: NewOrder<'_>) -> anyhow::R
         all.push(order.guard.day_start.into());
         all.push(order.guard.daily_limit.into());
         all.push(order.guard.cooldown_cut.into());
+        // $19 the product.
+        all.push(order.product.get().into());
         let limits = limit_columns(2, 16, 5);
         let rows = txn
             .query_all(stmt(
@@ -630,7 +703,8 @@ async fn open_order(txn: &DatabaseTransaction, order: NewOrder<'_>) -> anyhow::R
                      reserved AS (UPDATE stock SET status = 'reserved', \
                      order_id = (SELECT id FROM placed), reserved_at = $14 \
                      WHERE EXISTS (SELECT 1 FROM placed) AND id IN (SELECT id FROM stock \
-                     WHERE status = 'available' ORDER BY id LIMIT $15 FOR UPDATE SKIP LOCKED) \
+                     WHERE status = 'available' AND product_id = $19 \
+                     ORDER BY id LIMIT $15 FOR UPDATE SKIP LOCKED) \
                      RETURNING id, ciphertext, nonce, key_id) \
                      SELECT (SELECT id FROM placed) AS order_id, \
                      (SELECT balance_after FROM booked) AS balance_after, \
@@ -668,7 +742,8 @@ async fn open_order(txn: &DatabaseTransaction, order: NewOrder<'_>) -> anyhow::R
     let Some(balance_after) = charge(txn, order.user_id, order.price).await? else {
         return Ok(OpenOutcome::NotOpened { limits: None });
     };
-    let (placeholders, values) = order_values(1);
+    let (placeholders, mut values) = order_values(1, 12);
+    values.push(order.product.get().into());
     let row = txn
         .query_one(stmt(
             txn,
@@ -691,7 +766,7 @@ async fn open_order(txn: &DatabaseTransaction, order: NewOrder<'_>) -> anyhow::R
     )
     .await
     .context("writing the ledger row")?;
-    let reserved = reserve(txn, order_id, order.codes, order.now).await?;
+    let reserved = reserve(txn, order_id, order.product, order.codes, order.now).await?;
     Ok(OpenOutcome::Opened(Opened {
         order_id,
         balance_after,
@@ -741,10 +816,11 @@ pub(crate) async fn balance_of(db: &impl ConnectionTrait, user_id: i64) -> anyho
 async fn reserve(
     txn: &DatabaseTransaction,
     order_id: i64,
+    product: ProductId,
     wanted: u32,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
-    take_available(txn, order_id, wanted, now, TakeAs::Reserved).await
+    take_available(txn, order_id, product, wanted, now, TakeAs::Reserved).await
 }
 
 /// What codes taken from stock become.
@@ -757,10 +833,12 @@ pub(crate) enum TakeAs {
     Sold,
 }
 
-/// Takes up to `wanted` available codes, oldest first, for the order (see [`reserve`]).
+/// Takes up to `wanted` available codes of `product`, oldest first, for the order (see
+/// [`reserve`]).
 pub(crate) async fn take_available(
     txn: &DatabaseTransaction,
     order_id: i64,
+    product: ProductId,
     wanted: u32,
     now: DateTime<Utc>,
     take_as: TakeAs,
@@ -778,10 +856,16 @@ pub(crate) async fn take_available(
             txn,
             &format!(
                 "UPDATE stock SET {set} \
-                 WHERE id IN (SELECT id FROM stock WHERE status = 'available' ORDER BY id LIMIT $3{lock}) \
+                 WHERE id IN (SELECT id FROM stock WHERE status = 'available' AND product_id = $4 \
+                 ORDER BY id LIMIT $3{lock}) \
                  RETURNING id, ciphertext, nonce, key_id"
             ),
-            [order_id.into(), now.into(), i64::from(wanted).into()],
+            [
+                order_id.into(),
+                now.into(),
+                i64::from(wanted).into(),
+                product.get().into(),
+            ],
         ))
         .await
         .context("taking codes from stock")?;

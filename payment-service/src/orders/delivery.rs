@@ -239,6 +239,8 @@ impl OrderService {
         let event = Event::DeliveryRequested(DeliveryRequested {
             order_number: order.order_number.clone(),
             user_id: order.user()?,
+            product_id: order.product_id,
+            product_name: order.product_name.clone(),
             package: order.package,
             total_price: order.total_price,
             codes,
@@ -468,7 +470,8 @@ impl OrderService {
                 [order.id.into()],
             ))
             .await?;
-            self.note_stock_level(txn, correlation_id).await?;
+            self.note_stock_level(txn, order.product_id, correlation_id)
+                .await?;
         } else {
             // Sent (maybe seen): withdrawn for good, and not counted as sold.
             txn.execute(stmt(

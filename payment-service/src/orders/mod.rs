@@ -9,6 +9,7 @@ mod create;
 pub(crate) use create::{take_available, TakeAs};
 mod delivery;
 pub mod domain;
+mod reveal;
 
 pub use delivery::ProcessRequest;
 
@@ -18,7 +19,9 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
-use shared_proto::{DiscordUserId, Envelope, Event, Idr, InteractionRef, OrderStatus, PackageSize};
+use shared_proto::{
+    DiscordUserId, Envelope, Event, Idr, InteractionRef, OrderStatus, PackageSize, ProductId,
+};
 
 use crate::config::PaymentConfig;
 use crate::metrics::Metrics;
@@ -109,10 +112,15 @@ pub(crate) struct OrderRow {
     pub interaction_token: Option<String>,
     pub interaction_application_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub product_id: ProductId,
+    /// The product's name now (absent only if the product row is missing).
+    pub product_name: Option<String>,
 }
 
+/// The columns [`OrderRow::from_row`] reads; select them `FROM orders` (not aliased).
 pub(crate) const ORDER_COLUMNS: &str = "id, order_number, user_id, package_size, total_price, \
-     status, delivery_attempts, interaction_token, interaction_application_id, created_at";
+     status, delivery_attempts, interaction_token, interaction_application_id, created_at, \
+     product_id, (SELECT p.name FROM products p WHERE p.id = orders.product_id) AS product_name";
 
 impl OrderRow {
     pub(crate) fn from_row(row: &QueryResult) -> anyhow::Result<Self> {
@@ -132,6 +140,8 @@ impl OrderRow {
             interaction_token: row.try_get("", "interaction_token")?,
             interaction_application_id: row.try_get("", "interaction_application_id")?,
             created_at: row.try_get("", "created_at")?,
+            product_id: ProductId(row.try_get("", "product_id")?),
+            product_name: row.try_get("", "product_name")?,
         })
     }
 

@@ -10,9 +10,7 @@ pub mod outbox;
 use std::time::Duration;
 
 use anyhow::Context;
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
 
 use crate::config::PaymentConfig;
 
@@ -28,23 +26,34 @@ pub async fn connect(config: &PaymentConfig) -> anyhow::Result<DatabaseConnectio
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // Every connection of the pool: wait for the write lock instead of failing at once,
+            // and write-ahead logging, where readers never block the writer and a transaction
+            // that starts with a write waits for the lock (the rollback journal makes SQLite
+            // answer "database is locked" at once to avoid a deadlock between two writers).
+            .map_sqlx_sqlite_opts(|o| {
+                o.busy_timeout(Duration::from_secs(10))
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+            });
         Database::connect(options)
             .await
             .context("connecting to the database (DATABASE_URL)")?
     };
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // One writer at a time on SQLite: wait for the lock instead of failing at once.
-        db.execute_unprepared("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
-            .await
-            .context("configuring SQLite")?;
-    }
     if config.run_migrations {
         // Takes an advisory lock on PostgreSQL: replicas starting together migrate once.
         migrations::apply_pending(&db, None)
             .await
             .context("applying database migrations")?;
     }
+    // The first start after the catalogue upgrade prices the default product from the
+    // PRICE_* settings; later starts leave the admins' prices alone.
+    crate::catalogue::seed_default_prices(&db, &config.prices)
+        .await
+        .context(
+            "pricing the default product (if the products table is missing, the schema is older \
+             than this service: run the migrations)",
+        )?;
     Ok(db)
 }
 

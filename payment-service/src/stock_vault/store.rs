@@ -7,14 +7,24 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DbErr, Value};
-use shared_proto::{RejectedLine, StockCounts};
+use shared_proto::{ProductId, RejectedLine, StockCounts};
 
 use super::parse::parse_upload;
 use super::StockVault;
 use crate::persistence::stmt;
 
-/// `app_state` key: "1" while available stock is below the threshold and admins were told.
+/// `app_state` key: "1" while the default product's available stock is below the threshold and
+/// admins were told (the key of the one-product shop, kept).
 pub const LOW_STOCK_FLAG: &str = "stock_low_alerted";
+
+/// The `app_state` key of a product's low-stock flag.
+pub fn low_stock_flag(product: ProductId) -> String {
+    if product.is_default() {
+        LOW_STOCK_FLAG.to_owned()
+    } else {
+        format!("{LOW_STOCK_FLAG}:{product}")
+    }
+}
 
 /// Rows per multi-row INSERT: 5 values each stays far below SQLite's variable limit.
 const INSERT_CHUNK: usize = 500;
@@ -27,13 +37,14 @@ pub struct UploadOutcome {
     pub rejected: Vec<RejectedLine>,
 }
 
-/// Parses `text`, encrypts every well-formed code and inserts the new ones under `batch_id`.
-/// Duplicates (inside the upload or already stored, under any configured key) are counted, not
-/// inserted. Call inside a transaction.
+/// Parses `text`, encrypts every well-formed code and inserts the new ones under `batch_id`, as
+/// codes of `product`. Duplicates (inside the upload or already stored, under any configured
+/// key, of any product) are counted, not inserted. Call inside a transaction.
 pub async fn add_codes(
     txn: &impl ConnectionTrait,
     vault: &StockVault,
     batch_id: &str,
+    product: ProductId,
     text: &str,
 ) -> Result<UploadOutcome, DbErr> {
     let parsed = parse_upload(text);
@@ -89,23 +100,24 @@ pub async fn add_codes(
     let now = Utc::now();
     for chunk in fresh.chunks(INSERT_CHUNK) {
         let mut sql = String::from(
-            "INSERT INTO stock (ciphertext, nonce, key_id, code_hash, batch_id, created_at) VALUES ",
+            "INSERT INTO stock (ciphertext, nonce, key_id, code_hash, batch_id, created_at, product_id) VALUES ",
         );
-        let mut values = Vec::with_capacity(chunk.len() * 6);
+        let mut values = Vec::with_capacity(chunk.len() * 7);
         for (i, (_, code)) in chunk.iter().enumerate() {
             let sealed = vault.seal(code);
-            let b = i * 6;
+            let b = i * 7;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
                 b + 4,
                 b + 5,
-                b + 6
+                b + 6,
+                b + 7
             ));
             values.push(Value::from(sealed.ciphertext));
             values.push(Value::from(sealed.nonce));
@@ -113,6 +125,7 @@ pub async fn add_codes(
             values.push(Value::from(sealed.code_hash));
             values.push(Value::from(batch_id.to_string()));
             values.push(Value::from(now));
+            values.push(Value::from(product.get()));
         }
         sql.push_str(" ON CONFLICT (code_hash) DO NOTHING");
         let result = txn.execute(stmt(txn, &sql, values)).await?;
@@ -269,13 +282,29 @@ pub async fn codes_under_unknown_keys(
     Ok(missing)
 }
 
-/// Codes available for sale.
-pub async fn available(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+/// Codes of every product available for sale.
+pub async fn available_all(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     let row = db
         .query_one(stmt(
             db,
             "SELECT COUNT(*) AS n FROM stock WHERE status = 'available'",
             [],
+        ))
+        .await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Codes of `product` available for sale.
+pub async fn available(db: &impl ConnectionTrait, product: ProductId) -> Result<u64, DbErr> {
+    let row = db
+        .query_one(stmt(
+            db,
+            "SELECT COUNT(*) AS n FROM stock WHERE status = 'available' AND product_id = $1",
+            [product.get().into()],
         ))
         .await?;
     let n: i64 = match row {
@@ -295,15 +324,20 @@ pub struct StockLevel {
     pub alert_raised: bool,
 }
 
-/// Reads [`StockLevel`]. The count walks the partial index `stock_available_idx` in id order
-/// and stops after `threshold` live rows; without the `ORDER BY` PostgreSQL may choose a bitmap
-/// scan, which visits every entry of the index (reserved codes' dead ones included) first.
-pub async fn stock_level(db: &impl ConnectionTrait, threshold: u64) -> Result<StockLevel, DbErr> {
+/// Reads `product`'s [`StockLevel`]. The count walks the partial index
+/// `stock_product_available_idx` in id order and stops after `threshold` live rows; without the
+/// `ORDER BY` PostgreSQL may choose a bitmap scan, which visits every entry of the index
+/// (reserved codes' dead ones included) first.
+pub async fn stock_level(
+    db: &impl ConnectionTrait,
+    product: ProductId,
+    threshold: u64,
+) -> Result<StockLevel, DbErr> {
     let row = db
         .query_one(stmt(
             db,
             &format!("SELECT {}", stock_level_columns(1)),
-            stock_level_values(threshold),
+            stock_level_values(product, threshold),
         ))
         .await?;
     match row {
@@ -315,22 +349,24 @@ pub async fn stock_level(db: &impl ConnectionTrait, threshold: u64) -> Result<St
     }
 }
 
-/// The select-list of [`stock_level`] (columns `n` and `flag`), its two placeholders numbered
+/// The select-list of [`stock_level`] (columns `n` and `flag`), its three placeholders numbered
 /// from `first`, for a statement that reads the level along with something else.
 pub fn stock_level_columns(first: usize) -> String {
     format!(
         "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM stock WHERE status = 'available' \
-         ORDER BY id LIMIT ${first}) AS t) AS n, \
+         AND product_id = ${} ORDER BY id LIMIT ${first}) AS t) AS n, \
          (SELECT \"value\" FROM app_state WHERE \"key\" = ${}) AS flag",
+        first + 2,
         first + 1
     )
 }
 
 /// The values of [`stock_level_columns`]' placeholders.
-pub fn stock_level_values(threshold: u64) -> [Value; 2] {
+pub fn stock_level_values(product: ProductId, threshold: u64) -> [Value; 3] {
     [
         i64::try_from(threshold).unwrap_or(i64::MAX).into(),
-        LOW_STOCK_FLAG.into(),
+        low_stock_flag(product).into(),
+        product.get().into(),
     ]
 }
 
@@ -350,9 +386,11 @@ pub fn stock_level_of(row: &sea_orm::QueryResult) -> Result<StockLevel, DbErr> {
 /// conditional upsert), so only one of them sees `true`.
 pub async fn note_available(
     txn: &impl ConnectionTrait,
+    product: ProductId,
     level: StockLevel,
     threshold: u64,
 ) -> Result<bool, DbErr> {
+    let flag = low_stock_flag(product);
     if level.available < threshold {
         if level.alert_raised {
             return Ok(false);
@@ -362,7 +400,7 @@ pub async fn note_available(
                 txn,
                 "INSERT INTO app_state (\"key\", \"value\") VALUES ($1, '1') \
                  ON CONFLICT (\"key\") DO UPDATE SET \"value\" = '1' WHERE app_state.\"value\" <> '1'",
-                [LOW_STOCK_FLAG.into()],
+                [flag.into()],
             ))
             .await?;
         Ok(r.rows_affected() == 1)
@@ -371,7 +409,7 @@ pub async fn note_available(
             txn.execute(stmt(
                 txn,
                 "UPDATE app_state SET \"value\" = '0' WHERE \"key\" = $1",
-                [LOW_STOCK_FLAG.into()],
+                [flag.into()],
             ))
             .await?;
         }

@@ -20,6 +20,7 @@ async fn operations_without_a_valid_claim_are_refused_and_leave_no_trace() {
     // Forged signature.
     let r = rid();
     let mut forged = signed(AdminStockAdd {
+        product_id: shared_proto::ProductId::DEFAULT,
         request_id: r.clone(),
         claim: admin_claim(1),
         text: "AAA1\n".into(),
@@ -96,6 +97,7 @@ async fn redelivered_stock_upload_is_not_added_twice() {
     let w = World::pg().await;
     let r = rid();
     let cmd = signed(AdminStockAdd {
+        product_id: shared_proto::ProductId::DEFAULT,
         request_id: r.clone(),
         claim: admin_claim(5),
         text: "A1\nA2\nA3\n".into(),
@@ -374,6 +376,7 @@ async fn claim_captured_from_stats_is_refused_as_refund_or_stock_upload_and_chan
     assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
     // Replayed on a stock upload.
     let upload = AdminStockAdd {
+        product_id: shared_proto::ProductId::DEFAULT,
         request_id: stats.request_id.clone(),
         claim: stats.claim.clone(),
         text: "JUNK-1\nJUNK-2\n".into(),
@@ -425,6 +428,7 @@ async fn claim_for_other_parameters_is_refused_and_changes_nothing() {
     assert!(matches!(reply.outcome, Err(ServiceError::Forbidden { .. })));
     // A stock upload claim with other codes.
     let upload = signed(AdminStockAdd {
+        product_id: shared_proto::ProductId::DEFAULT,
         request_id: rid(),
         claim: admin_claim(1),
         text: "GOOD-1\n".into(),
@@ -457,6 +461,7 @@ async fn claim_from_another_guild_or_a_dm_is_refused_and_changes_nothing() {
     let w = World::pg().await;
     for guild in [Some(SHOP_GUILD_ID + 1), None] {
         let mut c = AdminStockAdd {
+            product_id: shared_proto::ProductId::DEFAULT,
             request_id: rid(),
             claim: admin_claim(1),
             text: "ATTACKER-1\n".into(),

@@ -136,11 +136,23 @@ impl World {
     }
 
     pub async fn add_codes(&self, codes: &[String]) -> shared_proto::StockAdded {
+        self.add_codes_to(shared_proto::ProductId::DEFAULT, codes)
+            .await
+            .expect("stock added")
+    }
+
+    /// Uploads `codes` as codes of `product`; the service's answer.
+    pub async fn add_codes_to(
+        &self,
+        product: shared_proto::ProductId,
+        codes: &[String],
+    ) -> Result<shared_proto::StockAdded, shared_proto::ServiceError> {
         let request_id = Uuid::new_v4().to_string();
         let reply = self
             .admin
             .stock_add(
                 &signed(AdminStockAdd {
+                    product_id: product,
                     request_id: request_id.clone(),
                     claim: admin_claim(7),
                     text: codes.join("\n"),
@@ -150,7 +162,23 @@ impl World {
             )
             .await
             .unwrap();
-        reply.outcome.expect("stock added")
+        reply.outcome
+    }
+
+    /// An admin's catalogue action, signed; the service's answer.
+    pub async fn product(
+        &self,
+        action: shared_proto::ProductAction,
+    ) -> Result<shared_proto::ProductsView, shared_proto::ServiceError> {
+        self.admin
+            .product(&signed(shared_proto::AdminProduct {
+                request_id: Uuid::new_v4().to_string(),
+                claim: admin_claim(7),
+                action,
+            }))
+            .await
+            .expect("admin.product ran")
+            .outcome
     }
 
     pub async fn order(
@@ -238,6 +266,8 @@ pub fn codes(prefix: &str, n: usize) -> Vec<String> {
 
 pub fn order_cmd(user_id: i64, package: PackageSize, request_id: &str) -> OrderCreate {
     OrderCreate {
+        confirmed_price: None,
+        product_id: shared_proto::ProductId::DEFAULT,
         request_id: request_id.to_string(),
         user: UserRef {
             user_id: DiscordUserId::from_i64(user_id).unwrap(),

@@ -2,6 +2,7 @@
 //! (a fresh one per test), SQLite for the basic path, and a real RabbitMQ for the relay.
 
 mod admin;
+mod catalogue;
 mod delivery;
 mod helpers;
 mod invariants;

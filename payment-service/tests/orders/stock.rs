@@ -12,6 +12,7 @@ async fn upload(w: &World, text: &str) -> shared_proto::StockAdded {
     w.admin
         .stock_add(
             &signed(AdminStockAdd {
+                product_id: shared_proto::ProductId::DEFAULT,
                 request_id: rid.clone(),
                 claim: admin_claim(7),
                 text: text.into(),
