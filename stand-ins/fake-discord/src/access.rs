@@ -14,6 +14,7 @@ pub const ADMINISTRATOR: u64 = 1 << 3;
 pub const VIEW_CHANNEL: u64 = 1 << 10;
 pub const SEND_MESSAGES: u64 = 1 << 11;
 pub const ATTACH_FILES: u64 = 1 << 15;
+pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
 pub const CREATE_PUBLIC_THREADS: u64 = 1 << 35;
 pub const CREATE_PRIVATE_THREADS: u64 = 1 << 36;
 pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
@@ -224,6 +225,11 @@ fn require(perms: u64, needed: u64) -> Result<(), Denied> {
 pub(crate) fn check_view(config: &FakeDiscordConfig, inner: &Inner, id: u64) -> Result<(), Denied> {
     let perms = bot_permissions_in(config, inner, id).ok_or_else(unknown_channel)?;
     require(perms, VIEW_CHANNEL)
+}
+
+/// `GET /channels/{id}/messages`: without READ_MESSAGE_HISTORY Discord lists nothing.
+pub(crate) fn can_read_history(config: &FakeDiscordConfig, inner: &Inner, id: u64) -> bool {
+    bot_permissions_in(config, inner, id).is_some_and(|p| p & READ_MESSAGE_HISTORY != 0)
 }
 
 /// `POST /channels/{id}/messages`: SEND_MESSAGES (SEND_MESSAGES_IN_THREADS in a thread), and

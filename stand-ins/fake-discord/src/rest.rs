@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::access;
 use crate::failures::{error_body, route_segments};
 use crate::ids;
-use crate::model::{RecordedBody, RecordedRequest, UploadedFile};
+use crate::model::{RecordedBody, RecordedMessage, RecordedRequest, UploadedFile};
 use crate::multipart;
 use crate::payloads;
 use crate::ratelimit::Verdict as RateVerdict;
@@ -76,6 +76,8 @@ impl Reply {
 struct Incoming<'a> {
     method: &'a str,
     segments: Vec<String>,
+    /// The query string without `?` (serenity writes `?&limit=50`).
+    query: &'a str,
     authorized: bool,
     body: &'a RecordedBody,
 }
@@ -182,6 +184,7 @@ pub(crate) async fn handle(
                     let incoming = Incoming {
                         method: &method,
                         segments,
+                        query: &query,
                         authorized,
                         body: &recorded_body,
                     };
@@ -365,6 +368,7 @@ fn route(shared: &Shared, inner: &mut Inner, req: &Incoming<'_>) -> Reply {
                 shared.create_message(inner, channel_id, &payload, files, MessageOrigin::Bot);
             Reply::ok(message.json)
         }
+        ("GET", ["channels", _, "messages"]) => list_messages(config, inner, req),
         ("GET", ["channels", _, "messages", _]) => {
             match find_message(inner, req.id(1), req.id(3)) {
                 Some(json) => Reply::ok(json),
@@ -722,6 +726,85 @@ fn webhook(
         (_, Some(_)) => Reply::error(404, 10008),
         _ => Reply::error(405, 0),
     }
+}
+
+/// `GET /channels/{id}/messages`: the channel's messages newest first, `limit` 1–100 (default
+/// 50), only those older than `before` or newer than `after` when given (`around` is not
+/// supported: 400). Needs VIEW_CHANNEL (403/50001); without READ_MESSAGE_HISTORY Discord answers
+/// an empty list. Ephemeral and deleted messages are not listed.
+fn list_messages(
+    config: &crate::config::FakeDiscordConfig,
+    inner: &Inner,
+    req: &Incoming<'_>,
+) -> Reply {
+    let Some(channel_id) = req.id(1).filter(|id| inner.channels.contains_key(id)) else {
+        return Reply::error(404, 10003);
+    };
+    if let Err(denied) = access::check_view(config, inner, channel_id) {
+        return Reply::denied(denied);
+    }
+    let mut limit = 50usize;
+    let (mut before, mut after) = (None, None);
+    for (key, value) in req
+        .query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+    {
+        let bad = |field: &str, code: &str, message: &str| {
+            Reply::invalid_form(json!({field: {"_errors": [{"code": code, "message": message}]}}))
+        };
+        match key {
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => limit = n,
+                Ok(_) => {
+                    return bad(
+                        "limit",
+                        "NUMBER_TYPE_MAX",
+                        "int value should be between 1 and 100.",
+                    )
+                }
+                Err(_) => return bad("limit", "NUMBER_TYPE_COERCE", "Value is not int."),
+            },
+            "before" | "after" => match value.parse::<u64>() {
+                Ok(id) if key == "before" => before = Some(id),
+                Ok(id) => after = Some(id),
+                Err(_) => return bad(key, "NUMBER_TYPE_COERCE", "Value is not snowflake."),
+            },
+            "around" => {
+                return bad(
+                    "around",
+                    "UNSUPPORTED",
+                    "around is not supported by the fake.",
+                )
+            }
+            _ => {}
+        }
+    }
+    if !access::can_read_history(config, inner, channel_id) {
+        return Reply::ok(json!([]));
+    }
+    let mut listed: Vec<&RecordedMessage> = inner
+        .messages
+        .iter()
+        .map(|m| &m.record)
+        .filter(|m| m.channel_id == channel_id && !m.deleted && m.flags() & 64 == 0)
+        .filter(|m| before.is_none_or(|b| m.id < b) && after.is_none_or(|a| m.id > a))
+        .collect();
+    listed.sort_by_key(|m| m.id);
+    // `after` pages forward from the given message (the oldest newer ones), otherwise the
+    // newest; either way the page is listed newest first.
+    let page: Vec<&RecordedMessage> = if after.is_some() && before.is_none() {
+        listed.into_iter().take(limit).collect()
+    } else {
+        let skip = listed.len().saturating_sub(limit);
+        listed.into_iter().skip(skip).collect()
+    };
+    Reply::ok(json!(page
+        .iter()
+        .rev()
+        .map(|m| m.json.clone())
+        .collect::<Vec<_>>()))
 }
 
 fn find_message(inner: &Inner, channel: Option<u64>, id: Option<u64>) -> Option<Value> {
