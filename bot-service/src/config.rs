@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use shared_proto::{DiscordUserId, Idr, PackageSize};
+use shared_proto::{DiscordUserId, Idr};
 
 use crate::domain::admin::AdminRole;
 use crate::domain::amount::TopupBounds;
@@ -57,8 +57,16 @@ pub struct Settings {
     pub amqp_namespace: String,
     pub topup_bounds: TopupBounds,
     pub topup_presets: Vec<Idr>,
-    /// Display only; the payment-service's catalogue reply is authoritative.
-    pub prices: Vec<(PackageSize, Idr)>,
+    /// Where the live stock panel is kept (`STOCK_CHANNEL_ID`): one message showing every
+    /// active product's stock and prices, edited in place. Kept only by the replica whose
+    /// gateway holds shard 0; none when unset.
+    pub stock_channel_id: Option<u64>,
+    /// How often the stock panel reads the catalogue (`STOCK_PANEL_INTERVAL_SECS`, default 5);
+    /// the message is edited only when what it shows changed, so at most once per interval.
+    pub stock_panel_interval: Duration,
+    /// Where "a buyer bought 5 × VIP 30 days" is posted after an order's first delivery
+    /// (`BUYLOG_CHANNEL_ID`): never a code or a buyer's name. None when unset.
+    pub buylog_channel_id: Option<u64>,
     pub delivery_retry_attempts: u32,
     pub admin_claim_secret: SecretString,
     /// Address of the `/healthz`, `/readyz`, `/metrics` listener (`BOT_HEALTH_HOST`): loopback
@@ -126,6 +134,13 @@ const IGNORED: &[&str] = &[
     "NOTIFY_ADMIN_ON_ORDER",
     "NOTIFY_USER_ON_DELIVERY",
     "COMMAND_PREFIX",
+    // Prices live in the catalogue now (payment-service seeds the default product from these on
+    // its first start with the catalogue; `/admin product price` changes them afterwards).
+    "PRICE_1_CODE",
+    "PRICE_5_CODES",
+    "PRICE_10_CODES",
+    "PRICE_25_CODES",
+    "PRICE_50_CODES",
 ];
 
 /// A short list: the shop's own servers, never "every server the bot is in".
@@ -210,17 +225,15 @@ impl Settings {
             });
         }
 
-        let price_keys = [
-            (PackageSize::One, "PRICE_1_CODE", 15_000),
-            (PackageSize::Five, "PRICE_5_CODES", 70_000),
-            (PackageSize::Ten, "PRICE_10_CODES", 130_000),
-            (PackageSize::TwentyFive, "PRICE_25_CODES", 300_000),
-            (PackageSize::Fifty, "PRICE_50_CODES", 550_000),
-        ];
-        let mut prices = Vec::new();
-        for (p, key, default) in price_keys {
-            prices.push((p, Idr::new(raw.i64_or(key, default)?)));
-        }
+        let panel_secs = raw.i64_or("STOCK_PANEL_INTERVAL_SECS", 5)?;
+        let stock_panel_interval = u64::try_from(panel_secs)
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .map(Duration::from_secs)
+            .ok_or(ConfigError::Invalid {
+                name: "STOCK_PANEL_INTERVAL_SECS",
+                reason: format!("{panel_secs} is not from 1 to 3600 seconds"),
+            })?;
 
         let mut stock_admin_user_ids = Vec::new();
         if let Some(list) = raw.opt("STOCK_ADMIN_USER_IDS") {
@@ -369,7 +382,9 @@ impl Settings {
             topup_bounds: TopupBounds { min, max },
             topup_presets,
             default_lang,
-            prices,
+            stock_channel_id: raw.opt_u64("STOCK_CHANNEL_ID")?,
+            stock_panel_interval,
+            buylog_channel_id: raw.opt_u64("BUYLOG_CHANNEL_ID")?,
             delivery_retry_attempts: attempts,
             admin_claim_secret: SecretString::from(admin_claim_secret),
             health_host,
@@ -655,6 +670,35 @@ mod tests {
         let s = Settings::from_env_map(v).unwrap();
         assert!(s.ignored_settings.contains(&"DATABASE_TYPE".to_string()));
         assert!(s.ignored_settings.contains(&"LOG_TO_FILE".to_string()));
+    }
+
+    #[test]
+    fn prices_are_the_catalogues_and_the_panel_and_buy_log_are_optional() {
+        let mut v = base();
+        v.insert("PRICE_5_CODES".into(), "70000".into());
+        let s = Settings::from_env_map(v).unwrap();
+        assert!(s.ignored_settings.contains(&"PRICE_5_CODES".to_string()));
+        assert_eq!(s.stock_channel_id, None);
+        assert_eq!(s.buylog_channel_id, None);
+        assert_eq!(s.stock_panel_interval, Duration::from_secs(5));
+        let mut v = base();
+        v.insert("STOCK_CHANNEL_ID".into(), "100000000000000200".into());
+        v.insert("BUYLOG_CHANNEL_ID".into(), "100000000000000201".into());
+        v.insert("STOCK_PANEL_INTERVAL_SECS".into(), "30".into());
+        let s = Settings::from_env_map(v).unwrap();
+        assert_eq!(s.stock_channel_id, Some(100000000000000200));
+        assert_eq!(s.buylog_channel_id, Some(100000000000000201));
+        assert_eq!(s.stock_panel_interval, Duration::from_secs(30));
+        for bad in ["0", "-1", "soon"] {
+            let mut v = base();
+            v.insert("STOCK_PANEL_INTERVAL_SECS".into(), bad.into());
+            let e = Settings::from_env_map(v).unwrap_err().to_string();
+            assert!(e.contains("STOCK_PANEL_INTERVAL_SECS"), "{e}");
+        }
+        let mut v = base();
+        v.insert("STOCK_CHANNEL_ID".into(), "general".into());
+        let e = Settings::from_env_map(v).unwrap_err().to_string();
+        assert!(e.contains("STOCK_CHANNEL_ID"), "{e}");
     }
     #[test]
     fn the_test_only_tls_endpoint_needs_both_settings_and_excludes_the_proxy_url() {

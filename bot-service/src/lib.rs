@@ -191,6 +191,21 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         ),
     ];
 
+    // The live stock panel: one keeper only, the replica holding shard 0 (no gateway, no panel).
+    let panel_stop = CancellationToken::new();
+    let panel_task = match (state.settings.stock_channel_id, state.settings.gateway) {
+        (Some(channel), GatewayMode::Shards { first: 0, .. }) => Some(discord::stock_panel::spawn(
+            state.clone(),
+            channel,
+            panel_stop.clone(),
+        )),
+        (Some(_), _) => {
+            tracing::info!("STOCK_CHANNEL_ID is set, but this replica does not hold shard 0: another keeps the stock panel");
+            None
+        }
+        (None, _) => None,
+    };
+
     let mut gateway_task = None;
     let mut shard_manager = None;
     if let (Some(mut c), GatewayMode::Shards { first, last, total }) =
@@ -215,8 +230,12 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     shutdown.cancelled().await;
     tracing::info!("shutting down: stopping consumers, finishing in-flight deliveries");
     consumers_stop.cancel();
+    panel_stop.cancel();
     for c in consumers {
         let _ = c.await;
+    }
+    if let Some(task) = panel_task {
+        let _ = task.await;
     }
     if let Some(manager) = shard_manager {
         manager.shutdown_all().await;

@@ -6,13 +6,13 @@ use std::time::Duration;
 use crate::domain::i18n::Lang;
 use broker::{Broker, BrokerError};
 use shared_proto::{
-    AdminBatchDefective, AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminReportAction,
-    AdminStats, AdminStockAdd, AdminStockQuarantine, AdminStockView, BalanceQuery, BalanceReply,
-    BatchDefective, CatalogQuery, CatalogReply, Command, DiscordUserId, Envelope, HistoryQuery,
-    HistoryReply, OrderAccepted, OrderCreate, OrderProcessed, OrdersPage, OwedCleared,
-    QuarantineProcessed, Reply, ReportActionDone, ReportCreate, ReportView, ServiceError,
-    StatsView, StockAdded, StockView, TopupCancel, TopupCreate, TopupCreated, TopupInfo,
-    TopupStatusQuery,
+    AdminBatchDefective, AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminProduct,
+    AdminReportAction, AdminStats, AdminStockAdd, AdminStockQuarantine, AdminStockView,
+    BalanceQuery, BalanceReply, BatchDefective, CatalogQuery, CatalogReply, Command, DiscordUserId,
+    Envelope, HistoryQuery, HistoryReply, OrderAccepted, OrderCodes, OrderCodesQuery, OrderCreate,
+    OrderProcessed, OrdersPage, OwedCleared, ProductsView, QuarantineProcessed, Reply,
+    ReportActionDone, ReportCreate, ReportView, ServiceError, StatsView, StockAdded, StockView,
+    TopupCancel, TopupCreate, TopupCreated, TopupInfo, TopupStatusQuery,
 };
 
 /// Why a request got no usable answer.
@@ -244,6 +244,23 @@ impl PaymentClient {
         )
     }
 
+    /// Manage the catalogue (`admin.product`): the answer lists every product.
+    pub async fn admin_product(&self, req: AdminProduct) -> Result<ProductsView, RequestError> {
+        expect_reply!(
+            self.send(Command::AdminProduct(req)).await?,
+            Reply::Products
+        )
+    }
+
+    /// A buyer's own completed order's codes, again (`order.codes`). The reply holds codes:
+    /// nothing of it is logged here or by [`Self::send`] (which logs the reply's type only).
+    pub async fn order_codes(&self, req: OrderCodesQuery) -> Result<OrderCodes, RequestError> {
+        expect_reply!(
+            self.send(Command::OrderCodes(req)).await?,
+            Reply::OrderCodes
+        )
+    }
+
     pub async fn batch_defective(
         &self,
         req: AdminBatchDefective,
@@ -275,6 +292,8 @@ fn request_id_of(command: &Command) -> Option<&str> {
         Command::ReportCreate(c) => Some(&c.request_id),
         Command::AdminReportAction(c) => Some(&c.request_id),
         Command::AdminBatchDefective(c) => Some(&c.request_id),
+        Command::AdminProduct(c) => Some(&c.request_id),
+        Command::OrderCodes(c) => Some(&c.request_id),
         _ => None,
     }
 }

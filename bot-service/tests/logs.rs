@@ -133,6 +133,8 @@ fn delivery(order: &str, user: u64, interaction: Option<InteractionRef>) -> Deli
     DeliveryRequested {
         order_number: order.to_string(),
         user_id: DiscordUserId::new(user).expect("id"),
+        product_id: shared_proto::ProductId::DEFAULT,
+        product_name: None,
         package: PackageSize::One,
         total_price: Idr::new(15_000),
         codes: vec![format!("{order}-CODE")],

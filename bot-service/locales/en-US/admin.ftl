@@ -154,3 +154,39 @@ refusal-already-refunded = Order { $order } was already refunded.
 refusal-refund-needs-force = Order { $order } is completed or being delivered: the buyer may hold its codes. Refund it only with force and a reason.
 refusal-forced-refund-needs-reason = A forced refund of order { $order } needs a reason.
 refusal-order-changed = Order { $order } changed meanwhile; look at it again and retry.
+
+# The catalogue, for admins.
+refusal-product-name-taken = Another product is already called { $name }.
+refusal-product-name-invalid = A product name must be 1 to 80 characters, a description at most 300.
+product-option-invalid = Pick a product from the list offered while typing.
+product-edit-nothing = Nothing to change: give at least one of name, description, display order, low-stock threshold or active.
+price-list-empty = Give at least one price, like `1=15000,5=70000`.
+price-list-too-long = The price list is too long; give one price for each package, like `1=15000,5=70000`.
+price-list-not-a-pair = `{ $entry }` is not package=price, like `5=70000`. Nothing was changed.
+price-list-unknown-package = `{ $package }` is not a package: use 1, 5, 10, 25 or 50. Nothing was changed.
+price-list-bad-price = `{ $price }` is not a price: give whole rupiah above zero, like 70000. Nothing was changed.
+price-list-duplicate = The package of { $codes } codes is given twice. Nothing was changed.
+product-choice = { $name } (#{ $id })
+product-choice-disabled = { $name } (#{ $id }, off sale)
+products-title = Products
+products-changed = Done: { $product } (#{ $id }). The whole catalogue:
+products-none = There are no products yet. Add one with `/admin product add`.
+product-heading = { $product } (#{ $id })
+product-heading-disabled = { $product } (#{ $id }), off sale
+product-threshold-default = shop default
+product-details = { $prices }
+    { $available } available · { $sold } sold · display order { $order } · low stock at { $threshold }
+product-no-prices = no package on sale
+field-per-product = Per product
+product-stock-line = **{ $product }** (#{ $id }): { $available } available · { $reserved } reserved · { $sold } sold · low at { $threshold }
+product-stock-line-disabled = **{ $product }** (#{ $id }, off sale): { $available } available · { $reserved } reserved · { $sold } sold · low at { $threshold }
+product-sales-30-days = {" "}· 30 days: { $orders } orders, { $codes } codes, { $revenue }
+orders-filter-product = product { $product }
+stock-low-product = Only **{ $available }** codes of **{ $product }** left (alert threshold { $threshold }). Add stock with `/admin addstock`.
+stock-panel-title = Stock
+stock-panel-description = Codes available right now, by product. Press **Order codes** to buy.
+stock-panel-product = { $product }: { $available } available
+stock-panel-sold-out = { $line } (sold out)
+stock-panel-footer = Updated automatically
+buy-log = A buyer bought { $count } × { $product }
+buy-log-unnamed = A buyer bought { $package }

@@ -180,3 +180,39 @@ refusal-report-note-required = You chose Other: please say what is wrong with th
 refusal-balance-owed = { $amount } of a refunded or charged-back top-up is still owed. An admin must clear it before you can order.
 refusal-topup-not-found = There is no top-up { $order } of yours.
 order-status-partially-refunded = { $status }, partially refunded ({ $amount })
+
+# The catalogue: several products, a changed price.
+refusal-price-changed = The price of { $package } of { $product } changed from { $confirmed } to { $price }. Nothing was charged.
+refusal-product-not-found = Product #{ $id } is not in the shop (or no longer on sale).
+refusal-product-inactive = { $product } is not on sale right now.
+refusal-package-not-on-sale = { $package } of { $product } is not on sale right now.
+refusal-reveal-window-passed = The codes of order { $order } can only be shown again within { $days } days of the purchase. Please open a report if you need help.
+product-unnamed = Redfinger codes
+product-option = { $available } available · from { $price }
+product-option-no-price = { $available } available
+product-picker-description = Choose a product; its packages and prices come next.
+product-picker-placeholder = Choose a product
+pick-a-product = Please pick one of the products.
+product-gone = That product is no longer on sale. Use `/shop` to see what is.
+picker-product-title = Order { $product }
+picker-product-description = Choose a package. { $available } codes are available right now.
+field-product = About this product
+purchase-line = { $product }: { $package }
+price-changed-title = The price changed
+price-changed = { $purchase } now costs **{ $price }** (you saw { $confirmed }). Nothing was charged. Confirm again to buy at the new price.
+field-new-price = New price
+
+# My purchases: codes of a completed order shown again.
+reveal-placeholder = See the codes of an order again
+pick-an-order = Please pick one of your orders.
+reveal-title = Your codes: { $order }
+reveal-summary = Order **{ $order }**: { $purchase }.
+reveal-no-codes = No codes of this order are left to show (replaced or refunded).
+reveal-footer = Only you can see this. Keep your codes private.
+reveal-too-many = This order has { $count } codes, too many to show here: use **Send to my DMs** to get them as a file.
+button-send-to-dms = Send to my DMs
+reveal-sent-title = Sent to your DMs
+reveal-sent = The codes of order { $order } are in your DMs.
+reveal-dms-closed = Your DMs are closed, so the codes could not be sent. Allow direct messages from server members and try again, or use the codes shown here.
+reveal-dm-failed = The codes could not be sent by DM right now. Please try again in a minute.
+reveal-cooldown = You asked to see codes again too often. Please try again in { $minutes } min.

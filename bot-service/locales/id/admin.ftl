@@ -150,3 +150,39 @@ refusal-already-refunded = Pesanan { $order } sudah di-refund.
 refusal-refund-needs-force = Pesanan { $order } sudah selesai atau sedang dikirim: pembeli mungkin sudah memegang kodenya. Refund hanya dengan paksa dan alasan.
 refusal-forced-refund-needs-reason = Refund paksa untuk pesanan { $order } wajib disertai alasan.
 refusal-order-changed = Pesanan { $order } berubah sementara itu; lihat lagi lalu coba ulang.
+
+# Katalog, untuk admin.
+refusal-product-name-taken = Sudah ada produk lain bernama { $name }.
+refusal-product-name-invalid = Nama produk harus 1 sampai 80 karakter, deskripsi paling banyak 300.
+product-option-invalid = Pilih produk dari daftar yang muncul saat mengetik.
+product-edit-nothing = Tidak ada yang diubah: isi minimal salah satu dari nama, deskripsi, urutan tampil, batas stok menipis atau aktif.
+price-list-empty = Isi minimal satu harga, misalnya `1=15000,5=70000`.
+price-list-too-long = Daftar harga terlalu panjang; isi satu harga untuk tiap paket, misalnya `1=15000,5=70000`.
+price-list-not-a-pair = `{ $entry }` bukan paket=harga, misalnya `5=70000`. Tidak ada yang diubah.
+price-list-unknown-package = `{ $package }` bukan paket: gunakan 1, 5, 10, 25 atau 50. Tidak ada yang diubah.
+price-list-bad-price = `{ $price }` bukan harga: isi rupiah bulat di atas nol, misalnya 70000. Tidak ada yang diubah.
+price-list-duplicate = Paket { $codes } kode diisi dua kali. Tidak ada yang diubah.
+product-choice = { $name } (#{ $id })
+product-choice-disabled = { $name } (#{ $id }, tidak dijual)
+products-title = Produk
+products-changed = Selesai: { $product } (#{ $id }). Seluruh katalog:
+products-none = Belum ada produk. Tambahkan dengan `/admin produk tambah`.
+product-heading = { $product } (#{ $id })
+product-heading-disabled = { $product } (#{ $id }), tidak dijual
+product-threshold-default = bawaan toko
+product-details = { $prices }
+    { $available } tersedia · { $sold } terjual · urutan tampil { $order } · stok menipis di { $threshold }
+product-no-prices = tidak ada paket yang dijual
+field-per-product = Per produk
+product-stock-line = **{ $product }** (#{ $id }): { $available } tersedia · { $reserved } dipesan · { $sold } terjual · menipis di { $threshold }
+product-stock-line-disabled = **{ $product }** (#{ $id }, tidak dijual): { $available } tersedia · { $reserved } dipesan · { $sold } terjual · menipis di { $threshold }
+product-sales-30-days = {" "}· 30 hari: { $orders } pesanan, { $codes } kode, { $revenue }
+orders-filter-product = produk { $product }
+stock-low-product = Tinggal **{ $available }** kode **{ $product }** (batas peringatan { $threshold }). Tambah stok dengan `/admin tambahstok`.
+stock-panel-title = Stok
+stock-panel-description = Kode yang tersedia saat ini, per produk. Tekan **Beli Kode** untuk membeli.
+stock-panel-product = { $product }: { $available } tersedia
+stock-panel-sold-out = { $line } (habis)
+stock-panel-footer = Diperbarui otomatis
+buy-log = Seorang pembeli membeli { $count } × { $product }
+buy-log-unnamed = Seorang pembeli membeli { $package }

@@ -172,3 +172,39 @@ refusal-report-note-required = Kamu memilih Lainnya: tolong jelaskan masalah kod
 refusal-balance-owed = Masih ada { $amount } dari isi saldo yang di-refund atau di-chargeback yang belum lunas. Admin harus menyelesaikannya dulu sebelum kamu bisa memesan.
 refusal-topup-not-found = Kamu tidak punya isi saldo { $order }.
 order-status-partially-refunded = { $status }, sebagian dana dikembalikan ({ $amount })
+
+# Katalog: beberapa produk, harga yang berubah.
+refusal-price-changed = Harga { $package } untuk { $product } berubah dari { $confirmed } menjadi { $price }. Tidak ada yang ditagih.
+refusal-product-not-found = Produk #{ $id } tidak ada di toko (atau sudah tidak dijual).
+refusal-product-inactive = { $product } sedang tidak dijual.
+refusal-package-not-on-sale = { $package } untuk { $product } sedang tidak dijual.
+refusal-reveal-window-passed = Kode pesanan { $order } hanya bisa ditampilkan lagi dalam { $days } hari setelah pembelian. Buat laporan jika butuh bantuan.
+product-unnamed = Kode Redfinger
+product-option = { $available } tersedia · mulai { $price }
+product-option-no-price = { $available } tersedia
+product-picker-description = Pilih produk; paket dan harganya ditampilkan berikutnya.
+product-picker-placeholder = Pilih produk
+pick-a-product = Silakan pilih salah satu produk.
+product-gone = Produk itu sudah tidak dijual. Gunakan `/shop` untuk melihat yang tersedia.
+picker-product-title = Pesan { $product }
+picker-product-description = Pilih paket. Saat ini tersedia { $available } kode.
+field-product = Tentang produk ini
+purchase-line = { $product }: { $package }
+price-changed-title = Harga berubah
+price-changed = { $purchase } sekarang seharga **{ $price }** (sebelumnya kamu lihat { $confirmed }). Tidak ada yang ditagih. Konfirmasi lagi untuk membeli dengan harga baru.
+field-new-price = Harga baru
+
+# Pembelianku: kode pesanan yang sudah selesai ditampilkan lagi.
+reveal-placeholder = Lihat lagi kode sebuah pesanan
+pick-an-order = Silakan pilih salah satu pesananmu.
+reveal-title = Kodemu: { $order }
+reveal-summary = Pesanan **{ $order }**: { $purchase }.
+reveal-no-codes = Tidak ada kode pesanan ini yang bisa ditampilkan (sudah diganti atau dikembalikan dananya).
+reveal-footer = Hanya kamu yang bisa melihat ini. Jaga kerahasiaan kodemu.
+reveal-too-many = Pesanan ini berisi { $count } kode, terlalu banyak untuk ditampilkan di sini: gunakan **Kirim ke DM** untuk menerimanya sebagai file.
+button-send-to-dms = Kirim ke DM
+reveal-sent-title = Terkirim ke DM
+reveal-sent = Kode pesanan { $order } sudah ada di DM-mu.
+reveal-dms-closed = DM-mu tertutup, jadi kode tidak bisa dikirim. Izinkan pesan langsung dari anggota server lalu coba lagi, atau gunakan kode yang ditampilkan di sini.
+reveal-dm-failed = Kode belum bisa dikirim lewat DM. Coba lagi sebentar lagi.
+reveal-cooldown = Kamu terlalu sering meminta kode ditampilkan lagi. Coba lagi dalam { $minutes } menit.

@@ -8,7 +8,7 @@ use serenity::all::{
     ComponentInteraction, ComponentInteractionDataKind, Context as SerenityContext,
     CreateInteractionResponse, ModalInteraction,
 };
-use shared_proto::{OrderCreate, PackageSize, TopupState};
+use shared_proto::{OrderCreate, PackageSize, ProductId, TopupState};
 
 use super::admin_check::admin_grant;
 use super::interaction::{
@@ -86,14 +86,33 @@ async fn route(
         ComponentAction::Menu(MenuItem::Help) => {
             reply_ephemeral(state, origin, &views::help(origin.lang)).await?;
         }
-        ComponentAction::PickPackage { owner } => {
-            let chosen = match &c.data.kind {
-                ComponentInteractionDataKind::StringSelect { values } => values
-                    .first()
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .and_then(|n| PackageSize::try_from(n).ok()),
-                _ => None,
+        ComponentAction::PickProduct { owner } => {
+            let Some(product) = selected(c).and_then(|v| v.parse::<i64>().ok()) else {
+                return reply_ephemeral(
+                    state,
+                    origin,
+                    &views::error(origin.lang, tr!(origin.lang, "pick-a-product")),
+                )
+                .await;
             };
+            defer_update(state, origin).await?;
+            let view = match state.payments.catalog().await {
+                Ok(cat) => match views::offers(&cat)
+                    .iter()
+                    .find(|o| o.product_id == ProductId(product))
+                {
+                    Some(offer) => views::package_picker(origin.lang, owner, offer, true)
+                        .unwrap_or_else(|_| menu_failed(origin.lang)),
+                    None => views::error(origin.lang, tr!(origin.lang, "product-gone")),
+                },
+                Err(e) => views::error(origin.lang, e.user_message(origin.lang)),
+            };
+            show(http, origin, &view).await;
+        }
+        ComponentAction::PickPackage { owner, product } => {
+            let chosen = selected(c)
+                .and_then(|v| v.parse::<u32>().ok())
+                .and_then(|n| PackageSize::try_from(n).ok());
             let Some(package) = chosen else {
                 return reply_ephemeral(
                     state,
@@ -106,29 +125,51 @@ async fn route(
             let (catalog, balance) =
                 tokio::join!(state.payments.catalog(), state.payments.balance(owner));
             let view = match (catalog, balance) {
-                (Ok(cat), Ok(bal)) => match cat.packages.iter().find(|e| e.package == package) {
-                    Some(entry) => views::confirm_order(
-                        origin.lang,
-                        owner,
-                        entry,
-                        bal.balance,
-                        origin.interaction_id.get(),
-                    )
-                    .unwrap_or_else(|_| menu_failed(origin.lang)),
-                    None => views::error(origin.lang, tr!(origin.lang, "package-gone")),
-                },
+                (Ok(cat), Ok(bal)) => {
+                    let offers = views::offers(&cat);
+                    let offer = offers.iter().find(|o| o.product_id == product);
+                    match offer.and_then(|o| {
+                        o.packages
+                            .iter()
+                            .find(|e| e.package == package)
+                            .map(|e| (o, e))
+                    }) {
+                        Some((offer, entry)) => views::confirm_order(
+                            origin.lang,
+                            owner,
+                            views::Purchase {
+                                product,
+                                product_name: Some(offer.name.as_str())
+                                    .filter(|n| !n.trim().is_empty()),
+                                package,
+                            },
+                            entry,
+                            bal.balance,
+                            origin.interaction_id.get(),
+                        )
+                        .unwrap_or_else(|_| menu_failed(origin.lang)),
+                        None if offer.is_none() => {
+                            views::error(origin.lang, tr!(origin.lang, "product-gone"))
+                        }
+                        None => views::error(origin.lang, tr!(origin.lang, "package-gone")),
+                    }
+                }
                 (Err(e), _) | (_, Err(e)) => views::error(origin.lang, e.user_message(origin.lang)),
             };
             show(http, origin, &view).await;
         }
         ComponentAction::ConfirmOrder {
             owner,
+            product,
             package,
+            price,
             nonce,
         } => {
             // Deferred before anything else: Discord allows 3 s and the order takes a round trip.
             defer_update(state, origin).await?;
-            if let Ok(processing) = views::order_processing(origin.lang, owner, package, nonce) {
+            if let Ok(processing) =
+                views::order_processing(origin.lang, owner, product, package, price, nonce)
+            {
                 show(http, origin, &processing).await;
             }
             let request = OrderCreate {
@@ -136,12 +177,16 @@ async fn route(
                 user: origin.user_ref(),
                 package,
                 interaction: Some(origin.interaction_ref()),
+                product_id: product,
+                confirmed_price: price,
             };
             let outcome = state.payments.create_order(request).await;
+            // A changed price offers a new Confirm: this click's id is its new request id.
+            let retry = (product, origin.interaction_id.get());
             let view = match outcome {
-                Ok(accepted) => views::order_outcome(origin.lang, owner, &Ok(accepted)),
+                Ok(accepted) => views::order_outcome(origin.lang, owner, &Ok(accepted), retry),
                 Err(crate::payment_client::RequestError::Service(e)) => {
-                    views::order_outcome(origin.lang, owner, &Err(e))
+                    views::order_outcome(origin.lang, owner, &Err(e), retry)
                 }
                 Err(e) => Ok(views::error(
                     origin.lang,
@@ -156,6 +201,26 @@ async fn route(
                 views::error(origin.lang, tr!(origin.lang, "order-result-unshown"))
             });
             show(http, origin, &view).await;
+        }
+        ComponentAction::RevealPick { owner } => {
+            let Some(order_number) = selected(c).filter(|n| carriable_order_number(owner, n))
+            else {
+                return reply_ephemeral(
+                    state,
+                    origin,
+                    &views::error(origin.lang, tr!(origin.lang, "pick-an-order")),
+                )
+                .await;
+            };
+            defer_ephemeral(state, origin).await?;
+            super::purchases::reveal(state, origin, owner, order_number).await;
+        }
+        ComponentAction::RevealToDm {
+            owner,
+            order_number,
+        } => {
+            defer_ephemeral(state, origin).await?;
+            super::purchases::reveal_to_dm(state, origin, owner, order_number).await;
         }
         ComponentAction::CancelOrder { .. } => {
             respond(
@@ -257,14 +322,19 @@ async fn route(
             }
         }
         ComponentAction::OrdersPage {
-            page, status, user, ..
+            page,
+            status,
+            user,
+            product,
+            ..
         } => {
             defer_update(state, origin).await?;
             match admin_grant(state, origin) {
                 Ok(grant) => {
-                    let view =
-                        super::commands::orders_page(state, origin, &grant, page, status, user)
-                            .await;
+                    let view = super::commands::orders_page(
+                        state, origin, &grant, page, status, user, product,
+                    )
+                    .await;
                     show(http, origin, &view).await;
                 }
                 Err(refusal) => {
@@ -342,6 +412,25 @@ async fn topup_amount(
             reply_ephemeral(state, origin, &view).await
         }
     }
+}
+
+/// The first value picked in a select menu.
+fn selected(c: &ComponentInteraction) -> Option<String> {
+    match &c.data.kind {
+        ComponentInteractionDataKind::StringSelect { values } => values.first().cloned(),
+        _ => None,
+    }
+}
+
+/// An order number as the bot's own ids carry it (what the `/history` menu offers): anything
+/// else in a select value was not offered by the bot.
+fn carriable_order_number(owner: shared_proto::DiscordUserId, order_number: &str) -> bool {
+    ComponentAction::RevealToDm {
+        owner,
+        order_number: order_number.to_string(),
+    }
+    .encode()
+    .is_ok()
 }
 
 /// Whether the message a button belongs to already shows an image (the QR screen does).

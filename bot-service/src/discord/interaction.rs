@@ -281,10 +281,15 @@ pub async fn show_history(state: &AppState, origin: &Origin) {
     show(&state.http, origin, &view).await;
 }
 
+/// The first step of an order: with one product on sale its packages straight away, with
+/// several the products first.
 pub async fn show_package_picker(state: &AppState, origin: &Origin) {
     let view = match state.payments.catalog().await {
-        Ok(c) => views::package_picker(origin.lang, origin.user, &c)
-            .unwrap_or_else(|_| menu_failed(origin.lang)),
+        Ok(c) => match views::offers(&c).as_slice() {
+            [one] => views::package_picker(origin.lang, origin.user, one, false),
+            several => views::product_picker(origin.lang, origin.user, several),
+        }
+        .unwrap_or_else(|_| menu_failed(origin.lang)),
         Err(e) => views::error(origin.lang, e.user_message(origin.lang)),
     };
     show(&state.http, origin, &view).await;

@@ -8,8 +8,10 @@ pub mod commands;
 pub mod components;
 pub mod interaction;
 pub mod outbound;
+pub mod purchases;
 pub mod render;
 pub mod reports;
+pub mod stock_panel;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};

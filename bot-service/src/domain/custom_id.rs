@@ -3,10 +3,16 @@
 //!
 //! Format: `rf1:<kind>[:<field>…]`. Discord limits a custom_id to 1–100 characters; [`encode`]
 //! never produces more and [`decode`] refuses anything it did not produce.
+//!
+//! Ids written before the catalogue (`rf1:pkg:{owner}`, `rf1:buy:{owner}:{codes}:{nonce}`,
+//! `rf1:ord:…` with four fields) still decode: they mean the default product, and a Confirm
+//! without a price charges the current one, as it always did.
 
 use std::fmt;
 
-use shared_proto::{DiscordUserId, Idr, OrderStatus, PackageSize, ReportAction, ReportReason};
+use shared_proto::{
+    DiscordUserId, Idr, OrderStatus, PackageSize, ProductId, ReportAction, ReportReason,
+};
 
 /// Prefix of every custom_id this build writes. A new incompatible format gets `rf2:`.
 pub const PREFIX: &str = "rf1";
@@ -22,15 +28,34 @@ const MAX_ORDER_ID_LEN: usize = 60;
 pub enum ComponentAction {
     /// A button of the main menu (also on the persistent panel: anyone may click it).
     Menu(MenuItem),
-    /// The package select menu shown to `owner`; the chosen package comes in the values.
-    PickPackage { owner: DiscordUserId },
-    /// Confirm buying `package`. `nonce` is the id of the interaction that showed this confirm
-    /// step and becomes the order's request id, so clicking Confirm twice (say after Discord
-    /// showed "This interaction failed") can never order twice.
+    /// The product select menu (a shop with several products); the product id comes in the
+    /// values.
+    PickProduct { owner: DiscordUserId },
+    /// The package select menu of `product` shown to `owner`; the chosen package comes in the
+    /// values.
+    PickPackage {
+        owner: DiscordUserId,
+        product: ProductId,
+    },
+    /// Confirm buying `package` of `product` at `price`, the price the buyer was shown (the
+    /// service refuses the order if it changed; `None` only from ids of an older build).
+    /// `nonce` is the id of the interaction that showed this confirm step and becomes the
+    /// order's request id, so clicking Confirm twice (say after Discord showed "This
+    /// interaction failed") can never order twice.
     ConfirmOrder {
         owner: DiscordUserId,
+        product: ProductId,
         package: PackageSize,
+        price: Option<Idr>,
         nonce: u64,
+    },
+    /// "My purchases": the select menu of `/history` listing the buyer's completed orders; the
+    /// order number comes in the values.
+    RevealPick { owner: DiscordUserId },
+    /// "Send to my DMs" under codes shown again: asks the service again with `to_dm`.
+    RevealToDm {
+        owner: DiscordUserId,
+        order_number: String,
     },
     /// Abandon the order step.
     CancelOrder { owner: DiscordUserId },
@@ -56,6 +81,7 @@ pub enum ComponentAction {
         page: u32,
         status: Option<OrderStatus>,
         user: Option<DiscordUserId>,
+        product: Option<ProductId>,
     },
     /// "Report a problem" under a delivery of `order_number`: asks the buyer what is wrong.
     ReportStart {
@@ -166,7 +192,10 @@ impl ComponentAction {
         use ComponentAction::*;
         match self {
             Menu(_) => None,
-            PickPackage { owner }
+            PickProduct { owner }
+            | PickPackage { owner, .. }
+            | RevealPick { owner }
+            | RevealToDm { owner, .. }
             | ConfirmOrder { owner, .. }
             | CancelOrder { owner }
             | TopupPreset { owner, .. }
@@ -188,7 +217,10 @@ impl ComponentAction {
         use ComponentAction::*;
         match self {
             Menu(_) => "menu",
+            PickProduct { .. } => "pick_product",
             PickPackage { .. } => "pick_package",
+            RevealPick { .. } => "reveal_pick",
+            RevealToDm { .. } => "reveal_to_dm",
             ConfirmOrder { .. } => "confirm_order",
             CancelOrder { .. } => "cancel_order",
             TopupPreset { .. } => "topup_preset",
@@ -263,24 +295,67 @@ impl ComponentAction {
                 .ok_or(CustomIdError::Malformed)
         };
         let tag = |i: usize| fields.get(i).copied().unwrap_or_default();
+        // Whole digits only (no sign, no leading `+`), so every id has one spelling.
+        let positive = |i: usize| -> Result<i64, CustomIdError> {
+            let f = fields.get(i).ok_or(CustomIdError::Malformed)?;
+            if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(CustomIdError::Malformed);
+            }
+            f.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(CustomIdError::Malformed)
+        };
+        let product_id = |i: usize| positive(i).map(ProductId);
+        let amount = |i: usize| positive(i).map(Idr::new);
         use ComponentAction::*;
         let action = match kind {
             "m" => {
                 arity(1)?;
                 Menu(MenuItem::from_tag(fields[0]).ok_or(CustomIdError::Malformed)?)
             }
-            "pkg" => {
+            "prd" => {
                 arity(1)?;
-                PickPackage { owner: user(0)? }
+                PickProduct { owner: user(0)? }
+            }
+            "pkg" => {
+                // One field: an id of the one-product shop (the default product).
+                let product = match fields.len() {
+                    1 => ProductId::DEFAULT,
+                    2 => product_id(1)?,
+                    _ => return Err(CustomIdError::Malformed),
+                };
+                PickPackage {
+                    owner: user(0)?,
+                    product,
+                }
             }
             "buy" => {
-                arity(3)?;
+                // Three fields: an id of the one-product shop (default product, no price).
+                let (product, price) = match fields.len() {
+                    3 => (ProductId::DEFAULT, None),
+                    5 => (product_id(3)?, Some(amount(4)?)),
+                    _ => return Err(CustomIdError::Malformed),
+                };
                 let codes: u32 = fields[1].parse().map_err(|_| CustomIdError::Malformed)?;
                 let nonce: u64 = fields[2].parse().map_err(|_| CustomIdError::Malformed)?;
                 ConfirmOrder {
                     owner: user(0)?,
+                    product,
                     package: PackageSize::try_from(codes).map_err(|_| CustomIdError::Malformed)?,
+                    price,
                     nonce,
+                }
+            }
+            "mine" => {
+                arity(1)?;
+                RevealPick { owner: user(0)? }
+            }
+            "mined" => {
+                arity(2)?;
+                RevealToDm {
+                    owner: user(0)?,
+                    order_number: order_id(1)?,
                 }
             }
             "nobuy" => {
@@ -289,13 +364,9 @@ impl ComponentAction {
             }
             "tp" => {
                 arity(2)?;
-                let amount: i64 = fields[1].parse().map_err(|_| CustomIdError::Malformed)?;
-                if amount <= 0 {
-                    return Err(CustomIdError::Malformed);
-                }
                 TopupPreset {
                     owner: user(0)?,
-                    amount: Idr::new(amount),
+                    amount: amount(1)?,
                 }
             }
             "tpc" => {
@@ -321,7 +392,12 @@ impl ComponentAction {
                 }
             }
             "ord" => {
-                arity(4)?;
+                let product = match fields.len() {
+                    4 => None,
+                    5 if fields[4].is_empty() => None,
+                    5 => Some(product_id(4)?),
+                    _ => return Err(CustomIdError::Malformed),
+                };
                 let page: u32 = fields[1].parse().map_err(|_| CustomIdError::Malformed)?;
                 let status = match fields[2] {
                     "" => None,
@@ -336,6 +412,7 @@ impl ComponentAction {
                     page,
                     status,
                     user: user_filter,
+                    product,
                 }
             }
             "rp" => {
@@ -383,12 +460,33 @@ impl fmt::Display for ComponentAction {
         use ComponentAction::*;
         match self {
             Menu(item) => write!(f, "{PREFIX}:m:{}", item.tag()),
-            PickPackage { owner } => write!(f, "{PREFIX}:pkg:{owner}"),
+            PickProduct { owner } => write!(f, "{PREFIX}:prd:{owner}"),
+            PickPackage { owner, product } => write!(f, "{PREFIX}:pkg:{owner}:{product}"),
+            ConfirmOrder {
+                owner,
+                product,
+                package,
+                price: Some(price),
+                nonce,
+            } => write!(
+                f,
+                "{PREFIX}:buy:{owner}:{}:{nonce}:{product}:{}",
+                package.codes(),
+                price.rupiah()
+            ),
+            // Only an id decoded from an older build has no price; written back the same way.
             ConfirmOrder {
                 owner,
                 package,
+                price: None,
                 nonce,
+                ..
             } => write!(f, "{PREFIX}:buy:{owner}:{}:{nonce}", package.codes()),
+            RevealPick { owner } => write!(f, "{PREFIX}:mine:{owner}"),
+            RevealToDm {
+                owner,
+                order_number,
+            } => write!(f, "{PREFIX}:mined:{owner}:{order_number}"),
             CancelOrder { owner } => write!(f, "{PREFIX}:nobuy:{owner}"),
             TopupPreset { owner, amount } => write!(f, "{PREFIX}:tp:{owner}:{}", amount.rupiah()),
             TopupCustom { owner } => write!(f, "{PREFIX}:tpc:{owner}"),
@@ -400,12 +498,19 @@ impl fmt::Display for ComponentAction {
                 page,
                 status,
                 user,
-            } => write!(
-                f,
-                "{PREFIX}:ord:{owner}:{page}:{}:{}",
-                status.map(|s| s.as_str()).unwrap_or(""),
-                user.map(|u| u.to_string()).unwrap_or_default()
-            ),
+                product,
+            } => {
+                write!(
+                    f,
+                    "{PREFIX}:ord:{owner}:{page}:{}:{}",
+                    status.map(|s| s.as_str()).unwrap_or(""),
+                    user.map(|u| u.to_string()).unwrap_or_default()
+                )?;
+                match product {
+                    Some(p) => write!(f, ":{p}"),
+                    None => Ok(()),
+                }
+            }
             ReportStart {
                 owner,
                 order_number,
@@ -459,7 +564,16 @@ mod tests {
             .map(ComponentAction::Menu)
             .collect();
         v.extend([
-            ComponentAction::PickPackage { owner: big },
+            ComponentAction::PickProduct { owner: big },
+            ComponentAction::PickPackage {
+                owner: big,
+                product: ProductId(i64::MAX),
+            },
+            ComponentAction::RevealPick { owner: big },
+            ComponentAction::RevealToDm {
+                owner: big,
+                order_number: "R".repeat(MAX_ORDER_ID_LEN),
+            },
             ComponentAction::CancelOrder { owner: big },
             ComponentAction::TopupCustom { owner: big },
             ComponentAction::TopupModal { owner: big },
@@ -480,12 +594,14 @@ mod tests {
                 page: u32::MAX,
                 status: Some(OrderStatus::Delivering),
                 user: Some(big),
+                product: Some(ProductId(i64::MAX)),
             },
             ComponentAction::OrdersPage {
                 owner: uid(5),
                 page: 0,
                 status: None,
                 user: None,
+                product: None,
             },
         ]);
         let longest_order = "R".repeat(MAX_ORDER_ID_LEN);
@@ -518,11 +634,65 @@ mod tests {
         for p in PackageSize::ALL {
             v.push(ComponentAction::ConfirmOrder {
                 owner: big,
+                product: ProductId(i64::MAX),
                 package: p,
+                price: Some(Idr::new(i64::MAX)),
                 nonce: u64::MAX,
             });
         }
         v
+    }
+
+    #[test]
+    fn ids_of_the_one_product_shop_still_work() {
+        assert_eq!(
+            ComponentAction::decode("rf1:pkg:7").unwrap(),
+            ComponentAction::PickPackage {
+                owner: uid(7),
+                product: ProductId::DEFAULT
+            }
+        );
+        assert_eq!(
+            ComponentAction::decode("rf1:buy:7:5:99").unwrap(),
+            ComponentAction::ConfirmOrder {
+                owner: uid(7),
+                product: ProductId::DEFAULT,
+                package: PackageSize::Five,
+                price: None,
+                nonce: 99,
+            }
+        );
+        assert_eq!(
+            ComponentAction::decode("rf1:ord:7:2::").unwrap(),
+            ComponentAction::OrdersPage {
+                owner: uid(7),
+                page: 2,
+                status: None,
+                user: None,
+                product: None,
+            }
+        );
+    }
+
+    #[test]
+    fn the_confirm_step_carries_the_product_and_the_price_seen() {
+        let confirm = ComponentAction::ConfirmOrder {
+            owner: uid(7),
+            product: ProductId(3),
+            package: PackageSize::Five,
+            price: Some(Idr::new(70_000)),
+            nonce: 99,
+        };
+        assert_eq!(confirm.encode().unwrap(), "rf1:buy:7:5:99:3:70000");
+        // A price without a product of its own cannot be written in the old form.
+        let odd = ComponentAction::ConfirmOrder {
+            owner: uid(7),
+            product: ProductId(3),
+            package: PackageSize::Five,
+            price: None,
+            nonce: 99,
+        };
+        assert_eq!(odd.encode(), Err(CustomIdError::Malformed));
     }
 
     #[test]
@@ -554,6 +724,17 @@ mod tests {
             "rf1:buy:abc:5:1",
             "rf1:buy:0:5:1",
             "rf1:buy:-5:5:1",
+            "rf1:buy:1:5:1:0:70000",
+            "rf1:buy:1:5:1:2:0",
+            "rf1:buy:1:5:1:2:+7",
+            "rf1:buy:1:5:1:2",
+            "rf1:buy:1:5:1:-2:700",
+            "rf1:pkg:1:x",
+            "rf1:pkg:1:0",
+            "rf1:prd",
+            "rf1:mine:1:2",
+            "rf1:mined:1:RF 1",
+            "rf1:ord:1:0:::x",
             "rf1:tp:1:-10000",
             "rf1:tp:1:0",
             "rf1:tp:1:1e5",
@@ -607,7 +788,9 @@ mod tests {
     fn only_the_owner_may_click_personal_components() {
         let mine = ComponentAction::ConfirmOrder {
             owner: uid(7),
+            product: ProductId::DEFAULT,
             package: PackageSize::Five,
+            price: Some(Idr::new(70_000)),
             nonce: 1,
         };
         assert!(may_click(&mine, uid(7)));

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use shared_proto::{DeliveryMethod, DeliveryRequested};
 
-use super::i18n::{self, Lang};
+use super::i18n::Lang;
 use super::message::{limits, Attachment, Embed, Message, COLOR_OK};
 use super::report::positions_list;
 use super::views;
@@ -49,7 +49,14 @@ fn codes_message(lang: Lang, d: &DeliveryRequested) -> DeliveryPlan {
                 lang,
                 "codes-summary",
                 order = order,
-                package = i18n::package(lang, d.package),
+                package = views::purchase_title(
+                    lang,
+                    &views::Purchase {
+                        product: d.product_id,
+                        product_name: d.product_name.as_deref(),
+                        package: d.package,
+                    }
+                ),
                 price = d.total_price
             ),
             tr!(lang, "codes-footer"),
@@ -192,6 +199,8 @@ mod tests {
         DeliveryRequested {
             order_number: "ORD-20260101-0001".into(),
             user_id: DiscordUserId::new(42).unwrap(),
+            product_id: shared_proto::ProductId::DEFAULT,
+            product_name: None,
             package: PackageSize::try_from(n as u32).unwrap_or(PackageSize::Fifty),
             total_price: Idr::new(70_000),
             codes: (0..n).map(|i| format!("RF-CODE-{i:04}")).collect(),

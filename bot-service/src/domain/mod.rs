@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod amount;
+pub mod catalog;
 pub mod custom_id;
 pub mod delivery;
 pub mod i18n;
@@ -11,4 +12,5 @@ pub mod permissions;
 pub mod qr;
 pub mod report;
 pub mod retry;
+pub mod stock_panel;
 pub mod views;

@@ -15,6 +15,7 @@ use crate::discord::outbound::{self, with_retry, DiscordFailure};
 use crate::domain::delivery::{self, Fallback};
 use crate::domain::i18n::Lang;
 use crate::domain::retry::{FailureClass, RetryPolicy};
+use crate::domain::views;
 use crate::state::AppState;
 use crate::tr;
 
@@ -49,6 +50,7 @@ impl Handler for DeliveryConsumer {
             tracing::error!(message_type = %envelope.message_type, "unexpected event on the deliveries queue, dead-lettering");
             return HandlerOutcome::Reject;
         };
+        let mut fresh = false;
         let outcome = match self
             .state
             .recent_deliveries
@@ -63,7 +65,10 @@ impl Handler for DeliveryConsumer {
                     .inc();
                 DeliveryOutcome::Confirmed(done)
             }
-            None => deliver(&self.state, &request).await,
+            None => {
+                fresh = true;
+                deliver(&self.state, &request).await
+            }
         };
         let event = match &outcome {
             DeliveryOutcome::Confirmed(c) => {
@@ -75,7 +80,12 @@ impl Handler for DeliveryConsumer {
         match super::publish_event(self.state.payments.broker(), event, envelope.correlation_id)
             .await
         {
-            Ok(()) => HandlerOutcome::Ack,
+            Ok(()) => {
+                if fresh && matches!(outcome, DeliveryOutcome::Confirmed(_)) {
+                    post_buy_log(&self.state, &request);
+                }
+                HandlerOutcome::Ack
+            }
             Err(error) => {
                 // Requeue: the in-process memory keeps a redelivery here from DMing again.
                 tracing::error!(%error, order_number = %request.order_number, "could not publish the delivery outcome; requeueing");
@@ -83,6 +93,36 @@ impl Handler for DeliveryConsumer {
             }
         }
     }
+}
+
+/// "A buyer bought 5 × VIP 30 days" in `BUYLOG_CHANNEL_ID`, after an order's first delivery
+/// only (attempt 1, not a replacement): never a code, never who bought. In the background, so
+/// the delivery's acknowledgement does not wait for it. A first delivery that needed a retry
+/// (attempt 2 or more) is not logged: the bot cannot tell a retry from an admin's re-delivery.
+fn post_buy_log(state: &Arc<AppState>, d: &DeliveryRequested) {
+    let Some(channel) = state.settings.buylog_channel_id else {
+        return;
+    };
+    if d.attempt != 1 || !d.replacing.is_empty() {
+        return;
+    }
+    let message = views::buy_log(
+        state.settings.default_lang,
+        d.product_name.as_deref(),
+        d.package,
+    );
+    let state = state.clone();
+    tokio::spawn(async move {
+        let http = state.http.as_ref();
+        let policy = RetryPolicy::new(state.settings.delivery_retry_attempts);
+        let sent = with_retry(policy, &state.metrics, || {
+            outbound::channel_message(http, ChannelId::new(channel), &message)
+        })
+        .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "could not post to the buy log channel");
+        }
+    });
 }
 
 /// Delivers one order's codes. Never returns an error: every ending is an outcome to publish.

@@ -110,6 +110,7 @@ async fn admin_commands_and_buttons_from_another_guild_or_a_dm_are_refused_and_p
         page: 1,
         status: None,
         user: None,
+        product: None,
     }
     .encode()
     .unwrap();

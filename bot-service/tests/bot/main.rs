@@ -1,6 +1,7 @@
 //! Black-box tests of the bot-service: the real bot (in-process `bot_service::run`) against the
 //! fake Discord and a real RabbitMQ with a unique namespace per test.
 
+mod catalog;
 mod delivery;
 mod discord_errors;
 mod fallback_channel;

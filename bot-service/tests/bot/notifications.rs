@@ -43,6 +43,8 @@ async fn low_stock_and_failed_orders_alert_the_admins() {
     let bot = spawn_bot(Options { gateway: false }).await;
     let alerts = bot.fake.config().channel_id;
     bot.publish_event(Event::StockLow(StockLow {
+        product_id: shared_proto::ProductId::DEFAULT,
+        product_name: None,
         available: 3,
         threshold: 10,
         notify_user_ids: vec![],

@@ -246,6 +246,8 @@ pub fn delivery(order: &str, user_id: u64, codes: usize) -> DeliveryRequested {
     DeliveryRequested {
         order_number: order.to_string(),
         user_id: DiscordUserId::new(user_id).unwrap(),
+        product_id: shared_proto::ProductId::DEFAULT,
+        product_name: None,
         package: PackageSize::try_from(codes as u32).unwrap_or(PackageSize::Fifty),
         total_price: Idr::new(15_000 * codes as i64),
         codes: (0..codes).map(|i| format!("{order}-CODE-{i:03}")).collect(),

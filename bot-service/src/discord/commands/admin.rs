@@ -1,15 +1,16 @@
 //! `/admin …`: stock (its quarantine and defective batches), orders, re-delivery/refund,
-//! statistics, the shop panel. Registered in the shop guild(s) only and hidden by
-//! `default_member_permissions`, but that is only what members see: the guild and the admin
-//! role are checked when each subcommand runs, and every request carries an admin claim bound
-//! to the guild, the operation and its parameters.
+//! statistics, the shop panel; the catalogue (`/admin product …`) is in `product.rs`.
+//! Registered in the shop guild(s) only and hidden by `default_member_permissions`, but that is
+//! only what members see: the guild and the admin role are checked when each subcommand runs,
+//! and every request carries an admin claim bound to the guild, the operation and its
+//! parameters.
 
 use chrono::Utc;
 use serenity::all::{Attachment, User};
 use shared_proto::{
     AdminBatchDefective, AdminOrderProcess, AdminOrdersList, AdminOwedClear, AdminStats,
     AdminStockAdd, AdminStockQuarantine, AdminStockView, DiscordUserId, OrderFilter, OrderStatus,
-    ProcessAction, QuarantineAction,
+    ProcessAction, ProductId, QuarantineAction,
 };
 
 use super::super::admin_check::admin_grant;
@@ -44,7 +45,8 @@ const PAGE_SIZE: u32 = 10;
         "defectbatch",
         "clearowed",
         "botstats",
-        "postpanel"
+        "postpanel",
+        "super::product::product"
     )
 )]
 pub async fn admin(_ctx: Context<'_>) -> Result<(), Error> {
@@ -54,7 +56,7 @@ pub async fn admin(_ctx: Context<'_>) -> Result<(), Error> {
 /// Defers, checks the guild and the role, and returns the origin and the admin grant (each
 /// command signs its own claim with it once its parameters are known); on refusal tells the
 /// user and returns None (nothing is published).
-async fn authorize(ctx: Context<'_>) -> Result<Option<(Origin, AdminGrant)>, Error> {
+pub(super) async fn authorize(ctx: Context<'_>) -> Result<Option<(Origin, AdminGrant)>, Error> {
     let o = origin(ctx)?;
     defer_ephemeral(ctx.data(), &o).await?;
     match admin_grant(ctx.data(), &o) {
@@ -78,11 +80,26 @@ pub async fn addstock(
     ctx: Context<'_>,
     #[description = "Codes, one a line (or separated by spaces)"] text: Option<String>,
     #[description = "A .txt file with one code a line"] file: Option<Attachment>,
+    #[autocomplete = "super::product::autocomplete_product"] product: Option<i64>,
 ) -> Result<(), Error> {
     let Some((o, grant)) = authorize(ctx).await? else {
         return Ok(());
     };
     let state = ctx.data();
+    // Without the option: the default product (the one-product shop's).
+    let product_id = match product.map(super::product::product_id) {
+        None => ProductId::DEFAULT,
+        Some(Some(id)) => id,
+        Some(None) => {
+            show(
+                &state.http,
+                &o,
+                &views::error(o.lang, tr!(o.lang, "product-option-invalid")),
+            )
+            .await;
+            return Ok(());
+        }
+    };
     let (body, source_name) = match (text, file) {
         (_, Some(f)) => {
             if f.size > MAX_STOCK_FILE {
@@ -139,6 +156,7 @@ pub async fn addstock(
             AdminStockAdd {
                 request_id: o.interaction_id.to_string(),
                 claim: grant.claim(Utc::now()),
+                product_id,
                 text: body,
                 source_name,
             },
@@ -218,6 +236,7 @@ pub async fn vieworders(
     #[description = "Page (1 = newest)"]
     #[min = 1]
     page: Option<u32>,
+    #[autocomplete = "super::product::autocomplete_product"] product: Option<i64>,
 ) -> Result<(), Error> {
     let Some((o, grant)) = authorize(ctx).await? else {
         return Ok(());
@@ -225,12 +244,22 @@ pub async fn vieworders(
     let user = user.and_then(|u| DiscordUserId::new(u.id.get()).ok());
     let status = status.map(OrderStatus::from);
     let page = page.unwrap_or(1).saturating_sub(1);
-    let view = orders_page(ctx.data(), &o, &grant, page, status, user).await;
+    let product = match product.map(super::product::product_id) {
+        None => None,
+        Some(Some(id)) => Some(id),
+        Some(None) => {
+            let refusal = views::error(o.lang, tr!(o.lang, "product-option-invalid"));
+            show(&ctx.data().http, &o, &refusal).await;
+            return Ok(());
+        }
+    };
+    let view = orders_page(ctx.data(), &o, &grant, page, status, user, product).await;
     show(&ctx.data().http, &o, &view).await;
     Ok(())
 }
 
 /// One page of orders (also used by the paging buttons).
+#[allow(clippy::too_many_arguments)]
 pub async fn orders_page(
     state: &crate::state::AppState,
     o: &Origin,
@@ -238,6 +267,7 @@ pub async fn orders_page(
     page: u32,
     status: Option<OrderStatus>,
     user: Option<DiscordUserId>,
+    product: Option<ProductId>,
 ) -> crate::domain::message::Message {
     let request = sign_claim(
         &state.settings.admin_claim_secret,
@@ -247,6 +277,7 @@ pub async fn orders_page(
             filter: OrderFilter {
                 user_id: user,
                 status,
+                product_id: product,
                 ..Default::default()
             },
             page,
@@ -254,7 +285,7 @@ pub async fn orders_page(
         },
     );
     match state.payments.list_orders(request).await {
-        Ok(p) => views::orders_page(o.lang, o.user, &p, status, user)
+        Ok(p) => views::orders_page(o.lang, o.user, &p, status, user, product)
             .unwrap_or_else(|_| menu_failed(o.lang)),
         Err(e) => views::error(o.lang, e.user_message(o.lang)),
     }

@@ -3,6 +3,7 @@
 pub mod admin;
 mod balance;
 mod history;
+mod product;
 mod shop;
 mod topup;
 

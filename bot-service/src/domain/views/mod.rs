@@ -4,13 +4,20 @@
 
 use chrono::{DateTime, Utc};
 use shared_proto::{
-    AnomalyKind, BalanceReply, BatchDefective, CatalogEntry, CatalogReply, CodeOutcome,
-    DiscordUserId, HistoryReply, Idr, OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed,
-    OrderRefunded, OrderStatus, OrderSummary, OrdersPage, OwedCleared, PackageSize, ProcessAction,
-    QuarantineAction, QuarantineProcessed, Refusal, ReportAction, ReportActionDone, ReportReason,
-    ReportStatus, ReportUpdated, ReportView, RevealedCode, ServiceError, StatsView, StockAdded,
-    StockBatchSummary, StockLow, StockView, TopupCreated, TopupInfo, TopupReversed, TopupState,
+    AnomalyKind, BalanceReply, BatchDefective, CatalogEntry, CodeOutcome, DiscordUserId,
+    HistoryReply, Idr, OrderAccepted, OrderAnomaly, OrderFailed, OrderProcessed, OrderRefunded,
+    OrderStatus, OrderSummary, OrdersPage, OwedCleared, PackageSize, ProcessAction, ProductId,
+    ProductOffer, QuarantineAction, QuarantineProcessed, Refusal, ReportAction, ReportActionDone,
+    ReportReason, ReportStatus, ReportUpdated, ReportView, RevealedCode, ServiceError, StatsView,
+    StockAdded, StockBatchSummary, StockLow, StockView, TopupCreated, TopupInfo, TopupReversed,
+    TopupState,
 };
+
+mod catalog;
+mod purchases;
+
+pub use catalog::*;
+pub use purchases::*;
 
 use super::custom_id::{ComponentAction, CustomIdError, MenuItem};
 use super::i18n::{self, Lang};
@@ -250,6 +257,41 @@ fn refusal_text(lang: Lang, refusal: Option<&Refusal>) -> Option<String> {
         Refusal::TopupNotFound { order_id } => {
             tr!(lang, "refusal-topup-not-found", order = order_id.as_str())
         }
+        Refusal::PriceChanged {
+            product,
+            package,
+            confirmed,
+            price,
+        } => tr!(
+            lang,
+            "refusal-price-changed",
+            product = product.as_str(),
+            package = pkg(lang, *package),
+            confirmed = *confirmed,
+            price = *price
+        ),
+        Refusal::ProductNotFound { product_id } => {
+            tr!(lang, "refusal-product-not-found", id = product_id.get())
+        }
+        Refusal::ProductInactive { product } => {
+            tr!(lang, "refusal-product-inactive", product = product.as_str())
+        }
+        Refusal::PackageNotOnSale { product, package } => tr!(
+            lang,
+            "refusal-package-not-on-sale",
+            product = product.as_str(),
+            package = pkg(lang, *package)
+        ),
+        Refusal::ProductNameTaken { name } => {
+            tr!(lang, "refusal-product-name-taken", name = name.as_str())
+        }
+        Refusal::ProductNameInvalid => tr!(lang, "refusal-product-name-invalid"),
+        Refusal::RevealWindowPassed { order_number, days } => tr!(
+            lang,
+            "refusal-reveal-window-passed",
+            order = order_number.as_str(),
+            days = *days
+        ),
         Refusal::Unknown => return None,
     })
 }
@@ -267,21 +309,27 @@ fn free_text(lang: Lang, message: &str, key: &'static str) -> String {
     }
 }
 
-/// The package select menu with prices and availability.
+/// The package select menu of one product, with prices and availability. `several`: the shop
+/// has other products too, so the product is named (with one product the step reads as it
+/// always did).
 pub fn package_picker(
     lang: Lang,
     owner: DiscordUserId,
-    catalog: &CatalogReply,
+    offer: &ProductOffer,
+    several: bool,
 ) -> Result<Message, CustomIdError> {
-    let options: Vec<SelectOption> = catalog
+    let options: Vec<SelectOption> = offer
         .packages
         .iter()
         .map(|e| SelectOption {
-            label: tr!(
-                lang,
-                "package-option",
-                package = pkg(lang, e.package),
-                price = e.price
+            label: super::message::truncate(
+                &tr!(
+                    lang,
+                    "package-option",
+                    package = pkg(lang, e.package),
+                    price = e.price
+                ),
+                super::message::limits::OPTION_LABEL,
             ),
             value: e.package.codes().to_string(),
             description: Some(if e.in_stock {
@@ -297,21 +345,64 @@ pub fn package_picker(
             tr!(lang, "nothing-on-sale"),
         ));
     }
-    Ok(Message::embed(Embed::new(
-        tr!(lang, "picker-title"),
-        tr!(
-            lang,
-            "picker-description",
-            available = catalog.available_codes
-        ),
-        COLOR_BRAND,
-    ))
-    .with_row(Row::Select(Select {
-        custom_id: id(ComponentAction::PickPackage { owner })?,
+    let (title, description) = if several {
+        (
+            super::message::truncate(
+                &tr!(lang, "picker-product-title", product = offer.name.as_str()),
+                super::message::limits::TITLE,
+            ),
+            tr!(
+                lang,
+                "picker-product-description",
+                available = offer.available_codes
+            ),
+        )
+    } else {
+        (
+            tr!(lang, "picker-title"),
+            tr!(
+                lang,
+                "picker-description",
+                available = offer.available_codes
+            ),
+        )
+    };
+    let mut embed = Embed::new(title, description, COLOR_BRAND);
+    if several && !offer.description.trim().is_empty() {
+        embed = embed.field(tr!(lang, "field-product"), offer.description.clone(), false);
+    }
+    Ok(Message::embed(embed.fitted()).with_row(Row::Select(Select {
+        custom_id: id(ComponentAction::PickPackage {
+            owner,
+            product: offer.product_id,
+        })?,
         placeholder: tr!(lang, "picker-placeholder"),
         options,
         disabled: false,
     })))
+}
+
+/// What the buyer is buying at the confirm step: the product (named when the shop has a name
+/// for it) and the package.
+#[derive(Debug, Clone, Copy)]
+pub struct Purchase<'a> {
+    pub product: ProductId,
+    /// `None` from an older service (the one-product shop): the step shows the package only.
+    pub product_name: Option<&'a str>,
+    pub package: PackageSize,
+}
+
+/// "VIP 30 days: 5 codes", or "5 codes" without a product name.
+pub fn purchase_title(lang: Lang, p: &Purchase<'_>) -> String {
+    match p.product_name.filter(|n| !n.trim().is_empty()) {
+        Some(name) => tr!(
+            lang,
+            "purchase-line",
+            product = name,
+            package = pkg(lang, p.package)
+        ),
+        None => pkg(lang, p.package),
+    }
 }
 
 /// The confirm step: price, balance and the balance after. Not enough balance → shortfall and a
@@ -319,6 +410,7 @@ pub fn package_picker(
 pub fn confirm_order(
     lang: Lang,
     owner: DiscordUserId,
+    purchase: Purchase<'_>,
     entry: &CatalogEntry,
     balance: Idr,
     nonce: u64,
@@ -337,20 +429,31 @@ pub fn confirm_order(
     Ok(Message::embed(
         Embed::new(
             tr!(lang, "confirm-title"),
-            format!("**{}**", pkg(lang, entry.package)),
+            format!("**{}**", purchase_title(lang, &purchase)),
             COLOR_BRAND,
         )
         .field(tr!(lang, "field-price"), entry.price.to_string(), true)
         .field(tr!(lang, "field-your-balance"), balance.to_string(), true)
-        .field(tr!(lang, "field-balance-after"), after.to_string(), true),
+        .field(tr!(lang, "field-balance-after"), after.to_string(), true)
+        .fitted(),
     )
-    .with_row(confirm_buttons(lang, owner, entry.package, nonce, false)?))
+    .with_row(confirm_buttons(
+        lang,
+        owner,
+        purchase.product,
+        entry.package,
+        Some(entry.price),
+        nonce,
+        false,
+    )?))
 }
 
 fn confirm_buttons(
     lang: Lang,
     owner: DiscordUserId,
+    product: ProductId,
     package: PackageSize,
+    price: Option<Idr>,
     nonce: u64,
     disabled: bool,
 ) -> Result<Row, CustomIdError> {
@@ -358,7 +461,9 @@ fn confirm_buttons(
         tr!(lang, "button-confirm"),
         id(ComponentAction::ConfirmOrder {
             owner,
+            product,
             package,
+            price,
             nonce,
         })?,
         ButtonStyle::Success,
@@ -402,7 +507,9 @@ pub fn insufficient_balance(
 pub fn order_processing(
     lang: Lang,
     owner: DiscordUserId,
+    product: ProductId,
     package: PackageSize,
+    price: Option<Idr>,
     nonce: u64,
 ) -> Result<Message, CustomIdError> {
     Ok(Message::embed(Embed::new(
@@ -410,7 +517,9 @@ pub fn order_processing(
         tr!(lang, "placing", package = pkg(lang, package)),
         COLOR_BRAND,
     ))
-    .with_row(confirm_buttons(lang, owner, package, nonce, true)?))
+    .with_row(confirm_buttons(
+        lang, owner, product, package, price, nonce, true,
+    )?))
 }
 
 pub fn order_cancelled(lang: Lang) -> Message {
@@ -420,11 +529,14 @@ pub fn order_cancelled(lang: Lang) -> Message {
     )
 }
 
-/// The outcome of `order.create`, shown in place of the confirm step.
+/// The outcome of `order.create`, shown in place of the confirm step. A changed price offers
+/// to confirm again at the new price: `retry` is the product ordered and the nonce (the id of
+/// the interaction that got the refusal) a new Confirm would use.
 pub fn order_outcome(
     lang: Lang,
     owner: DiscordUserId,
     outcome: &Result<OrderAccepted, ServiceError>,
+    retry: (ProductId, u64),
 ) -> Result<Message, CustomIdError> {
     match outcome {
         Ok(a) => Ok(Message::embed(
@@ -434,7 +546,14 @@ pub fn order_outcome(
                     lang,
                     "order-placed",
                     order = a.order_number.as_str(),
-                    package = pkg(lang, a.package)
+                    package = purchase_title(
+                        lang,
+                        &Purchase {
+                            product: a.product_id,
+                            product_name: a.product_name.as_deref(),
+                            package: a.package,
+                        }
+                    )
                 ),
                 COLOR_OK,
             )
@@ -450,6 +569,27 @@ pub fn order_outcome(
             price,
             shortfall,
         }) => insufficient_balance(lang, owner, *balance, *price, *shortfall),
+        Err(ServiceError::InvalidInput {
+            refusal:
+                Some(Refusal::PriceChanged {
+                    product,
+                    package,
+                    confirmed,
+                    price,
+                }),
+            ..
+        }) => price_changed(
+            lang,
+            owner,
+            Purchase {
+                product: retry.0,
+                product_name: Some(product),
+                package: *package,
+            },
+            *confirmed,
+            *price,
+            retry.1,
+        ),
         Err(e @ ServiceError::OutOfStock { .. }) => Ok(notice(
             tr!(lang, "out-of-stock-title"),
             tr!(lang, "order-out-of-stock", reason = service_error(lang, e)),
@@ -735,7 +875,14 @@ fn order_line(lang: Lang, o: &OrderSummary) -> String {
     format!(
         "`{}` {} · {} · {} · {}",
         o.order_number,
-        pkg(lang, o.package),
+        purchase_title(
+            lang,
+            &Purchase {
+                product: o.product_id,
+                product_name: o.product_name.as_deref(),
+                package: o.package,
+            }
+        ),
         o.total_price,
         status,
         when(lang, o.created_at)
@@ -768,12 +915,15 @@ pub fn history(lang: Lang, h: &HistoryReply) -> Message {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    Message::embed(
+    let mut m = Message::embed(
         Embed::new(tr!(lang, "history-title"), "", COLOR_BRAND)
             .field(tr!(lang, "history-orders"), orders, false)
             .field(tr!(lang, "history-topups"), topups, false)
             .fitted(),
-    )
+    );
+    // "My purchases": the completed orders listed above, to see their codes again.
+    m.rows.extend(reveal_picker(lang, h.user_id, &h.orders));
+    m
 }
 
 pub fn stock_added(lang: Lang, s: &StockAdded) -> Message {
@@ -852,6 +1002,13 @@ pub fn stock_view(lang: Lang, v: &StockView) -> Message {
             false,
         );
     }
+    if !v.products.is_empty() {
+        e = e.field(
+            tr!(lang, "field-per-product"),
+            product_stock_lines(lang, &v.products, false),
+            false,
+        );
+    }
     if !v.recent_batches.is_empty() {
         let lines = v
             .recent_batches
@@ -892,6 +1049,7 @@ pub fn orders_page(
     p: &OrdersPage,
     status: Option<OrderStatus>,
     user: Option<DiscordUserId>,
+    product: Option<ProductId>,
 ) -> Result<Message, CustomIdError> {
     let pages = p.total.div_ceil(u64::from(p.page_size.max(1))).max(1);
     let body = if p.orders.is_empty() {
@@ -914,6 +1072,15 @@ pub fn orders_page(
     if let Some(u) = user {
         filter.push(tr!(lang, "orders-filter-user", user = format!("<@{u}>")));
     }
+    if let Some(product) = product {
+        let name = p
+            .orders
+            .iter()
+            .find(|o| o.product_id == product)
+            .and_then(|o| o.product_name.clone())
+            .unwrap_or_else(|| format!("#{product}"));
+        filter.push(tr!(lang, "orders-filter-product", product = name));
+    }
     let mut e = Embed::new(tr!(lang, "orders-title"), body, COLOR_BRAND).footer(tr!(
         lang,
         "orders-footer",
@@ -931,6 +1098,7 @@ pub fn orders_page(
             page: p.page.saturating_sub(1),
             status,
             user,
+            product,
         })?,
         ButtonStyle::Secondary,
     );
@@ -942,6 +1110,7 @@ pub fn orders_page(
             page: p.page.saturating_add(1),
             status,
             user,
+            product,
         })?,
         ButtonStyle::Secondary,
     );
@@ -1100,6 +1269,13 @@ pub fn stats(lang: Lang, s: &StatsView) -> Message {
             s.open_reports.to_string(),
             true,
         );
+    if !s.products.is_empty() {
+        e = e.field(
+            tr!(lang, "field-per-product"),
+            product_stock_lines(lang, &s.products, true),
+            false,
+        );
+    }
     if !s.defective_batches.is_empty() {
         let lines = s
             .defective_batches
@@ -1123,16 +1299,22 @@ pub fn stats(lang: Lang, s: &StatsView) -> Message {
 }
 
 pub fn stock_low_alert(lang: Lang, s: &StockLow) -> Message {
-    Message::embed(Embed::new(
-        tr!(lang, "stock-low-title"),
-        tr!(
+    let text = match s.product_name.as_deref().filter(|n| !n.trim().is_empty()) {
+        Some(product) => tr!(
+            lang,
+            "stock-low-product",
+            product = product,
+            available = s.available,
+            threshold = s.threshold
+        ),
+        None => tr!(
             lang,
             "stock-low",
             available = s.available,
             threshold = s.threshold
         ),
-        COLOR_WARN,
-    ))
+    };
+    Message::embed(Embed::new(tr!(lang, "stock-low-title"), text, COLOR_WARN).fitted())
 }
 
 pub fn order_failed_alert(lang: Lang, o: &OrderFailed) -> Message {
@@ -1705,7 +1887,10 @@ mod tests {
 
     const L: Lang = Lang::En;
     use chrono::Utc;
-    use shared_proto::{CatalogEntry, OrderSummary, PeriodStats, ReportedCode, StockCounts};
+    use shared_proto::{
+        CatalogEntry, CatalogReply, OrderCodes, OrderSummary, PeriodStats, ProductInfo,
+        ProductStock, ProductsView, ReportedCode, StockCounts,
+    };
 
     fn uid() -> DiscordUserId {
         DiscordUserId::new(i64::MAX as u64).unwrap()
@@ -1722,6 +1907,25 @@ mod tests {
                 })
                 .collect(),
             available_codes: 12,
+            products: vec![],
+        }
+    }
+
+    fn offer(id: i64, name: &str) -> ProductOffer {
+        ProductOffer {
+            product_id: ProductId(id),
+            name: name.into(),
+            description: "d".repeat(300),
+            available_codes: 12,
+            packages: catalog().packages,
+        }
+    }
+
+    fn purchase(name: Option<&str>, package: PackageSize) -> Purchase<'_> {
+        Purchase {
+            product: ProductId(2),
+            product_name: name,
+            package,
         }
     }
 
@@ -1804,11 +2008,74 @@ mod tests {
                 foreign_click(lang),
                 stale_click(lang),
             ];
-            screens.push(package_picker(lang, owner, &catalog()).unwrap());
+            let long = "N".repeat(80);
+            screens.push(package_picker(lang, owner, &offer(1, ""), false).unwrap());
+            screens.push(package_picker(lang, owner, &offer(i64::MAX, &long), true).unwrap());
+            let many: Vec<ProductOffer> = (1..=30).map(|i| offer(i, &long)).collect();
+            screens.push(product_picker(lang, owner, &many).unwrap());
+            screens.push(stock_panel(lang, &many));
+            screens.push(stock_panel(lang, &[]));
+            screens.push(buy_log(lang, Some(&long), PackageSize::Fifty));
             for e in &catalog().packages {
-                screens.push(confirm_order(lang, owner, e, Idr::new(100_000), u64::MAX).unwrap());
-                screens.push(order_processing(lang, owner, e.package, u64::MAX).unwrap());
+                let p = purchase(Some(&long), e.package);
+                screens
+                    .push(confirm_order(lang, owner, p, e, Idr::new(100_000), u64::MAX).unwrap());
+                screens.push(
+                    order_processing(
+                        lang,
+                        owner,
+                        ProductId(i64::MAX),
+                        e.package,
+                        Some(Idr::new(i64::MAX)),
+                        u64::MAX,
+                    )
+                    .unwrap(),
+                );
+                screens.push(
+                    price_changed(lang, owner, p, e.price, Idr::new(i64::MAX), u64::MAX).unwrap(),
+                );
             }
+            let info = ProductInfo {
+                product_id: ProductId(i64::MAX),
+                name: long.clone(),
+                description: "d".repeat(300),
+                active: false,
+                display_order: i32::MIN,
+                low_stock_threshold: Some(u64::MAX),
+                prices: catalog()
+                    .packages
+                    .iter()
+                    .map(|e| shared_proto::PackagePrice {
+                        package: e.package,
+                        price: Idr::new(i64::MAX),
+                    })
+                    .collect(),
+                counts: StockCounts::default(),
+            };
+            screens.push(products_view(
+                lang,
+                &ProductsView {
+                    changed: Some(ProductId(i64::MAX)),
+                    products: vec![info; 40],
+                },
+            ));
+            let revealed: Vec<RevealedCode> = (1..=50)
+                .map(|position| RevealedCode {
+                    position,
+                    code: "RDFN-XXXX-XXXX-XXXX-XXXX-XXXX".into(),
+                })
+                .collect();
+            let codes = OrderCodes {
+                order_number: "R".repeat(60),
+                product_id: ProductId(2),
+                product_name: long.clone(),
+                package: PackageSize::Fifty,
+                completed_at: None,
+                codes: revealed,
+                to_dm: false,
+            };
+            screens.push(order_codes(lang, owner, &codes, true).unwrap());
+            screens.push(order_codes(lang, owner, &codes, false).unwrap());
             let presets: Vec<Idr> = (1..=12).map(|i| Idr::new(i * 10_000)).collect();
             screens.push(
                 topup_picker(lang, owner, &presets, Idr::new(10_000), Idr::new(1_000_000)).unwrap(),
@@ -1816,6 +2083,8 @@ mod tests {
             let order = OrderSummary {
                 order_number: "ORD-1".into(),
                 user_id: owner,
+                product_id: ProductId(2),
+                product_name: Some(long.clone()),
                 package: PackageSize::Fifty,
                 total_price: Idr::new(550_000),
                 status: OrderStatus::Completed,
@@ -1830,7 +2099,15 @@ mod tests {
                 total: 2000,
             };
             screens.push(
-                orders_page(lang, owner, &page, Some(OrderStatus::Failed), Some(owner)).unwrap(),
+                orders_page(
+                    lang,
+                    owner,
+                    &page,
+                    Some(OrderStatus::Failed),
+                    Some(owner),
+                    Some(ProductId(i64::MAX)),
+                )
+                .unwrap(),
             );
             let last = OrdersPage {
                 orders: vec![],
@@ -1838,7 +2115,7 @@ mod tests {
                 page_size: 10,
                 total: 0,
             };
-            screens.push(orders_page(lang, owner, &last, None, None).unwrap());
+            screens.push(orders_page(lang, owner, &last, None, None, None).unwrap());
             screens.push(history(
                 lang,
                 &HistoryReply {
@@ -1853,6 +2130,17 @@ mod tests {
                     counts: StockCounts::default(),
                     low_stock_threshold: 10,
                     recent_batches: vec![],
+                    products: vec![
+                        ProductStock {
+                            product_id: ProductId(i64::MAX),
+                            name: long.clone(),
+                            active: false,
+                            counts: StockCounts::default(),
+                            low_stock_threshold: u64::MAX,
+                            last_30_days: PeriodStats::default(),
+                        };
+                        25
+                    ],
                 },
             ));
             let r = report(ReportStatus::Open);
@@ -1914,12 +2202,28 @@ mod tests {
     fn confirm_step_shows_balance_after_or_the_shortfall() {
         let owner = uid();
         let entry = &catalog().packages[1]; // 5 codes, 75.000
-        let ok = confirm_order(L, owner, entry, Idr::new(100_000), 9).unwrap();
+        let ok = confirm_order(
+            L,
+            owner,
+            purchase(None, entry.package),
+            entry,
+            Idr::new(100_000),
+            9,
+        )
+        .unwrap();
         let fields = &ok.embeds[0].fields;
         assert!(fields
             .iter()
             .any(|f| f.name == "Balance after" && f.value == "Rp 25.000"));
-        let short = confirm_order(L, owner, entry, Idr::new(50_000), 9).unwrap();
+        let short = confirm_order(
+            L,
+            owner,
+            purchase(None, entry.package),
+            entry,
+            Idr::new(50_000),
+            9,
+        )
+        .unwrap();
         assert!(short.embeds[0]
             .fields
             .iter()
@@ -2021,6 +2325,7 @@ mod tests {
             },
             low_stock_threshold: 10,
             recent_batches: vec![],
+            products: vec![],
         };
         let shown = stock_view(L, &v);
         assert!(field(&shown, "Quarantined").is_some_and(|t| t.contains("**2**")));
@@ -2118,6 +2423,7 @@ mod tests {
 
     fn batch(id: &str, added: u32, sold: u64, defective: u64) -> StockBatchSummary {
         StockBatchSummary {
+            product_id: ProductId::DEFAULT,
             batch_id: id.into(),
             added,
             duplicates: 0,
@@ -2131,6 +2437,7 @@ mod tests {
 
     fn stats_view(defective_batches: usize) -> StatsView {
         StatsView {
+            products: vec![],
             today: PeriodStats::default(),
             last_7_days: PeriodStats::default(),
             last_30_days: PeriodStats::default(),
@@ -2242,6 +2549,7 @@ mod tests {
             },
             low_stock_threshold: 10,
             recent_batches: vec![batch("b-1", 40, 30, 1), batch("b-2", 3, 0, 2)],
+            products: vec![],
         };
         let en = stock_view(L, &v);
         assert_eq!(field(&en, "Defective"), Some("3"));

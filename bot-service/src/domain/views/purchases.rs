@@ -1,0 +1,147 @@
+//! "My purchases": from `/history` a buyer picks one of their completed orders and sees its
+//! codes again, only to them (an ephemeral answer) or by DM. Codes appear only in
+//! [`order_codes`], which is shown ephemerally or sent as a DM, never anywhere else.
+
+use shared_proto::{DiscordUserId, OrderCodes, OrderStatus, OrderSummary, ServiceError};
+
+use super::{error, id, purchase_title, service_error, Purchase};
+use crate::domain::custom_id::{ComponentAction, CustomIdError};
+use crate::domain::i18n::Lang;
+use crate::domain::message::{
+    limits, truncate, Button, ButtonStyle, Embed, Message, Row, Select, SelectOption, COLOR_OK,
+};
+use crate::tr;
+
+/// The select menu under `/history`: the completed orders listed (at most 25), or `None` when
+/// there is none.
+pub fn reveal_picker(lang: Lang, owner: DiscordUserId, orders: &[OrderSummary]) -> Option<Row> {
+    let options: Vec<SelectOption> = orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Completed)
+        // Only order numbers a custom_id can carry back (the "Send to my DMs" button).
+        .filter(|o| {
+            ComponentAction::RevealToDm {
+                owner,
+                order_number: o.order_number.clone(),
+            }
+            .encode()
+            .is_ok()
+        })
+        .take(limits::SELECT_OPTIONS)
+        .map(|o| SelectOption {
+            label: truncate(&o.order_number, limits::OPTION_LABEL),
+            value: o.order_number.clone(),
+            description: Some(truncate(
+                &purchase_title(
+                    lang,
+                    &Purchase {
+                        product: o.product_id,
+                        product_name: o.product_name.as_deref(),
+                        package: o.package,
+                    },
+                ),
+                limits::OPTION_DESCRIPTION,
+            )),
+        })
+        .collect();
+    if options.is_empty() {
+        return None;
+    }
+    Some(Row::Select(Select {
+        custom_id: id(ComponentAction::RevealPick { owner }).ok()?,
+        placeholder: tr!(lang, "reveal-placeholder"),
+        options,
+        disabled: false,
+    }))
+}
+
+/// The codes of one of the buyer's orders. With `dm_button`, a "Send to my DMs" button (the
+/// ephemeral answer); without (the DM itself).
+pub fn order_codes(
+    lang: Lang,
+    owner: DiscordUserId,
+    c: &OrderCodes,
+    dm_button: bool,
+) -> Result<Message, CustomIdError> {
+    let purchase = purchase_title(
+        lang,
+        &Purchase {
+            product: c.product_id,
+            product_name: Some(&c.product_name),
+            package: c.package,
+        },
+    );
+    let codes = if c.codes.is_empty() {
+        tr!(lang, "reveal-no-codes")
+    } else {
+        c.codes
+            .iter()
+            .map(|code| format!("#{} `{}`", code.position, code.code))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let text = format!(
+        "{}\n\n{codes}",
+        tr!(
+            lang,
+            "reveal-summary",
+            order = c.order_number.as_str(),
+            purchase = purchase
+        )
+    );
+    let e = Embed::new(
+        tr!(lang, "reveal-title", order = c.order_number.as_str()),
+        text,
+        COLOR_OK,
+    )
+    .footer(tr!(lang, "reveal-footer"));
+    // Codes are never cut off: an embed that cannot hold them all says so instead.
+    let e = if e.check().is_ok() {
+        e
+    } else {
+        Embed::new(
+            tr!(lang, "reveal-title", order = c.order_number.as_str()),
+            tr!(lang, "reveal-too-many", count = c.codes.len()),
+            COLOR_OK,
+        )
+    };
+    let mut m = Message::embed(e);
+    if dm_button {
+        m = m.with_row(Row::Buttons(vec![Button::new(
+            tr!(lang, "button-send-to-dms"),
+            id(ComponentAction::RevealToDm {
+                owner,
+                order_number: c.order_number.clone(),
+            })?,
+            ButtonStyle::Secondary,
+        )]));
+    }
+    Ok(m)
+}
+
+pub fn reveal_sent_to_dms(lang: Lang, order_number: &str) -> Message {
+    Message::embed(Embed::new(
+        tr!(lang, "reveal-sent-title"),
+        tr!(lang, "reveal-sent", order = order_number),
+        COLOR_OK,
+    ))
+}
+
+pub fn reveal_dms_closed(lang: Lang) -> Message {
+    error(lang, tr!(lang, "reveal-dms-closed"))
+}
+
+/// A refused reveal in the buyer's words: too many asks is about reveals, not about ordering.
+pub fn reveal_refused(lang: Lang, e: &ServiceError) -> Message {
+    match e {
+        ServiceError::Cooldown { retry_after_secs } => error(
+            lang,
+            tr!(
+                lang,
+                "reveal-cooldown",
+                minutes = retry_after_secs.div_ceil(60).max(1)
+            ),
+        ),
+        other => error(lang, service_error(lang, other)),
+    }
+}
