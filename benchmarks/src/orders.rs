@@ -72,6 +72,7 @@ pub async fn load_stock(broker: &Broker, claim_secret: &str, count: usize) -> an
             .collect();
         let request_id = format!("bench-stock-{}", uuid::Uuid::new_v4().simple());
         let mut add = AdminStockAdd {
+            product_id: shared_proto::ProductId::DEFAULT,
             request_id,
             claim: AdminClaim {
                 admin_user_id: admin,
@@ -252,6 +253,8 @@ pub async fn one_order(
     };
     let delivered = observer.expect(user_id);
     let command = Envelope::new(Command::OrderCreate(OrderCreate {
+        confirmed_price: None,
+        product_id: shared_proto::ProductId::DEFAULT,
         request_id: format!("bench-order-{}", uuid::Uuid::new_v4().simple()),
         user: UserRef {
             user_id: user,

@@ -55,6 +55,8 @@ where
 
 fn stock_low(available: u64) -> Envelope<Event> {
     Envelope::new(Event::StockLow(StockLow {
+        product_name: None,
+        product_id: shared_proto::ProductId::DEFAULT,
         available,
         threshold: 10,
         notify_user_ids: vec![],
@@ -253,6 +255,7 @@ impl Handler for Responder {
         let reply = Envelope::with_correlation(
             Reply::Catalog(QueryReply {
                 outcome: Ok(CatalogReply {
+                    products: Vec::new(),
                     packages: vec![],
                     available_codes: u64::from(query.limit),
                 }),

@@ -178,6 +178,7 @@ impl Handler for Recorder {
             let reply = Envelope::with_correlation(
                 Reply::Catalog(QueryReply {
                     outcome: Ok(CatalogReply {
+                        products: Vec::new(),
                         packages: vec![],
                         available_codes: 7,
                     }),
@@ -254,6 +255,8 @@ async fn each_service_user_does_its_own_work_with_its_own_permissions() {
             &topology.events_exchange(),
             "stock.low",
             &Envelope::new(Event::StockLow(StockLow {
+                product_name: None,
+                product_id: shared_proto::ProductId::DEFAULT,
                 available: 1,
                 threshold: 10,
                 notify_user_ids: vec![],

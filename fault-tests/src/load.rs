@@ -210,6 +210,7 @@ impl Load {
             .collect();
         let request_id = format!("fault-stock-{run}");
         let mut add = AdminStockAdd {
+            product_id: shared_proto::ProductId::DEFAULT,
             request_id,
             claim: AdminClaim {
                 admin_user_id: admin,
@@ -483,6 +484,8 @@ async fn order(shared: &Shared, request_id: &str, user: u64, package: PackageSiz
         track.sends += 1;
     }
     let command = Envelope::new(Command::OrderCreate(OrderCreate {
+        confirmed_price: None,
+        product_id: shared_proto::ProductId::DEFAULT,
         request_id: request_id.to_string(),
         user: user_ref(user),
         package,

@@ -45,7 +45,7 @@ async fn up_status_down(db: Db) -> anyhow::Result<()> {
 
     let out = run(url, &["status"], &cwd)?;
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.matches("applied ").count(), 8, "{stdout}");
+    assert_eq!(stdout.matches("applied ").count(), 9, "{stdout}");
     assert!(stdout.contains("pending m20261202_000009_products"));
     Ok(())
 }

@@ -62,9 +62,17 @@ async fn down_keeps_shared_tables_and_up_again_works(db: Db) -> anyhow::Result<(
     let users = db.snapshot("users", "user_id").await?;
     let topups = db.snapshot("topups", "id").await?;
 
-    // One step: the reports go; two: the remembered locale stays (a shared table is never
+    // First the catalogue goes (its columns too); then one step: the reports go; two: the
+    // remembered locale stays (a shared table is never
     // rewritten); three: the owed amounts go; four: the refund/quarantine additions; five: the
     // views too.
+    roll_back(&db.conn, 1).await?;
+    assert!(!db.relations().await?.contains(&"products".to_owned()));
+    assert!(!db
+        .columns("orders")
+        .await?
+        .contains(&"product_id".to_owned()));
+    assert_eq!(db.snapshot("users", "user_id").await?, users);
     roll_back(&db.conn, 1).await?;
     assert!(!db.relations().await?.contains(&"code_reports".to_owned()));
     assert!(!db
@@ -94,6 +102,8 @@ async fn down_keeps_shared_tables_and_up_again_works(db: Db) -> anyhow::Result<(
             "balance_owed",
             "code_reports",
             "code_report_items",
+            "products",
+            "product_prices",
         ]
         .contains(r)
     });
@@ -461,7 +471,7 @@ async fn concurrent_migrators_on_postgres_apply_once() -> anyhow::Result<()> {
     assert_eq!(
         db.one::<i64>("SELECT COUNT(*) AS v FROM seaql_migrations")
             .await?,
-        9
+        10
     );
     assert_eq!(db.relations().await?, ALL_TABLES_AND_VIEWS);
     Ok(())

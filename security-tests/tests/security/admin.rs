@@ -28,6 +28,7 @@ fn rid() -> String {
 fn admin_commands(r: &str) -> Vec<Command> {
     vec![
         Command::AdminStockAdd(signed(AdminStockAdd {
+            product_id: shared_proto::ProductId::DEFAULT,
             request_id: r.into(),
             claim: admin_claim(42),
             text: "FORGED-1\nFORGED-2\n".into(),
@@ -302,6 +303,7 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
     let reply = request(
         &broker,
         Command::AdminStockAdd(signed(AdminStockAdd {
+            product_id: shared_proto::ProductId::DEFAULT,
             request_id: r.clone(),
             claim: admin_claim(1),
             text: "REAL-1\nREAL-2\nREAL-3\n".into(),
@@ -350,6 +352,7 @@ async fn injection_in_admin_filters_and_fields_is_harmless() {
         let reply = request(
             &broker,
             Command::AdminStockAdd(signed(AdminStockAdd {
+                product_id: shared_proto::ProductId::DEFAULT,
                 request_id: r2.clone(),
                 claim: admin_claim(1),
                 text: format!("{h}\n"),
@@ -514,6 +517,7 @@ fn stock_uploads_account_for_every_line() {
             let reply = request(
                 &broker,
                 Command::AdminStockAdd(signed(AdminStockAdd {
+                    product_id: shared_proto::ProductId::DEFAULT,
                     request_id: r.clone(),
                     claim: admin_claim(1),
                     text: text.clone(),

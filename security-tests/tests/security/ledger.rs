@@ -119,6 +119,8 @@ impl World<'_> {
         let reply = request(
             self.broker,
             Command::OrderCreate(OrderCreate {
+                confirmed_price: None,
+                product_id: shared_proto::ProductId::DEFAULT,
                 request_id: request_id.to_string(),
                 user: security_tests::user(user),
                 package,
@@ -482,6 +484,7 @@ fn balances_and_ledger_follow_the_model() {
         let reply = request(
             &broker,
             Command::AdminStockAdd(signed(AdminStockAdd {
+                product_id: shared_proto::ProductId::DEFAULT,
                 request_id: rid.clone(),
                 claim: admin_claim(9),
                 text: codes,
