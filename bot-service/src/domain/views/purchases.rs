@@ -6,9 +6,11 @@ use shared_proto::{DiscordUserId, OrderCodes, OrderStatus, OrderSummary, Service
 
 use super::{error, id, purchase_title, service_error, Purchase};
 use crate::domain::custom_id::{ComponentAction, CustomIdError};
+use crate::domain::delivery::{file_name, MAX_CODES_IN_EMBED};
 use crate::domain::i18n::Lang;
 use crate::domain::message::{
-    limits, truncate, Button, ButtonStyle, Embed, Message, Row, Select, SelectOption, COLOR_OK,
+    limits, truncate, Attachment, Button, ButtonStyle, Embed, Message, Row, Select, SelectOption,
+    COLOR_OK,
 };
 use crate::tr;
 
@@ -95,17 +97,33 @@ pub fn order_codes(
         COLOR_OK,
     )
     .footer(tr!(lang, "reveal-footer"));
-    // Codes are never cut off: an embed that cannot hold them all says so instead.
-    let e = if e.check().is_ok() {
-        e
+    // Codes are never cut off: when they do not fit an embed they come as a .txt file, like a
+    // delivery of many codes.
+    let mut m = if e.check().is_ok() && c.codes.len() <= MAX_CODES_IN_EMBED {
+        Message::embed(e)
     } else {
-        Embed::new(
-            tr!(lang, "reveal-title", order = c.order_number.as_str()),
-            tr!(lang, "reveal-too-many", count = c.codes.len()),
-            COLOR_OK,
-        )
+        let mut file = c
+            .codes
+            .iter()
+            .map(|code| code.code.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        file.push('\n');
+        let mut m = Message::embed(
+            Embed::new(
+                tr!(lang, "reveal-title", order = c.order_number.as_str()),
+                tr!(lang, "reveal-in-file", count = c.codes.len()),
+                COLOR_OK,
+            )
+            .footer(tr!(lang, "reveal-footer"))
+            .fitted(),
+        );
+        m.attachments.push(Attachment {
+            file_name: file_name(&c.order_number),
+            bytes: file.into_bytes(),
+        });
+        m
     };
-    let mut m = Message::embed(e);
     if dm_button {
         m = m.with_row(Row::Buttons(vec![Button::new(
             tr!(lang, "button-send-to-dms"),
@@ -143,5 +161,72 @@ pub fn reveal_refused(lang: Lang, e: &ServiceError) -> Message {
             ),
         ),
         other => error(lang, service_error(lang, other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared_proto::{PackageSize, ProductId, RevealedCode};
+
+    fn order(n: u32) -> OrderCodes {
+        OrderCodes {
+            order_number: "RF-20261202-MINE01".into(),
+            product_id: ProductId(2),
+            product_name: "KVIP 7 days".into(),
+            package: PackageSize::Fifty,
+            completed_at: None,
+            codes: (1..=n)
+                .map(|position| RevealedCode {
+                    position,
+                    code: format!("CODE-{position:04}"),
+                })
+                .collect(),
+            to_dm: false,
+        }
+    }
+
+    #[test]
+    fn few_codes_are_shown_inline_many_come_as_a_file_none_is_cut_off() {
+        let owner = DiscordUserId::new(7).unwrap();
+        let few = order_codes(Lang::Id, owner, &order(5), true).unwrap();
+        assert!(few.embeds[0].description.contains("#5 `CODE-0005`"));
+        assert!(few.attachments.is_empty());
+        assert_eq!(few.rows.len(), 1, "Send to my DMs");
+        let many = order_codes(Lang::En, owner, &order(50), false).unwrap();
+        let file = String::from_utf8(many.attachments[0].bytes.clone()).unwrap();
+        assert_eq!(file.lines().count(), 50);
+        assert!(file.contains("CODE-0050"));
+        assert!(!many.embeds[0].description.contains("CODE-"));
+        assert!(many.rows.is_empty(), "no button in the DM");
+        many.check().unwrap();
+    }
+
+    #[test]
+    fn only_completed_orders_are_offered_again() {
+        let owner = DiscordUserId::new(7).unwrap();
+        let summary = |n: &str, status| OrderSummary {
+            order_number: n.into(),
+            user_id: owner,
+            product_id: ProductId(2),
+            product_name: Some("KVIP 7 days".into()),
+            package: PackageSize::Five,
+            total_price: shared_proto::Idr::new(42_000),
+            status,
+            created_at: chrono::Utc::now(),
+            completed_at: None,
+            refunded: shared_proto::Idr::ZERO,
+        };
+        let orders = vec![
+            summary("RF-1", OrderStatus::Completed),
+            summary("RF-2", OrderStatus::Refunded),
+            summary("RF 3", OrderStatus::Completed),
+        ];
+        let Some(Row::Select(s)) = reveal_picker(Lang::En, owner, &orders) else {
+            panic!("a select")
+        };
+        let values: Vec<_> = s.options.iter().map(|o| o.value.as_str()).collect();
+        assert_eq!(values, vec!["RF-1"]);
+        assert!(reveal_picker(Lang::En, owner, &orders[1..2]).is_none());
     }
 }
