@@ -8,6 +8,8 @@ mod fallback_channel;
 mod gateway;
 mod language;
 mod notifications;
+mod purchases;
 mod rate_limits;
 mod reports;
+mod stock_panel;
 mod support;

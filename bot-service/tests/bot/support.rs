@@ -32,6 +32,7 @@ pub struct TestBot {
     pub fake: RunningFake,
     pub broker: Broker,
     pub events: EventTap,
+    settings: bot_service::config::Settings,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -159,7 +160,7 @@ pub async fn spawn_bot_env(
     let events = EventTap::bind(&broker.topology().events_exchange()).await;
 
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(bot_service::run(settings, shutdown.clone()));
+    let task = tokio::spawn(bot_service::run(settings.clone(), shutdown.clone()));
     if options.gateway {
         assert!(
             fake.wait_for_sessions(1, Duration::from_secs(15)).await,
@@ -184,6 +185,7 @@ pub async fn spawn_bot_env(
         fake,
         broker,
         events,
+        settings,
         shutdown,
         task: Some(task),
     }
@@ -221,6 +223,24 @@ impl TestBot {
             stop.clone(),
         );
         PaymentStandIn { seen, stop }
+    }
+
+    /// Stops the bot process and starts it again with the same settings, against the same fake
+    /// Discord and broker namespace (what a restart or a new deployment looks like).
+    pub async fn restart(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let result = tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("the bot stops within 30 s")
+                .expect("the bot task did not panic");
+            result.expect("the bot ran without error");
+        }
+        self.shutdown = CancellationToken::new();
+        self.task = Some(tokio::spawn(bot_service::run(
+            self.settings.clone(),
+            self.shutdown.clone(),
+        )));
     }
 
     /// Stops the bot and checks it shut down cleanly.
