@@ -338,6 +338,15 @@ pub async fn collect(db: &DatabaseConnection) -> anyhow::Result<Report> {
     none_of(
         db,
         &mut r,
+        "a code went to an order of another product",
+        "SELECT 'stock ' || s.id || ' of product ' || s.product_id || ' in order ' || \
+         o.order_number || ' of product ' || o.product_id \
+         FROM stock s JOIN orders o ON o.id = s.order_id WHERE s.product_id <> o.product_id",
+    )
+    .await?;
+    none_of(
+        db,
+        &mut r,
         "a user's balance differs from its last ledger row's balance_after",
         "SELECT u.user_id || ': balance ' || u.balance || ', last balance_after ' || l.balance_after \
          FROM users u JOIN (SELECT DISTINCT ON (user_id) user_id, balance_after FROM balance_ledger \

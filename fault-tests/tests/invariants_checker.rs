@@ -111,6 +111,7 @@ async fn each_kind_of_breakage_is_named() {
         ("UPDATE stock SET defective_at = NULL", "not marked defective"),
         ("UPDATE stock SET order_id = (SELECT id FROM orders WHERE order_number = 'ORD-1') WHERE code_hash = 'h3-6'", "a replacement code not sold to the reported order"),
         ("UPDATE code_report_items SET replacement_stock_id = NULL", "an order not holding exactly its quantity of codes, plus its replacements"),
+        ("INSERT INTO products (name) VALUES ('VIP'); UPDATE stock SET product_id = 2 WHERE code_hash = 'h3-6'", "a code went to an order of another product"),
     ];
     for (breakage, named) in cases {
         let (database, db) = migrated().await;
