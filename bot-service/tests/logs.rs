@@ -1,8 +1,9 @@
 //! Every line the bot logs at debug level, captured through the same log writer the binary
 //! uses, while Discord calls fail: REST errors on a follow-up and on a DM (the fake Discord's
 //! failure injection), and connection failures (Discord's REST API unreachable, between the bot
-//! and the fake) on a follow-up, an edit and a slash command's first answer. No line may hold
-//! an interaction token (they sit in the URLs reqwest names in its errors) or the bot token.
+//! and the fake) on a follow-up, an edit and a slash command's first answer; and a buyer's codes
+//! shown again ("my purchases", ephemerally and by DM). No line may hold an interaction token
+//! (they sit in the URLs reqwest names in its errors), the bot token or a revealed code.
 //!
 //! Its own test binary: the log capture is process-wide.
 
@@ -18,8 +19,9 @@ use chrono::Utc;
 use fake_discord::{FakeDiscord, FakeDiscordConfig, FakeUser};
 use service_runtime::LogFormat;
 use shared_proto::{
-    DeliveryRequested, DiscordUserId, Envelope, Event, Idr, InteractionRef, PackageSize, Topology,
-    TopupSettled,
+    Command, DeliveryRequested, DiscordUserId, Envelope, Event, HistoryReply, Idr, InteractionRef,
+    OrderCodes, OrderCodesReply, OrderStatus, OrderSummary, PackageSize, ProductId, QueryReply,
+    Reply, RevealedCode, Topology, TopupSettled,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -145,6 +147,74 @@ fn delivery(order: &str, user: u64, interaction: Option<InteractionRef>) -> Deli
     }
 }
 
+/// The payment-service for "my purchases": a history with one completed order and its codes.
+struct RevealService {
+    broker: Broker,
+    codes: Vec<String>,
+}
+
+#[async_trait::async_trait]
+impl broker::Handler for RevealService {
+    async fn handle(&self, message: broker::IncomingMessage) -> broker::HandlerOutcome {
+        let Ok(envelope) = Envelope::<Command>::from_bytes(&message.body) else {
+            return broker::HandlerOutcome::Reject;
+        };
+        let reply = match &envelope.payload {
+            Command::HistoryGet(q) => Reply::History(QueryReply {
+                outcome: Ok(HistoryReply {
+                    user_id: q.user_id,
+                    orders: vec![OrderSummary {
+                        order_number: "RF-20261202-LOGS01".into(),
+                        user_id: q.user_id,
+                        product_id: ProductId::DEFAULT,
+                        product_name: Some("VIP 30 days".into()),
+                        package: PackageSize::One,
+                        total_price: Idr::new(15_000),
+                        status: OrderStatus::Completed,
+                        created_at: Utc::now(),
+                        completed_at: Some(Utc::now()),
+                        refunded: Idr::ZERO,
+                    }],
+                    topups: vec![],
+                }),
+            }),
+            Command::OrderCodes(q) => Reply::OrderCodes(OrderCodesReply {
+                request_id: q.request_id.clone(),
+                outcome: Ok(OrderCodes {
+                    order_number: q.order_number.clone(),
+                    product_id: ProductId::DEFAULT,
+                    product_name: "VIP 30 days".into(),
+                    package: PackageSize::One,
+                    completed_at: Some(Utc::now()),
+                    codes: self
+                        .codes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, code)| RevealedCode {
+                            position: i as u32 + 1,
+                            code: code.clone(),
+                        })
+                        .collect(),
+                    to_dm: q.to_dm,
+                }),
+            }),
+            _ => return broker::HandlerOutcome::Ack,
+        };
+        if let Some(reply_to) = message.reply_to.as_deref() {
+            let correlation = envelope.correlation_id;
+            let _ = self
+                .broker
+                .reply(
+                    reply_to,
+                    correlation,
+                    &Envelope::with_correlation(reply, correlation),
+                )
+                .await;
+        }
+        broker::HandlerOutcome::Ack
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_discord_calls_log_no_interaction_token_and_no_bot_token() {
     let captured = Captured::default();
@@ -253,6 +323,54 @@ async fn failed_discord_calls_log_no_interaction_token_and_no_bot_token() {
     captured.wait_for("delivery failed", 2).await;
     fake.clear_failures();
 
+    // 2b. My purchases: a buyer's codes shown again, ephemerally and then by DM (the payment
+    //     service stood in for on its commands queue). The codes must not reach the log.
+    let revealer = FakeUser::new(2_000_000_000_000_000_104, "revealer");
+    let revealed: Vec<String> = (1..=3)
+        .map(|i| format!("REVEALED-{}-{i}", uuid::Uuid::new_v4().simple()))
+        .collect();
+    let stop_payments = CancellationToken::new();
+    broker.spawn_consumer(
+        broker.topology().payment_commands_queue(),
+        Arc::new(RevealService {
+            broker: broker.clone(),
+            codes: revealed.clone(),
+        }),
+        stop_payments.clone(),
+    );
+    let history = fake
+        .send_slash_command(&revealer, "history", vec![])
+        .expect("dispatched");
+    let listed = fake
+        .wait_for(Duration::from_secs(20), |f| {
+            f.original_response_of(history)
+                .filter(|m| !m.components().is_empty())
+        })
+        .await
+        .expect("the history with its menu");
+    let menu = format!("rf1:mine:{}", revealer.id);
+    let pick = fake
+        .select_menu(&revealer, listed.id, &menu, &["RF-20261202-LOGS01"])
+        .expect("picked");
+    let shown = fake
+        .wait_for(Duration::from_secs(20), |f| {
+            f.original_response_of(pick)
+                .filter(|m| m.visible_text().contains(revealed[0].as_str()))
+        })
+        .await
+        .expect("the codes shown");
+    let to_dm = format!("rf1:mined:{}:RF-20261202-LOGS01", revealer.id);
+    let click = fake
+        .click_button(&revealer, shown.id, &to_dm)
+        .expect("clicked");
+    fake.wait_for(Duration::from_secs(20), |f| {
+        f.original_response_of(click)
+            .filter(|m| m.visible_text().contains("in your DMs"))
+    })
+    .await
+    .expect("sent by DM");
+    stop_payments.cancel();
+
     // 3. Discord unreachable: a slash command's first answer, and a settled top-up's DM and
     //    edit of the original message through its token.
     relay.cut();
@@ -289,6 +407,11 @@ async fn failed_discord_calls_log_no_interaction_token_and_no_bot_token() {
     let log = captured.text();
     let mut leaks = Vec::new();
     for line in log.lines() {
+        for code in &revealed {
+            if line.contains(code.as_str()) {
+                leaks.push(format!("a revealed code in: {line}"));
+            }
+        }
         for token in &tokens {
             if line.contains(token.as_str()) {
                 leaks.push(format!("interaction token in: {line}"));

@@ -159,4 +159,44 @@ mod tests {
         }
         assert!(options >= 10, "only {options} options checked");
     }
+
+    /// Discord refuses a command whose names, descriptions and choices (of the command, its
+    /// groups, subcommands and options) add up to more than 8000 characters in one language.
+    #[test]
+    fn every_command_fits_discords_8000_characters() {
+        fn count(v: &serde_json::Value, localized: Option<&str>) -> usize {
+            let text = |key: &str| -> usize {
+                let own = v[key].as_str().map(|s| s.chars().count()).unwrap_or(0);
+                match localized {
+                    Some(l) => v[format!("{key}_localizations")][l]
+                        .as_str()
+                        .map(|s| s.chars().count())
+                        .unwrap_or(own),
+                    None => own,
+                }
+            };
+            let mut n = text("name") + text("description");
+            for c in v["choices"].as_array().into_iter().flatten() {
+                n += count(c, localized) + c["value"].to_string().chars().count();
+            }
+            for o in v["options"].as_array().into_iter().flatten() {
+                n += count(o, localized);
+            }
+            n
+        }
+        for command in all() {
+            let Some(create) = command.create_as_slash_command() else {
+                continue;
+            };
+            let json = serde_json::to_value(create).unwrap();
+            for locale in [None, Some("id")] {
+                let n = count(&json, locale);
+                assert!(
+                    n <= 8000,
+                    "/{} has {n} characters ({locale:?})",
+                    command.name
+                );
+            }
+        }
+    }
 }
