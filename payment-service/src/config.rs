@@ -201,59 +201,30 @@ pub struct PaymentConfig {
     pub log_format: LogFormat,
 }
 
-/// An IPv4/IPv6 network in CIDR notation (`103.208.23.0/24`, or a bare address).
+/// An IPv4/IPv6 network in CIDR notation (`103.208.23.0/24`), or a bare address (a network of
+/// one host). Parsing and matching are the `ipnet` crate's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
+pub struct IpNet(pub ipnet::IpNet);
 
 impl std::str::FromStr for IpNet {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr
-            .trim()
-            .parse()
-            .map_err(|_| format!("{s:?} is not an IP network"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p
-                .trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{s:?} has an invalid prefix length"))?,
-            None => max,
-        };
-        Ok(IpNet { addr, prefix })
+        let text = s.trim();
+        if text.contains('/') {
+            text.parse::<ipnet::IpNet>()
+                .map(IpNet)
+                .map_err(|_| format!("{s:?} is not an IP network (address/prefix length)"))
+        } else {
+            text.parse::<IpAddr>()
+                .map(|addr| IpNet(ipnet::IpNet::from(addr)))
+                .map_err(|_| format!("{s:?} is not an IP network"))
+        }
     }
 }
 
 impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - self.prefix)
-                };
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - self.prefix)
-                };
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(&ip)
     }
 }
 
@@ -618,5 +589,12 @@ mod tests {
         let one: IpNet = "103.58.103.177".parse().unwrap();
         assert!(one.contains("103.58.103.177".parse().unwrap()));
         assert!("1.2.3.4/40".parse::<IpNet>().is_err());
+        assert!("not-an-ip".parse::<IpNet>().is_err());
+        let v6: IpNet = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains("2001:db8::1".parse().unwrap()));
+        assert!(!v6.contains("103.208.23.77".parse().unwrap()));
+        // Host bits in the network part are ignored, as everywhere CIDR is written.
+        let loose: IpNet = "103.208.23.9/24".parse().unwrap();
+        assert!(loose.contains("103.208.23.200".parse().unwrap()));
     }
 }

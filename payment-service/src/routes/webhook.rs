@@ -6,12 +6,12 @@
 //! retries a 503 four times, a 500 once). Never 200 for a failure. Never logs the signature or
 //! the server key.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::num::NonZeroU32;
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 
 use super::HttpState;
@@ -107,11 +107,12 @@ fn answer(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpRes
 pub struct SourceGuard {
     allowed: Vec<IpNet>,
     trusted_proxies: Vec<IpAddr>,
-    per_sec: u32,
-    windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
+    /// `WEBHOOK_RATE_LIMIT_PER_SEC` per address (a GCRA bucket of one second's worth); `None`
+    /// when unlimited.
+    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
-/// Bound on remembered addresses; past it, old windows are dropped.
+/// Bound on remembered addresses; past it, addresses whose bucket is full again are forgotten.
 const MAX_TRACKED_SOURCES: usize = 10_000;
 
 impl SourceGuard {
@@ -119,8 +120,8 @@ impl SourceGuard {
         SourceGuard {
             allowed: config.webhook_allowed_sources.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
-            per_sec: config.webhook_rate_limit_per_sec,
-            windows: Mutex::new(HashMap::new()),
+            limiter: NonZeroU32::new(config.webhook_rate_limit_per_sec)
+                .map(|per_sec| RateLimiter::keyed(Quota::per_second(per_sec))),
         }
     }
 
@@ -147,30 +148,15 @@ impl SourceGuard {
         ip.is_some_and(|ip| self.allowed.iter().any(|net| net.contains(ip)))
     }
 
-    /// A fixed one-second window per address.
+    /// At most `WEBHOOK_RATE_LIMIT_PER_SEC` notifications a second per address, in bursts of
+    /// up to that many.
     pub fn within_rate(&self, ip: Option<IpAddr>) -> bool {
-        let (Some(ip), limit) = (ip, self.per_sec) else {
+        let (Some(ip), Some(limiter)) = (ip, &self.limiter) else {
             return true;
         };
-        if limit == 0 {
-            return true;
+        if limiter.len() >= MAX_TRACKED_SOURCES {
+            limiter.retain_recent();
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() >= MAX_TRACKED_SOURCES {
-            windows.retain(|_, (second, _)| *second == now);
-        }
-        let entry = windows.entry(ip).or_insert((now, 0));
-        if entry.0 != now {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= limit
+        limiter.check_key(&ip).is_ok()
     }
 }
