@@ -1010,11 +1010,18 @@ pub fn stock_view(lang: Lang, v: &StockView) -> Message {
         );
     }
     if !v.recent_batches.is_empty() {
+        // With several products, each batch says whose codes it holds.
+        let product_of = |b: &StockBatchSummary| {
+            v.products
+                .iter()
+                .find(|p| p.product_id == b.product_id && v.products.len() > 1)
+                .map(|p| p.name.as_str())
+        };
         let lines = v
             .recent_batches
             .iter()
             .map(|b| {
-                tr!(
+                let line = tr!(
                     lang,
                     "stock-batch-line",
                     batch = b.batch_id.as_str(),
@@ -1025,7 +1032,11 @@ pub fn stock_view(lang: Lang, v: &StockView) -> Message {
                     defective = b.defective,
                     rate = defect_rate(lang, b),
                     at = when(lang, b.created_at)
-                )
+                );
+                match product_of(b) {
+                    Some(product) => format!("{product} · {line}"),
+                    None => line,
+                }
             })
             .collect::<Vec<_>>()
             .join("\n");
@@ -2571,5 +2582,71 @@ mod tests {
             "{worst}"
         );
         assert!(field(&stats(L, &stats_view(0)), "Most defective batches").is_none());
+    }
+
+    fn product_stock(id: i64, name: &str, available: u64, active: bool) -> ProductStock {
+        ProductStock {
+            product_id: ProductId(id),
+            name: name.into(),
+            active,
+            counts: StockCounts {
+                available,
+                sold: 7,
+                ..Default::default()
+            },
+            low_stock_threshold: 5,
+            last_30_days: PeriodStats {
+                orders: 3,
+                codes_sold: 7,
+                revenue: Idr::new(63_000),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn stock_stats_and_alerts_name_each_product() {
+        let products = vec![
+            product_stock(1, "VIP 30 days", 40, true),
+            product_stock(2, "KVIP 7 days", 2, false),
+        ];
+        let mut kvip_batch = batch("b-9", 10, 0, 0);
+        kvip_batch.product_id = ProductId(2);
+        let v = StockView {
+            counts: StockCounts::default(),
+            low_stock_threshold: 10,
+            recent_batches: vec![kvip_batch],
+            products: products.clone(),
+        };
+        let shown = stock_view(L, &v);
+        let lines = field(&shown, "Per product").unwrap();
+        assert!(
+            lines.contains("**VIP 30 days** (#1): 40 available")
+                && lines.contains("**KVIP 7 days** (#2, off sale): 2 available"),
+            "{lines}"
+        );
+        assert!(field(&shown, "Recent batches")
+            .unwrap()
+            .starts_with("KVIP 7 days · "));
+        let mut s = stats_view(0);
+        s.products = products;
+        let lines = field(&stats(Lang::Id, &s), "Per produk")
+            .unwrap()
+            .to_string();
+        assert!(
+            lines.contains("30 hari: 3 pesanan, 7 kode, Rp 63.000"),
+            "{lines}"
+        );
+        let alert = stock_low_alert(
+            L,
+            &StockLow {
+                product_id: ProductId(2),
+                product_name: Some("KVIP 7 days".into()),
+                available: 2,
+                threshold: 5,
+                notify_user_ids: vec![],
+            },
+        );
+        assert!(alert.embeds[0].description.contains("**KVIP 7 days**"));
     }
 }
