@@ -16,7 +16,7 @@ pub use binaries::{service_binaries, ServiceBinaries};
 pub use process::ServiceProcess;
 pub use system::{
     System, SystemOptions, ADMIN_ROLE_ID, ALERT_CHANNEL_ID, FOREIGN_ADMIN_ROLE_ID,
-    FOREIGN_CHANNEL_ID, FOREIGN_GUILD_ID, PUBLIC_CHANNEL_ID,
+    FOREIGN_CHANNEL_ID, FOREIGN_GUILD_ID, PUBLIC_CHANNEL_ID, STOCK_CHANNEL_ID,
 };
 pub use ui::{button_id, codes_in, fresh_codes, has_button, select_value};
 

@@ -24,6 +24,10 @@ pub const PUBLIC_CHANNEL_ID: u64 = 1_100_000_000_000_000_201;
 /// `ALERT_CHANNEL_ID`: where admins are alerted.
 pub const ALERT_CHANNEL_ID: u64 = 1_100_000_000_000_000_202;
 
+/// A channel the bot may keep its live stock panel in (`STOCK_CHANNEL_ID`, set by the tests that
+/// want one).
+pub const STOCK_CHANNEL_ID: u64 = 1_100_000_000_000_000_203;
+
 /// Another server the bot was invited to, run by an attacker: it has its own role named
 /// "Admin" (like `ADMIN_ROLE_NAME`) and is not the shop's guild.
 pub const FOREIGN_GUILD_ID: u64 = 1_100_000_000_000_000_500;
@@ -87,7 +91,7 @@ impl System {
         roles.extend(options.extra_guild_roles);
         let fake = FakeDiscord::start(FakeDiscordConfig {
             roles,
-            extra_channel_ids: vec![PUBLIC_CHANNEL_ID, ALERT_CHANNEL_ID],
+            extra_channel_ids: vec![PUBLIC_CHANNEL_ID, ALERT_CHANNEL_ID, STOCK_CHANNEL_ID],
             extra_guilds: vec![FakeGuild {
                 id: FOREIGN_GUILD_ID,
                 name: "Somebody else's server".into(),
