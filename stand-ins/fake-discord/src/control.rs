@@ -14,6 +14,8 @@
 //! - `POST /_fake/modal {"user_id","custom_id","fields":{"input_id":"value"}}`
 //! - `GET /_fake/messages?user_id=` — DMs, ephemeral answers and private-thread messages the user
 //!   can see, oldest first, with their text, buttons, selects and files.
+//! - `GET /_fake/channels/{channel_id}/messages` — what everyone sees in a guild channel (e.g.
+//!   the stock panel, the buy log), oldest first, deleted ones left out, in the same shape.
 //! - `GET /_fake/interactions` — every interaction with its user's locale, its latency and
 //!   whether it failed.
 //! - `GET /_fake/requests` — every REST request the bot made, oldest first: method, path
@@ -112,6 +114,10 @@ pub fn serve(fake: Arc<RunningFake>, bind: SocketAddr) -> anyhow::Result<Running
             .route("/_fake/select", web::post().to(select))
             .route("/_fake/modal", web::post().to(modal))
             .route("/_fake/messages", web::get().to(messages))
+            .route(
+                "/_fake/channels/{channel_id}/messages",
+                web::get().to(channel_messages),
+            )
             .route("/_fake/interactions", web::get().to(interactions))
             .route("/_fake/requests", web::get().to(requests))
             .route("/_fake/close-dms/{user_id}", web::post().to(close_dms))
@@ -373,6 +379,20 @@ async fn messages(control: web::Data<Control>, query: web::Query<MessagesQuery>)
             };
             Some(describe(m, kind))
         })
+        .collect();
+    HttpResponse::Ok().json(visible)
+}
+
+async fn channel_messages(control: web::Data<Control>, path: web::Path<String>) -> HttpResponse {
+    let Ok(channel_id) = path.parse::<u64>() else {
+        return bad_request("the channel id must be digits");
+    };
+    let visible: Vec<Value> = control
+        .fake
+        .channel_messages(channel_id)
+        .iter()
+        .filter(|m| !m.deleted && m.flags() & 64 == 0)
+        .map(|m| describe(m, "channel"))
         .collect();
     HttpResponse::Ok().json(visible)
 }

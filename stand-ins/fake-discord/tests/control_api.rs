@@ -296,3 +296,60 @@ async fn slash_commands_come_from_an_extra_guild_or_a_dm_when_asked() {
     assert_eq!(unknown.status(), 404);
     control.stop().await;
 }
+
+#[tokio::test]
+async fn what_the_bot_posts_in_a_guild_channel_is_shown_to_everyone() {
+    let fake = Arc::new(
+        FakeDiscord::start(FakeDiscordConfig::default())
+            .await
+            .unwrap(),
+    );
+    let control = control::serve(fake.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let base = control.base_url().to_string();
+    let channel = fake.config().channel_id;
+    let client = reqwest::Client::new();
+    // The bot posts twice and deletes the first post, as Discord's REST API is used.
+    let mut ids = Vec::new();
+    for text in ["first", "second"] {
+        let posted: Value = client
+            .post(format!("{}/channels/{channel}/messages", fake.base_url()))
+            .header("Authorization", "Bot fake-token")
+            .json(&json!({"content": text}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(posted["id"].as_str().unwrap().to_string());
+    }
+    let deleted = client
+        .delete(format!(
+            "{}/channels/{channel}/messages/{}",
+            fake.base_url(),
+            ids[0]
+        ))
+        .header("Authorization", "Bot fake-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+
+    let shown: Vec<Value> = client
+        .get(format!("{base}/_fake/channels/{channel}/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["kind"], "channel");
+    assert_eq!(shown[0]["text"], "second");
+    let bad = client
+        .get(format!("{base}/_fake/channels/not-a-number/messages"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}
