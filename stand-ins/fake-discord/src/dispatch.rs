@@ -52,6 +52,37 @@ impl RunningFake {
         Ok(id)
     }
 
+    /// A member types in the option `focused` of `/name` (in the guild's main channel): an
+    /// autocomplete interaction. `options` are those filled so far; the focused one's value is
+    /// sent as the text typed, as Discord does. The bot's choices are the type 8 callback in
+    /// [`Self::interaction_responses`].
+    pub fn send_autocomplete(
+        &self,
+        user: &FakeUser,
+        name: &str,
+        options: Vec<SlashOption>,
+        focused: &str,
+    ) -> anyhow::Result<u64> {
+        let shared = &self.shared;
+        let mut inner = shared.lock();
+        let place = guild_place(shared, &inner, shared.config.channel_id, user)?;
+        let mut data = command_data(shared, &inner, name, options, true);
+        if !mark_focused(&mut data["options"], focused) {
+            anyhow::bail!("/{name} has no option {focused:?} to type in");
+        }
+        let id = dispatch(
+            shared,
+            &mut inner,
+            InteractionKind::Autocomplete,
+            user,
+            place,
+            data,
+        )?;
+        drop(inner);
+        self.deliver(id);
+        Ok(id)
+    }
+
     /// A user uses `/name` in their DM with the bot (no guild, no member).
     pub fn send_dm_slash_command(
         &self,
@@ -397,6 +428,29 @@ fn command_data(
     data
 }
 
+/// Marks the option `name` (at any depth) as the one being typed in; its value becomes text.
+fn mark_focused(options: &mut Value, name: &str) -> bool {
+    let Some(list) = options.as_array_mut() else {
+        return false;
+    };
+    for option in list {
+        if matches!(option["type"].as_u64(), Some(1 | 2)) {
+            if mark_focused(&mut option["options"], name) {
+                return true;
+            }
+        } else if option["name"] == name {
+            let typed = match &option["value"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            option["value"] = json!(typed);
+            option["focused"] = json!(true);
+            return true;
+        }
+    }
+    false
+}
+
 fn option_json(shared: &Shared, inner: &Inner, option: SlashOption, resolved: &mut Value) -> Value {
     match option {
         SlashOption::String(name, value) => json!({"name": name, "type": 3, "value": value}),
@@ -464,6 +518,7 @@ fn dispatch(
         InteractionKind::SlashCommand => 2,
         InteractionKind::Component => 3,
         InteractionKind::ModalSubmit => 5,
+        InteractionKind::Autocomplete => 4,
     };
     let payload = payloads::interaction(
         &shared.config,

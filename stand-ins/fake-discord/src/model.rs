@@ -268,6 +268,8 @@ pub enum InteractionKind {
     SlashCommand,
     Component,
     ModalSubmit,
+    /// A user typing in an option with autocomplete (type 4); answered with type 8 choices.
+    Autocomplete,
 }
 
 /// One dispatched interaction and what the bot did with it.
