@@ -555,3 +555,53 @@ async fn admin_product_commands_send_the_right_actions_and_bad_prices_send_nothi
     drop(payments);
     bot.stop().await;
 }
+
+/// The choices the bot answered autocomplete interaction `id` with.
+async fn choices_of(bot: &TestBot, id: u64) -> serde_json::Value {
+    bot.fake
+        .wait_for(WAIT, |f| {
+            f.interaction_responses(id)
+                .into_iter()
+                .find(|r| r["type"] == 8)
+        })
+        .await
+        .expect("an autocomplete answer")["data"]["choices"]
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_product_option_is_autocompleted_from_the_catalogue_for_admins_only() {
+    let bot = spawn_bot(Options { gateway: true }).await;
+    let typing = |who: &FakeUser, typed: &str| {
+        bot.fake
+            .send_autocomplete(
+                who,
+                "admin",
+                vec![SlashOption::sub(
+                    "addstock",
+                    vec![SlashOption::string("product", typed)],
+                )],
+                "product",
+            )
+            .expect("dispatched")
+    };
+    // A member without the role: no choices, nothing asked of the payment-service.
+    let mallory = user(2_000_000_000_000_000_206, "mallory");
+    let id = typing(&mallory, "kv");
+    assert_eq!(choices_of(&bot, id).await, serde_json::json!([]));
+    let queue = bot.broker.topology().payment_commands_queue();
+    assert_eq!(bot.broker.queue_ready_count(&queue).await.unwrap(), 0);
+
+    // An admin: the catalogue's products matching what was typed, by id.
+    let (payments, actions) = catalogue_service(&bot);
+    let admin = admin_user(2_000_000_000_000_000_207);
+    let id = typing(&admin, "kv");
+    assert_eq!(
+        choices_of(&bot, id).await,
+        serde_json::json!([{"name": "KVIP 7 days (#2)", "value": 2}])
+    );
+    assert_eq!(*actions.lock().unwrap(), vec![ProductAction::List]);
+    assert!(bot.fake.failed_interactions().is_empty());
+    drop(payments);
+    bot.stop().await;
+}
