@@ -11,7 +11,7 @@ use crate::domain::custom_id::{ComponentAction, CustomIdError, MenuItem};
 use crate::domain::i18n::Lang;
 use crate::domain::message::{
     limits, truncate, Button, ButtonStyle, Embed, Message, Row, Select, SelectOption, COLOR_BRAND,
-    COLOR_WARN,
+    COLOR_OK, COLOR_WARN,
 };
 use crate::tr;
 
@@ -314,11 +314,40 @@ pub fn is_stock_panel_footer(footer: &str) -> bool {
     footer.trim_end().ends_with(STOCK_PANEL_MARKER)
 }
 
-/// The buy log line: what was bought, never by whom nor which codes.
+/// The buy log line: what was bought, never by whom nor which codes. In an embed: a product
+/// name is an admin's free text, and a mention in an embed notifies nobody.
 pub fn buy_log(lang: Lang, product_name: Option<&str>, package: PackageSize) -> Message {
     let text = match product_name.filter(|n| !n.trim().is_empty()) {
         Some(product) => tr!(lang, "buy-log", count = package.codes(), product = product),
         None => tr!(lang, "buy-log-unnamed", package = pkg(lang, package)),
     };
-    Message::text(truncate(&text, limits::CONTENT))
+    Message::embed(Embed::new(
+        "",
+        truncate(&text, limits::DESCRIPTION),
+        COLOR_OK,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_buy_log_says_what_was_bought_in_an_embed_that_pings_nobody() {
+        let m = buy_log(Lang::En, Some("@everyone VIP"), PackageSize::Five);
+        assert!(m.content.is_none(), "a mention in content would ping");
+        assert_eq!(m.embeds[0].description, "A buyer bought 5 × @everyone VIP");
+        let m = buy_log(Lang::Id, None, PackageSize::One);
+        assert_eq!(m.embeds[0].description, "Seorang pembeli membeli 1 kode");
+    }
+
+    #[test]
+    fn the_panel_is_recognised_by_its_footer_in_either_language() {
+        for lang in Lang::ALL {
+            let panel = stock_panel(lang, &[]);
+            let footer = panel.embeds[0].footer.clone().unwrap();
+            assert!(is_stock_panel_footer(&footer), "{footer}");
+        }
+        assert!(!is_stock_panel_footer("Updated automatically"));
+    }
 }
