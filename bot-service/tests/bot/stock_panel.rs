@@ -268,6 +268,13 @@ async fn the_buy_log_names_what_was_bought_never_a_code_or_the_buyer_and_only_on
         .expect("a buy log line");
     let text = logged.visible_text();
     assert_eq!(text.trim(), "A buyer bought 5 × KVIP 7 days");
+    // The buyer's own delivery names the product too.
+    let dm = bot.fake.dm_messages_to(buyer);
+    assert!(
+        dm[0].visible_text().contains("KVIP 7 days: 5 codes"),
+        "{}",
+        dm[0].visible_text()
+    );
 
     // The same delivery again, a re-delivery (attempt 2) and a replacement: no new line.
     bot.publish_delivery(first.clone()).await;

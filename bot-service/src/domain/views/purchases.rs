@@ -229,4 +229,36 @@ mod tests {
         assert_eq!(values, vec!["RF-1"]);
         assert!(reveal_picker(Lang::En, owner, &orders[1..2]).is_none());
     }
+
+    #[test]
+    fn refused_reveals_are_worded_for_the_buyer() {
+        let window = ServiceError::Forbidden {
+            message: "The codes of order RF-1 can be shown again within 30 days.".into(),
+            refusal: Some(shared_proto::Refusal::RevealWindowPassed {
+                order_number: "RF-1".into(),
+                days: 30,
+            }),
+        };
+        let id = reveal_refused(Lang::Id, &window).embeds[0]
+            .description
+            .clone();
+        assert!(id.contains("RF-1") && id.contains("30 hari"), "{id}");
+        let cooldown = ServiceError::Cooldown {
+            retry_after_secs: 61,
+        };
+        let id = reveal_refused(Lang::Id, &cooldown).embeds[0]
+            .description
+            .clone();
+        assert!(id.contains("2 menit") && !id.contains("memesan"), "{id}");
+        let missing = ServiceError::NotFound {
+            message: "No such order.".into(),
+            refusal: Some(shared_proto::Refusal::OrderNotFound {
+                order_number: "RF-9".into(),
+            }),
+        };
+        let id = reveal_refused(Lang::Id, &missing).embeds[0]
+            .description
+            .clone();
+        assert!(id.contains("RF-9"), "{id}");
+    }
 }
