@@ -23,6 +23,8 @@ internal_port=${DEMO_INTERNAL_PORT:-8103}
 guild_id=1100000000000000100
 public_channel_id=1100000000000000201
 alert_channel_id=1100000000000000202
+stock_channel_id=1100000000000000203
+buylog_channel_id=1100000000000000204
 admin_role_id=1100000000000000300
 
 for tool in curl jq; do
@@ -85,7 +87,7 @@ start midtrans-simulator \
 start fake-discord \
   FAKE_DISCORD_BIND="127.0.0.1:$discord_port" FAKE_DISCORD_GATEWAY_BIND="127.0.0.1:$gateway_port" \
   FAKE_DISCORD_CONTROL_BIND="127.0.0.1:$control_port" FAKE_DISCORD_GUILD_ID="$guild_id" \
-  FAKE_DISCORD_EXTRA_CHANNEL_IDS="$public_channel_id,$alert_channel_id" \
+  FAKE_DISCORD_EXTRA_CHANNEL_IDS="$public_channel_id,$alert_channel_id,$stock_channel_id,$buylog_channel_id" \
   FAKE_DISCORD_ROLES="$admin_role_id:Admin" \
   "$bin/fake-discord"
 wait_http "the Midtrans simulator" "http://127.0.0.1:$sim_port/_sim/health"
@@ -104,6 +106,8 @@ start bot-service \
   DISCORD_TOKEN=demo-token DISCORD_API_BASE_URL="http://127.0.0.1:$discord_port" \
   DISCORD_GUILD_ID="$guild_id" PUBLIC_CHANNEL_ID="$public_channel_id" \
   ALERT_CHANNEL_ID="$alert_channel_id" \
+  STOCK_CHANNEL_ID="$stock_channel_id" STOCK_PANEL_INTERVAL_SECS=2 \
+  BUYLOG_CHANNEL_ID="$buylog_channel_id" \
   AMQP_NAMESPACE="$namespace" ADMIN_CLAIM_SECRET="$claim_secret" \
   BOT_HEALTH_PORT="$health_port" \
   "$bin/bot-service"
@@ -120,6 +124,8 @@ USERNAME=\${USERNAME:-demo-buyer}
 ADMIN_ID=1200000000000000900
 ADMIN_ROLE_ID=$admin_role_id
 GUILD_ID=$guild_id
+STOCK_CHANNEL_ID=$stock_channel_id
+BUYLOG_CHANNEL_ID=$buylog_channel_id
 
 _post() { curl -sS -X POST "\$CONTROL\$1" -H 'content-type: application/json' -d "\$2"; echo; }
 _messages() { curl -sS "\$CONTROL/_fake/messages?user_id=\$USER_ID"; }
@@ -162,12 +168,35 @@ pay() {
   WAIT=3 show 1
 }
 
-# addstock [N]: the admin uploads N generated codes as a .txt file (default 20).
+# addstock [N] [PRODUCT_ID]: the admin uploads N generated codes as a .txt file (default 20) to a
+# product (default: the first product, "Redfinger"; ids are shown by "products").
 addstock() {
-  local codes
-  codes=\$(for i in \$(seq 1 "\${1:-20}"); do printf 'DEMO-%s-%03d\n' "\$(date +%s)" "\$i"; done)
-  USER_ID=\$ADMIN_ID USERNAME=demo-admin ROLES="[\"\$ADMIN_ROLE_ID\"]" slash admin "\$(jq -cn --arg c "\$codes" '[{name: "addstock", options: [{name: "file", attachment: {filename: "codes.txt", content: \$c}}]}]')"
+  local codes product
+  codes=\$(for i in \$(seq 1 "\${1:-20}"); do printf 'DEMO-%s-%s-%03d\n' "\${2:-1}" "\$(date +%s)" "\$i"; done)
+  product=\$(jq -cn --arg p "\${2:-}" 'if \$p == "" then [] else [{name: "product", value: (\$p | tonumber)}] end')
+  USER_ID=\$ADMIN_ID USERNAME=demo-admin ROLES="[\"\$ADMIN_ROLE_ID\"]" slash admin "\$(jq -cn --arg c "\$codes" --argjson p "\$product" '[{name: "addstock", options: ([{name: "file", attachment: {filename: "codes.txt", content: \$c}}] + \$p)}]')"
 }
+
+# addproduct NAME PRICES [DESCRIPTION]: the admin adds a product, e.g.
+#   addproduct "VIP 30 hari" "1=20000,5=95000" "Redfinger VIP, 30 days"
+addproduct() {
+  [ -n "\${2:-}" ] || { echo 'usage: addproduct NAME PRICES [DESCRIPTION]   e.g. addproduct "VIP 30 hari" "1=20000,5=95000"'; return 1; }
+  USER_ID=\$ADMIN_ID USERNAME=demo-admin ROLES="[\"\$ADMIN_ROLE_ID\"]" slash admin "\$(jq -cn --arg n "\$1" --arg p "\$2" --arg d "\${3:-}" '[{name: "product", options: [{name: "add", options: ([{name: "name", value: \$n}, {name: "prices", value: \$p}] + (if \$d == "" then [] else [{name: "description", value: \$d}] end))}]}]')"
+}
+
+# products: the catalogue as the admin sees it (/admin product list: ids, prices, stock).
+products() { USER_ID=\$ADMIN_ID USERNAME=demo-admin ROLES="[\"\$ADMIN_ROLE_ID\"]" slash admin '[{"name":"product","options":[{"name":"list"}]}]'; }
+
+# price PRODUCT_ID CODES RUPIAH: the admin changes a package's price (effective at once).
+price() {
+  [ -n "\${3:-}" ] || { echo 'usage: price PRODUCT_ID CODES RUPIAH   e.g. price 2 1 22000'; return 1; }
+  USER_ID=\$ADMIN_ID USERNAME=demo-admin ROLES="[\"\$ADMIN_ROLE_ID\"]" slash admin "\$(jq -cn --arg id "\$1" --arg c "\$2" --arg r "\$3" '[{name: "product", options: [{name: "price", options: [{name: "product", value: (\$id | tonumber)}, {name: "package", value: ({"1": 0, "5": 1, "10": 2, "25": 3, "50": 4}[\$c] // error("a package is 1, 5, 10, 25 or 50 codes"))}, {name: "price", value: (\$r | tonumber)}]}]}]')"
+}
+
+# panel / buylog: what everyone sees in the stock channel (the live stock message) and the buy log.
+_channel() { sleep "\${WAIT:-1.5}"; curl -sS "\$CONTROL/_fake/channels/\$1/messages" | jq -r '.[-3:][] | "── message \(.id)\n\(.text)"'; }
+panel() { WAIT=\${WAIT:-2.5} _channel "\$STOCK_CHANNEL_ID"; }
+buylog() { _channel "\$BUYLOG_CHANNEL_ID"; }
 
 # closedms / opendms: the user closes or opens their DMs (codes then come privately in the server).
 closedms() { _post "/_fake/close-dms/\$USER_ID" '{}'; }
@@ -207,6 +236,10 @@ In another terminal, play a user (each step shows what the bot answered):
 
    . $demo_dir/play.sh
    addstock                 # an admin uploads 20 codes with /admin addstock (a .txt file)
+   panel                    # the live stock message in the stock channel
+   addproduct "VIP 30 hari" "1=20000,5=95000"   # a second product, priced from Discord
+   addstock 6 2             # 6 codes of product 2 (ids: products)
+   panel                    # both products, edited in place
    slash shop               # the main menu
    click "Top up"
    click "Rp 100.000"       # a QRIS charge at the simulator; the QR is shown
@@ -214,9 +247,12 @@ In another terminal, play a user (each step shows what the bot answered):
    slash balance
    slash shop
    click "Order codes"
+   pick "Redfinger"         # with two products on sale the shop asks which first
    pick "5 codes"
    click "Confirm"          # Rp 70.000 is charged; the codes arrive by DM
    show 2
+   buylog                   # "a buyer bought 5 × Redfinger": never a code, never a name
+   slash history            # your orders; pick one to see its codes again (or get them by DM)
    closedms                 # then order again: the codes come privately in the server
    locale id                # your Discord client now speaks Indonesian: slash shop answers in it (locale en-US: back)
    latency                  # every interaction was answered within Discord's 3 s
