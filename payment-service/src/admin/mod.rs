@@ -626,11 +626,23 @@ async fn already_cleared(
     txn: &DatabaseTransaction,
     request_id: &str,
 ) -> anyhow::Result<Option<i64>> {
+    Ok(audited_request(txn, "owed.clear", request_id)
+        .await?
+        .and_then(|detail| detail.get("cleared").and_then(serde_json::Value::as_i64)))
+}
+
+/// The detail of the newest recent audit row of `action` written for `request_id`: how a
+/// redelivered admin request finds what its first delivery did.
+pub(crate) async fn audited_request(
+    txn: &DatabaseTransaction,
+    action: &str,
+    request_id: &str,
+) -> anyhow::Result<Option<serde_json::Value>> {
     let rows = txn
         .query_all(stmt(
             txn,
-            "SELECT detail FROM admin_audit WHERE action = 'owed.clear' ORDER BY id DESC LIMIT 200",
-            [],
+            "SELECT detail FROM admin_audit WHERE action = $1 ORDER BY id DESC LIMIT 200",
+            [action.into()],
         ))
         .await?;
     for row in rows {
@@ -640,7 +652,7 @@ async fn already_cleared(
             continue;
         };
         if detail.get("request_id").and_then(serde_json::Value::as_str) == Some(request_id) {
-            return Ok(detail.get("cleared").and_then(serde_json::Value::as_i64));
+            return Ok(Some(detail));
         }
     }
     Ok(None)

@@ -10,7 +10,7 @@ use shared_proto::{
     ServiceError,
 };
 
-use super::{audit, AdminService, Outcome};
+use super::{audit, audited_request, AdminService, Outcome};
 use crate::catalogue::{self, bool_value, clean_description, clean_name};
 use crate::persistence::stmt;
 
@@ -326,27 +326,10 @@ async fn added_by_request(
     txn: &DatabaseTransaction,
     request_id: &str,
 ) -> anyhow::Result<Option<ProductId>> {
-    let rows = txn
-        .query_all(stmt(
-            txn,
-            "SELECT detail FROM admin_audit WHERE action = 'product.add' ORDER BY id DESC LIMIT 200",
-            [],
-        ))
-        .await?;
-    for row in rows {
-        let detail: Option<String> = row.try_get("", "detail")?;
-        let Some(detail) = detail.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-        else {
-            continue;
-        };
-        if detail.get("request_id").and_then(serde_json::Value::as_str) == Some(request_id) {
-            return Ok(detail
-                .get("product_id")
-                .and_then(serde_json::Value::as_i64)
-                .map(ProductId));
-        }
-    }
-    Ok(None)
+    Ok(audited_request(txn, "product.add", request_id)
+        .await?
+        .and_then(|detail| detail.get("product_id").and_then(serde_json::Value::as_i64))
+        .map(ProductId))
 }
 
 async fn next_display_order(txn: &DatabaseTransaction) -> anyhow::Result<i32> {
