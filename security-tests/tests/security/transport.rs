@@ -106,6 +106,8 @@ struct PrivateRabbit {
     dir: PathBuf,
     child: Child,
     tls_port: u16,
+    /// Leave `dir` behind on drop (a failed start whose certificates the next attempt reuses).
+    keep_dir: bool,
 }
 
 impl PrivateRabbit {
@@ -178,73 +180,115 @@ impl PrivateRabbit {
             "-extfile",
             "ext.cnf",
         ]);
-        let tls_port = free_port();
-        let dist_port = free_port();
-        let d = dir.display();
-        std::fs::write(
-            dir.join("rabbitmq.conf"),
-            format!(
-                "listeners.tcp = none\nlisteners.ssl.default = 127.0.0.1:{tls_port}\n\
-                 ssl_options.cacertfile = {d}/ca.pem\nssl_options.certfile = {d}/server.pem\n\
-                 ssl_options.keyfile = {d}/server.key\nssl_options.verify = verify_none\n\
-                 ssl_options.fail_if_no_peer_cert = false\n"
-            ),
-        )
-        .expect("conf");
-        std::fs::write(dir.join("enabled_plugins"), "[].\n").expect("plugins");
-        std::fs::write(dir.join("env.conf"), "").expect("env");
-        let node = format!("{}@localhost", test_support::unique_name("sectls"));
-        let mut command = Command::new(server);
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir.join("home"))
-            .env("RABBITMQ_CONF_ENV_FILE", dir.join("env.conf"))
-            .env("RABBITMQ_NODENAME", &node)
-            .env("RABBITMQ_DIST_PORT", dist_port.to_string())
-            .env("ERL_EPMD_ADDRESS", "127.0.0.1")
-            .env("ERL_FLAGS", "-kernel inet_dist_use_interface {127,0,0,1}")
-            .env("RABBITMQ_CONFIG_FILE", dir.join("rabbitmq.conf"))
-            .env("RABBITMQ_ENABLED_PLUGINS_FILE", dir.join("enabled_plugins"))
-            .env("RABBITMQ_MNESIA_BASE", dir.join("mnesia"))
-            .env("RABBITMQ_LOG_BASE", dir.join("log"))
-            .env("RABBITMQ_PID_FILE", dir.join("pid"))
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("out.log")).expect("log"))
-            .stderr(Stdio::null());
-        {
-            use std::os::unix::process::CommandExt;
-            command.process_group(0);
-            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-            unsafe {
-                command.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
+        // A port found free can be taken by another test before the node binds it; then the node
+        // fails to start while something else answers on the port. So the node counts as up only
+        // once its own log says its TLS listener is on that port, and a node that died is
+        // started again on fresh ports.
+        for attempt in 1..=3 {
+            let tls_port = free_port();
+            let dist_port = free_port();
+            let d = dir.display();
+            std::fs::write(
+                dir.join("rabbitmq.conf"),
+                format!(
+                    "listeners.tcp = none\nlisteners.ssl.default = 127.0.0.1:{tls_port}\n\
+                     ssl_options.cacertfile = {d}/ca.pem\nssl_options.certfile = {d}/server.pem\n\
+                     ssl_options.keyfile = {d}/server.key\nssl_options.verify = verify_none\n\
+                     ssl_options.fail_if_no_peer_cert = false\n"
+                ),
+            )
+            .expect("conf");
+            std::fs::write(dir.join("enabled_plugins"), "[].\n").expect("plugins");
+            std::fs::write(dir.join("env.conf"), "").expect("env");
+            let node = format!("{}@localhost", test_support::unique_name("sectls"));
+            let mut command = Command::new(server);
+            command
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", dir.join("home"))
+                .env("RABBITMQ_CONF_ENV_FILE", dir.join("env.conf"))
+                .env("RABBITMQ_NODENAME", &node)
+                .env("RABBITMQ_DIST_PORT", dist_port.to_string())
+                .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+                .env("ERL_FLAGS", "-kernel inet_dist_use_interface {127,0,0,1}")
+                .env("RABBITMQ_CONFIG_FILE", dir.join("rabbitmq.conf"))
+                .env("RABBITMQ_ENABLED_PLUGINS_FILE", dir.join("enabled_plugins"))
+                .env("RABBITMQ_MNESIA_BASE", dir.join("mnesia"))
+                .env("RABBITMQ_LOG_BASE", dir.join("log"))
+                .env("RABBITMQ_PID_FILE", dir.join("pid"))
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(std::fs::File::create(dir.join("out.log")).expect("log"))
+                .stderr(Stdio::null());
+            {
+                use std::os::unix::process::CommandExt;
+                command.process_group(0);
+                // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+                unsafe {
+                    command.pre_exec(|| {
+                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                        Ok(())
+                    });
+                }
+            }
+            let child = command.spawn().expect("rabbitmq-server starts");
+            let mut rabbit = PrivateRabbit {
+                dir: dir.clone(),
+                child,
+                tls_port,
+                keep_dir: false,
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(40);
+            loop {
+                if rabbit.listening_on_its_port() {
+                    return Some(rabbit);
+                }
+                if matches!(rabbit.child.try_wait(), Ok(Some(_))) {
+                    eprintln!(
+                        "the private RabbitMQ node stopped during start-up (attempt {attempt}, ports {tls_port}/{dist_port} probably taken); starting it again"
+                    );
+                    // Keep the directory (its certificates) for the next attempt.
+                    rabbit.stop_keeping_files();
+                    break;
+                }
+                if std::time::Instant::now() > deadline {
+                    panic!(
+                        "the private RabbitMQ node did not open its TLS port:\n{}",
+                        std::fs::read_to_string(rabbit.dir.join("out.log")).unwrap_or_default()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(200));
             }
         }
-        let child = command.spawn().expect("rabbitmq-server starts");
-        let rabbit = PrivateRabbit {
-            dir,
-            child,
-            tls_port,
-        };
-        let deadline = std::time::Instant::now() + Duration::from_secs(40);
-        while std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
-            if std::time::Instant::now() > deadline {
-                panic!(
-                    "the private RabbitMQ node did not open its TLS port:\n{}",
-                    std::fs::read_to_string(rabbit.dir.join("out.log")).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Some(rabbit)
+        panic!("the private RabbitMQ node failed to start three times");
     }
 
     fn url(&self) -> String {
         format!("amqps://guest:guest@localhost:{}/%2f", self.tls_port)
+    }
+
+    /// The node's own log says its TLS listener is up on `tls_port` (not merely: something
+    /// answers on that port).
+    fn listening_on_its_port(&self) -> bool {
+        let port = format!(":{}", self.tls_port);
+        let Ok(entries) = std::fs::read_dir(self.dir.join("log")) else {
+            return false;
+        };
+        entries.flatten().any(|e| {
+            std::fs::read_to_string(e.path()).is_ok_and(|log| {
+                log.lines()
+                    .any(|l| l.contains("started TLS (SSL) listener") && l.contains(&port))
+            })
+        }) && std::net::TcpStream::connect(("127.0.0.1", self.tls_port)).is_ok()
+    }
+
+    /// Stops the node, leaving its directory (certificates) but not its data and logs.
+    fn stop_keeping_files(mut self) {
+        self.keep_dir = true;
+        let dir = self.dir.clone();
+        drop(self);
+        let _ = std::fs::remove_dir_all(dir.join("mnesia"));
+        let _ = std::fs::remove_dir_all(dir.join("log"));
     }
 
     fn ca(&self) -> PathBuf {
@@ -270,7 +314,9 @@ impl Drop for PrivateRabbit {
             libc::kill(-pgid, libc::SIGKILL);
         }
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
