@@ -60,6 +60,9 @@ pub struct Settings {
     /// Display only; the payment-service's catalogue reply is authoritative.
     pub prices: Vec<(PackageSize, Idr)>,
     pub delivery_retry_attempts: u32,
+    /// Requests per second all replicas together may make on the bot token's global limit
+    /// (`DISCORD_GLOBAL_RATE`, default 45 of Discord's 50; each replica takes a share).
+    pub discord_global_rate: u32,
     pub admin_claim_secret: SecretString,
     /// Address of the `/healthz`, `/readyz`, `/metrics` listener (`BOT_HEALTH_HOST`): loopback
     /// by default, so metrics are not served to whoever can reach the host; compose sets
@@ -232,6 +235,17 @@ impl Settings {
             }
         }
 
+        let discord_global_rate = u32::try_from(raw.i64_or(
+            "DISCORD_GLOBAL_RATE",
+            i64::from(crate::discord::budget::DEFAULT_GLOBAL_RATE),
+        )?)
+        .ok()
+        .filter(|r| (1..=50).contains(r))
+        .ok_or(ConfigError::Invalid {
+            name: "DISCORD_GLOBAL_RATE",
+            reason: "must be 1..=50 (Discord allows 50 requests/s per bot token)".into(),
+        })?;
+
         let gateway = if !raw.bool_or("BOT_GATEWAY", true)? {
             GatewayMode::Off
         } else {
@@ -371,6 +385,7 @@ impl Settings {
             default_lang,
             prices,
             delivery_retry_attempts: attempts,
+            discord_global_rate,
             admin_claim_secret: SecretString::from(admin_claim_secret),
             health_host,
             health_port,
