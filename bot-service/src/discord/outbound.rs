@@ -125,7 +125,9 @@ pub async fn send_dm(
     message: &Message,
 ) -> Result<MessageId, serenity::Error> {
     let known = rest.dm_channels.get(user.get());
-    rest.budget.acquire(if known.is_some() { 1 } else { 2 }).await;
+    rest.budget
+        .acquire(if known.is_some() { 1 } else { 2 })
+        .await;
     let channel = match known {
         Some(id) => ChannelId::new(id),
         None => {

@@ -253,8 +253,7 @@ async fn post_outcome(
     let lang = state.settings.default_lang;
     if let (Some(post), Ok(updated)) = (&m.message, views::report_post(lang, &done.report)) {
         if let Err(error) =
-            outbound::edit_channel_message(state.rest(), origin.channel_id, post.id, &updated)
-                .await
+            outbound::edit_channel_message(state.rest(), origin.channel_id, post.id, &updated).await
         {
             tracing::warn!(error = %outbound::loggable(&error), "could not update the report's post");
         }
