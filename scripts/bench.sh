@@ -17,4 +17,4 @@ scripts/ensure-services.sh
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 echo "building release binaries (payment-service, bot-service, stand-ins, bench)…" >&2
 cargo build --release -p payment-service -p midtrans-simulator -p bot-service -p fake-discord -p benchmarks >&2
-exec target/release/bench "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/bench" "$@"

@@ -8,6 +8,7 @@
 //! started) when it ends, fails or is interrupted. It is not part of `cargo test`.
 
 mod bot;
+mod drop;
 mod orders;
 mod pgbench;
 mod rabbit;
@@ -53,7 +54,16 @@ pub struct Settings {
     pub only: Vec<String>,
 }
 
-const STAGES: &[&str] = &["pgbench", "rabbitmq", "webhook", "orders", "race", "bot"];
+const STAGES: &[&str] = &[
+    "pgbench",
+    "rabbitmq",
+    "webhook",
+    "webhook-verify",
+    "orders",
+    "race",
+    "bot",
+    "drop",
+];
 
 fn env_u64(name: &str, default: u64) -> anyhow::Result<u64> {
     match std::env::var(name) {
@@ -74,8 +84,9 @@ fn env_string(name: &str, default: &str) -> String {
 
 const USAGE: &str = "usage: bench [--quick] [--no-write] [--only stage,stage]
 
-stages: pgbench, rabbitmq, webhook, orders, race, bot (payment-service memory is measured
-  during webhook, orders and race; the bot's loaded memory needs the orders stage's backlog)
+stages: pgbench, rabbitmq, webhook, webhook-verify, orders, race, bot, drop (payment-service
+  memory is measured during webhook, orders and race; the bot's loaded memory needs the orders
+  stage's backlog; webhook includes webhook-verify, the 3c row alone)
 environment: BENCH_SECONDS (pgbench -T, default 30; 10 with --quick), BENCH_STAGE_SECONDS,
   BENCH_LATENCY_SECONDS, BENCH_CONCURRENCY (64), BENCH_PG_ADMIN_URL, BENCH_AMQP_URL,
   BENCH_BIN_DIR, BENCH_SERVICE_LOG_LEVEL (info)";
@@ -114,9 +125,14 @@ impl Settings {
                 .map(PathBuf::from)
                 .context("locating the workspace root")?,
         };
+        // Cargo's target directory: CARGO_TARGET_DIR when set (as scripts/bench.sh builds there).
+        let target_dir = match std::env::var("CARGO_TARGET_DIR") {
+            Ok(d) if !d.is_empty() => PathBuf::from(d),
+            _ => root.join("target"),
+        };
         let bin_dir = match std::env::var("BENCH_BIN_DIR") {
             Ok(d) if !d.is_empty() => PathBuf::from(d),
-            _ => root.join("target").join("release"),
+            _ => target_dir.join("release"),
         };
         // Services run in the log directory, so a relative path would point elsewhere.
         let bin_dir = if bin_dir.is_absolute() {
@@ -127,7 +143,14 @@ impl Settings {
                 .join(bin_dir)
         };
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-        let log_dir = root.join("target").join("bench-logs").join(stamp);
+        let log_dir = target_dir.join("bench-logs").join(stamp);
+        let log_dir = if log_dir.is_absolute() {
+            log_dir
+        } else {
+            std::env::current_dir()
+                .context("reading the current directory")?
+                .join(log_dir)
+        };
         Ok(Settings {
             quick,
             pgbench_seconds,

@@ -34,6 +34,12 @@ pub enum Outcome {
         limit_mib: f64,
         detail: String,
     },
+    /// A figure against a target of its own (the drop's rows), judged where it was measured.
+    Target {
+        result: String,
+        target: String,
+        pass: bool,
+    },
     /// Measured for information, no target.
     Info(String),
     /// The stage did not run; the reason says why.
@@ -280,6 +286,11 @@ fn render(outcome: &Outcome, baseline: Option<f64>) -> (String, String, String, 
             "".into(),
             verdict(mib < limit_mib),
         ),
+        Outcome::Target {
+            result,
+            target,
+            pass,
+        } => (result.clone(), target.clone(), "".into(), verdict(*pass)),
         Outcome::Info(text) => (
             text.clone(),
             "— (information)".into(),

@@ -68,6 +68,9 @@ pub struct Settings {
     /// (`BUYLOG_CHANNEL_ID`): never a code or a buyer's name. None when unset.
     pub buylog_channel_id: Option<u64>,
     pub delivery_retry_attempts: u32,
+    /// Requests per second all replicas together may make on the bot token's global limit
+    /// (`DISCORD_GLOBAL_RATE`, default 45 of Discord's 50; each replica takes a share).
+    pub discord_global_rate: u32,
     pub admin_claim_secret: SecretString,
     /// Address of the `/healthz`, `/readyz`, `/metrics` listener (`BOT_HEALTH_HOST`): loopback
     /// by default, so metrics are not served to whoever can reach the host; compose sets
@@ -245,6 +248,17 @@ impl Settings {
             }
         }
 
+        let discord_global_rate = u32::try_from(raw.i64_or(
+            "DISCORD_GLOBAL_RATE",
+            i64::from(crate::discord::budget::DEFAULT_GLOBAL_RATE),
+        )?)
+        .ok()
+        .filter(|r| (1..=50).contains(r))
+        .ok_or(ConfigError::Invalid {
+            name: "DISCORD_GLOBAL_RATE",
+            reason: "must be 1..=50 (Discord allows 50 requests/s per bot token)".into(),
+        })?;
+
         let gateway = if !raw.bool_or("BOT_GATEWAY", true)? {
             GatewayMode::Off
         } else {
@@ -386,6 +400,7 @@ impl Settings {
             stock_panel_interval,
             buylog_channel_id: raw.opt_u64("BUYLOG_CHANNEL_ID")?,
             delivery_retry_attempts: attempts,
+            discord_global_rate,
             admin_claim_secret: SecretString::from(admin_claim_secret),
             health_host,
             health_port,

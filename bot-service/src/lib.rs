@@ -37,6 +37,8 @@ pub use config::Settings as BotSettings;
 
 /// How often the depth of the consumed queues is sampled for `bot_consumer_lag_messages`.
 const BACKLOG_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// DM channels remembered per replica (a user id and a channel id each).
+const DM_CHANNELS_REMEMBERED: usize = 50_000;
 
 /// Builds the Discord REST client. In production: serenity's own client and rate limiter.
 /// With `DISCORD_API_BASE_URL` every call goes to that stand-in, with serenity's limiter off
@@ -75,6 +77,38 @@ fn test_tls_client(test: &config::DiscordTestTls) -> anyhow::Result<reqwest::Cli
         .resolve("discord.com", test.api_addr)
         .build()
         .context("building the Discord HTTP client for the test stand-in")
+}
+
+/// Counts the live replicas (the consumers of the deliveries queue, which every replica
+/// consumes) every [`discord::budget::REPLICA_PROBE_EVERY`] and sets this replica's share of the
+/// token's global budget to match. A failed sample keeps the last share.
+fn spawn_replica_count(
+    broker: Broker,
+    deliveries_queue: String,
+    budget: Arc<discord::budget::GlobalBudget>,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(discord::budget::REPLICA_PROBE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let sample = tokio::select! {
+                _ = stop.cancelled() => return,
+                n = broker.queue_consumer_count(&deliveries_queue) => n,
+            };
+            match sample {
+                // Our own consumer may not be registered yet: never count fewer than one.
+                Ok(replicas) => {
+                    budget.set_replicas(replicas.max(1));
+                }
+                Err(error) => tracing::debug!(%error, "replica count sample skipped"),
+            }
+        }
+    })
 }
 
 /// Runs the bot until `shutdown` is cancelled: health server, broker consumers and (when this
@@ -150,6 +184,10 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         admin_access,
         thread_channel,
         support_channel,
+        budget: Arc::new(discord::budget::GlobalBudget::new(
+            settings.discord_global_rate,
+        )),
+        dm_channels: discord::budget::DmChannels::new(DM_CHANNELS_REMEMBERED),
         settings,
     });
     let _ = state_cell.set(state.clone());
@@ -187,6 +225,12 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         broker.spawn_consumer(
             topology.bot_notifications_queue(),
             Arc::new(NotificationConsumer::new(state.clone())),
+            consumers_stop.clone(),
+        ),
+        spawn_replica_count(
+            broker.clone(),
+            topology.bot_deliveries_queue(),
+            state.budget.clone(),
             consumers_stop.clone(),
         ),
     ];

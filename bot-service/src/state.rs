@@ -9,6 +9,8 @@ use serenity::http::Http;
 use shared_proto::DeliveryConfirmed;
 
 use crate::config::Settings;
+use crate::discord::budget::{DmChannels, GlobalBudget};
+use crate::discord::outbound::Rest;
 use crate::domain::admin::AdminAccess;
 use crate::metrics::Metrics;
 use crate::payment_client::PaymentClient;
@@ -31,9 +33,22 @@ pub struct AppState {
     /// Where report threads open: `SUPPORT_CHANNEL_ID` if the start-up check found it usable,
     /// else [`Self::thread_channel`]; `None`: reports are recorded without a thread.
     pub support_channel: Option<u64>,
+    /// This replica's share of the bot token's global rate limit (see `discord::budget`).
+    pub budget: Arc<GlobalBudget>,
+    /// DM channels already opened, so a repeat recipient costs one request.
+    pub dm_channels: DmChannels,
 }
 
 impl AppState {
+    /// The REST client for requests on the token's global limit.
+    pub fn rest(&self) -> Rest<'_> {
+        Rest {
+            http: &self.http,
+            budget: &self.budget,
+            dm_channels: &self.dm_channels,
+        }
+    }
+
     pub fn gateway_connected(&self) -> bool {
         self.gateway_connected.load(Ordering::Relaxed)
     }

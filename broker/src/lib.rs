@@ -94,6 +94,14 @@ impl Broker {
             .map_err(BrokerError::from_lapin)
     }
 
+    /// Consumers of `queue` right now (e.g. how many replicas of a service consume it).
+    pub async fn queue_consumer_count(&self, queue: &str) -> Result<u32, BrokerError> {
+        let link = self.inner.link(OUTAGE_WAIT).await?;
+        topology::consumer_count(&link, queue)
+            .await
+            .map_err(BrokerError::from_lapin)
+    }
+
     /// Samples the ready messages of each of `queues` every `every` until `stop` is cancelled,
     /// handing each figure to `record` (the services' consumer-lag gauges). A sample that fails
     /// (broker unreachable) is skipped; the next tick tries again.

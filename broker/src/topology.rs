@@ -191,6 +191,23 @@ pub(crate) async fn ready_count(link: &Link, queue: &str) -> Result<u32, lapin::
     Ok(declared.message_count())
 }
 
+/// Number of consumers of a queue, by a passive declare.
+pub(crate) async fn consumer_count(link: &Link, queue: &str) -> Result<u32, lapin::Error> {
+    let channel = link.connection.create_channel().await?;
+    let declared = channel
+        .queue_declare(
+            queue,
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    close_quietly(&channel).await;
+    Ok(declared.consumer_count())
+}
+
 pub(crate) async fn close_quietly(channel: &lapin::Channel) {
     if channel.status().connected() {
         if let Err(error) = channel.close(200, "done").await {

@@ -3,6 +3,7 @@
 
 pub mod admin_check;
 pub mod attachment_download;
+pub mod budget;
 pub mod channel_check;
 pub mod commands;
 pub mod components;

@@ -10,6 +10,7 @@ use serenity::all::{
 };
 use serenity::http::{Http, HttpError};
 
+use super::budget::{DmChannels, GlobalBudget};
 use super::render;
 use crate::domain::message::Message;
 use crate::domain::retry::{classify, FailureClass, RetryPolicy};
@@ -101,18 +102,54 @@ where
     }
 }
 
-/// Sends `message` to the user's DMs and returns the message id.
+/// Discord's "Unknown Channel": a remembered DM channel Discord no longer knows.
+const UNKNOWN_CHANNEL: isize = 10003;
+
+/// The REST client for requests on the token's global limit: each one first takes a token from
+/// this replica's share of the [`GlobalBudget`], and DM channels are remembered. Interaction
+/// callbacks, follow-ups and edits through an interaction token are outside the global limit and
+/// never wait here, so answering a click never queues behind deliveries.
+#[derive(Clone, Copy)]
+pub struct Rest<'a> {
+    pub http: &'a Http,
+    pub budget: &'a GlobalBudget,
+    pub dm_channels: &'a DmChannels,
+}
+
+/// Sends `message` to the user's DMs and returns the message id: two requests (open the DM
+/// channel, send) the first time, one once the channel is known. The budget for both is taken
+/// at once, so a delivery that started is not overtaken by later ones.
 pub async fn send_dm(
-    http: &Http,
+    rest: Rest<'_>,
     user: UserId,
     message: &Message,
 ) -> Result<MessageId, serenity::Error> {
-    let channel = user.create_dm_channel(http).await?;
-    let sent = channel
-        .id
-        .send_message(http, render::create_message(message))
-        .await?;
-    Ok(sent.id)
+    let known = rest.dm_channels.get(user.get());
+    rest.budget
+        .acquire(if known.is_some() { 1 } else { 2 })
+        .await;
+    let channel = match known {
+        Some(id) => ChannelId::new(id),
+        None => {
+            let channel = user.create_dm_channel(rest.http).await?.id;
+            rest.dm_channels.remember(user.get(), channel.get());
+            channel
+        }
+    };
+    match channel
+        .send_message(rest.http, render::create_message(message))
+        .await
+    {
+        Ok(sent) => Ok(sent.id),
+        Err(error) => {
+            if let serenity::Error::Http(HttpError::UnsuccessfulRequest(resp)) = &error {
+                if resp.error.code == UNKNOWN_CHANNEL {
+                    rest.dm_channels.forget(user.get());
+                }
+            }
+            Err(error)
+        }
+    }
 }
 
 /// Posts a follow-up to an interaction through its token (works from any replica for 15 min).
@@ -139,22 +176,23 @@ pub async fn edit_original(
 }
 
 /// Opens a private thread in `channel` with only `user` added (besides the bot and whoever a
-/// later message mentions).
+/// later message mentions). Two requests on the global limit.
 pub async fn open_private_thread(
-    http: &Http,
+    rest: Rest<'_>,
     channel: ChannelId,
     name: &str,
     user: UserId,
 ) -> Result<GuildChannel, serenity::Error> {
+    rest.budget.acquire(2).await;
     let thread = channel
         .create_thread(
-            http,
+            rest.http,
             CreateThread::new(name)
                 .kind(ChannelType::PrivateThread)
                 .invitable(false),
         )
         .await?;
-    thread.id.add_thread_member(http, user).await?;
+    thread.id.add_thread_member(rest.http, user).await?;
     Ok(thread)
 }
 
@@ -167,30 +205,43 @@ pub fn with_greeting(message: &Message, greeting: &str) -> Message {
 
 /// Opens a private thread in `channel` with only `user` added and posts `message` there.
 pub async fn private_thread(
-    http: &Http,
+    rest: Rest<'_>,
     channel: ChannelId,
     name: &str,
     user: UserId,
     greeting: &str,
     message: &Message,
 ) -> Result<MessageId, serenity::Error> {
-    let thread = open_private_thread(http, channel, name, user).await?;
-    channel_message(http, thread.id, &with_greeting(message, greeting)).await
+    let thread = open_private_thread(rest, channel, name, user).await?;
+    post(rest, thread.id, &with_greeting(message, greeting)).await
 }
 
 /// Replaces the embeds and components of a message the bot posted in a channel.
 pub async fn edit_channel_message(
-    http: &Http,
+    rest: Rest<'_>,
     channel: ChannelId,
     message_id: MessageId,
     message: &Message,
 ) -> Result<(), serenity::Error> {
+    rest.budget.acquire(1).await;
     channel
-        .edit_message(http, message_id, render::edit_message(message))
+        .edit_message(rest.http, message_id, render::edit_message(message))
         .await?;
     Ok(())
 }
 
+/// Posts `message` in a channel or thread, within the global budget.
+pub async fn post(
+    rest: Rest<'_>,
+    channel: ChannelId,
+    message: &Message,
+) -> Result<MessageId, serenity::Error> {
+    rest.budget.acquire(1).await;
+    channel_message(rest.http, channel, message).await
+}
+
+/// Posts `message` in a channel without taking from the global budget: only for a rare,
+/// admin-initiated post (the shop panel); everything on the bot's hot paths uses [`post`].
 pub async fn channel_message(
     http: &Http,
     channel: ChannelId,

@@ -123,12 +123,12 @@ async fn open_thread(state: &AppState, report: &ReportView) -> Option<u64> {
             return None;
         }
     };
-    let (http, metrics) = (state.http.as_ref(), &state.metrics);
+    let metrics = &state.metrics;
     let policy = RetryPolicy::new(state.settings.delivery_retry_attempts);
     let name = views::report_thread_name(lang, &report.order_number);
     let buyer = UserId::new(report.user_id.get());
     let opened = with_retry(policy, metrics, || {
-        outbound::open_private_thread(http, ChannelId::new(channel), &name, buyer)
+        outbound::open_private_thread(state.rest(), ChannelId::new(channel), &name, buyer)
     })
     .await;
     let thread = match opened {
@@ -146,7 +146,7 @@ async fn open_thread(state: &AppState, report: &ReportView) -> Option<u64> {
     );
     let message = outbound::with_greeting(&post, &greeting);
     let posted = with_retry(policy, metrics, || {
-        outbound::channel_message(http, thread.id, &message)
+        outbound::post(state.rest(), thread.id, &message)
     })
     .await;
     match posted {
@@ -250,17 +250,16 @@ async fn post_outcome(
     m: &ModalInteraction,
     done: &ReportActionDone,
 ) -> Message {
-    let http = state.http.as_ref();
     let lang = state.settings.default_lang;
     if let (Some(post), Ok(updated)) = (&m.message, views::report_post(lang, &done.report)) {
         if let Err(error) =
-            outbound::edit_channel_message(http, origin.channel_id, post.id, &updated).await
+            outbound::edit_channel_message(state.rest(), origin.channel_id, post.id, &updated).await
         {
             tracing::warn!(error = %outbound::loggable(&error), "could not update the report's post");
         }
     }
     let outcome = views::report_action_done(lang, done);
-    match outbound::channel_message(http, origin.channel_id, &outcome).await {
+    match outbound::post(state.rest(), origin.channel_id, &outcome).await {
         Ok(_) => views::notice(
             tr!(origin.lang, "report-action-done-title"),
             tr!(origin.lang, "report-action-posted"),

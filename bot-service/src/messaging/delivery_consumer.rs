@@ -135,8 +135,9 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
     let plan = delivery::plan(lang, d);
     let user = UserId::new(d.user_id.get());
 
+    let rest = state.rest();
     let dm = with_retry(policy, metrics, || {
-        outbound::send_dm(http, user, &plan.message)
+        outbound::send_dm(rest, user, &plan.message)
     })
     .await;
     let failure = match dm {
@@ -182,7 +183,7 @@ pub async fn deliver(state: &AppState, d: &DeliveryRequested) -> DeliveryOutcome
             let in_channel = |channel_id: u64| {
                 with_retry(policy, metrics, move || {
                     outbound::private_thread(
-                        http,
+                        rest,
                         ChannelId::new(channel_id),
                         name,
                         user,

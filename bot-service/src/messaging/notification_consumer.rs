@@ -43,9 +43,9 @@ impl NotificationConsumer {
     }
 
     async fn dm(&self, user: DiscordUserId, message: &Message) {
-        let http = self.state.http.as_ref();
+        let rest = self.state.rest();
         let result = with_retry(self.policy(), &self.state.metrics, || {
-            outbound::send_dm(http, UserId::new(user.get()), message)
+            outbound::send_dm(rest, UserId::new(user.get()), message)
         })
         .await;
         if let Err(error) = result {
@@ -73,9 +73,9 @@ impl NotificationConsumer {
             tracing::warn!("ALERT_CHANNEL_ID is not set; admin alert only logged");
             return;
         };
-        let http = self.state.http.as_ref();
+        let rest = self.state.rest();
         let result = with_retry(self.policy(), &self.state.metrics, || {
-            outbound::channel_message(http, ChannelId::new(channel), message)
+            outbound::post(rest, ChannelId::new(channel), message)
         })
         .await;
         if let Err(error) = result {

@@ -191,7 +191,52 @@ pub async fn spawn_bot_env(
     }
 }
 
+/// Another replica of the bot on the same fake Discord and broker namespace, without a gateway
+/// session: it competes for deliveries and takes its share of the global budget.
+pub struct Replica {
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Replica {
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("the replica stops within 30 s")
+            .expect("the replica task did not panic")
+            .expect("the replica ran without error");
+    }
+}
+
 impl TestBot {
+    /// Starts a second replica (no gateway, the proxy path) with `extra_env` added.
+    pub fn spawn_replica(&self, extra_env: &[(&str, &str)]) -> Replica {
+        let vars: HashMap<String, String> = [
+            ("DISCORD_TOKEN", "test.bot.token".to_string()),
+            ("ADMIN_CLAIM_SECRET", CLAIM_SECRET.to_string()),
+            ("AMQP_URL", test_support::amqp_url()),
+            (
+                "AMQP_NAMESPACE",
+                self.broker.topology().namespace().to_string(),
+            ),
+            ("DISCORD_GUILD_ID", self.fake.config().guild_id.to_string()),
+            ("DISCORD_API_BASE_URL", self.fake.base_url()),
+            ("BOT_HEALTH_PORT", "0".to_string()),
+            ("BOT_GATEWAY", "false".to_string()),
+            ("DELIVERY_RETRY_ATTEMPTS", "3".to_string()),
+            ("DEFAULT_LOCALE", "en".to_string()),
+        ]
+        .into_iter()
+        .chain(extra_env.iter().map(|(k, v)| (*k, v.to_string())))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let settings = bot_service::config::Settings::from_env_map(vars).expect("settings");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(bot_service::run(settings, shutdown.clone()));
+        Replica { shutdown, task }
+    }
+
     pub async fn publish_delivery(&self, d: DeliveryRequested) {
         self.publish_event(Event::DeliveryRequested(d)).await;
     }

@@ -21,6 +21,8 @@
 //! - `GET /_fake/requests` — every REST request the bot made, oldest first: method, path
 //!   (interaction and webhook tokens redacted), body (files by name and size), status, whether
 //!   the body was validated and Discord's `errors` tree when it was refused with 50035.
+//! - `GET /_fake/rate-limits` — the 429s the fake's rate limits answered: `{"global", "user":
+//!   {route: n}, "shared": {route: n}, "total"}`, routes with ids and tokens replaced.
 //! - `POST /_fake/close-dms/{user_id}`, `POST /_fake/open-dms/{user_id}`
 //! - `POST /_fake/users/{user_id}/locale {"locale":"id"}` — the language of the user's Discord
 //!   client, which their interactions carry as `locale` (default `en-US`). One of Discord's
@@ -120,6 +122,7 @@ pub fn serve(fake: Arc<RunningFake>, bind: SocketAddr) -> anyhow::Result<Running
             )
             .route("/_fake/interactions", web::get().to(interactions))
             .route("/_fake/requests", web::get().to(requests))
+            .route("/_fake/rate-limits", web::get().to(rate_limits))
             .route("/_fake/close-dms/{user_id}", web::post().to(close_dms))
             .route("/_fake/open-dms/{user_id}", web::post().to(open_dms))
             .route(
@@ -475,6 +478,16 @@ async fn requests(control: web::Data<Control>) -> HttpResponse {
         .map(request_log_entry)
         .collect();
     HttpResponse::Ok().json(list)
+}
+
+async fn rate_limits(control: web::Data<Control>) -> HttpResponse {
+    let counts = control.fake.rate_limit_counts();
+    HttpResponse::Ok().json(json!({
+        "global": counts.global,
+        "user": counts.user,
+        "shared": counts.shared,
+        "total": counts.total(),
+    }))
 }
 
 /// One request as the log shows it: no token, no file bytes.

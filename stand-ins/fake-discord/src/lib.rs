@@ -41,7 +41,10 @@ pub use model::{
     FakeAttachment, FakeUser, InteractionKind, InteractionRecord, MessageRef, Part, RecordedBody,
     RecordedMessage, RecordedRequest, SessionInfo, SlashOption, UploadedFile, DEFAULT_LOCALE,
 };
-pub use ratelimit::{RateLimitConfig, RateLimitHit, RateLimitScope, RouteLimit};
+pub use ratelimit::{
+    counts_toward_global, route_template, RateLimitConfig, RateLimitCounts, RateLimitHit,
+    RateLimitScope, RouteLimit,
+};
 
 use failures::route_segments;
 use state::{FailureRule, Outbound, Shared};
@@ -189,6 +192,12 @@ impl RunningFake {
     /// Every 429 the fake's rate limits answered (injected ones not included), in order.
     pub fn rate_limit_hits(&self) -> Vec<RateLimitHit> {
         self.shared.rate_limits.hits()
+    }
+
+    /// The 429s the fake's rate limits answered, counted by scope and by route bucket
+    /// (`POST /channels/{id}/messages`), as `GET /_fake/rate-limits` shows them.
+    pub fn rate_limit_counts(&self) -> RateLimitCounts {
+        RateLimitCounts::of(&self.rate_limit_hits())
     }
 
     /// Stops both servers and closes every gateway session.
@@ -402,7 +411,10 @@ impl RunningFake {
     }
 
     pub fn interaction(&self, id: u64) -> Option<InteractionRecord> {
-        self.interactions().into_iter().find(|i| i.id == id)
+        // Without copying every record: benchmarks poll this for a thousand interactions.
+        let mut inner = self.shared.lock();
+        self.shared.expire_interactions(&mut inner);
+        inner.interactions.iter().find(|i| i.id == id).cloned()
     }
 
     /// Callback bodies (`{type, data}`) the bot posted for an interaction.

@@ -143,6 +143,66 @@ pub struct RateLimitHit {
     pub retry_after: Duration,
 }
 
+impl RateLimitHit {
+    /// The route bucket the request fell in, ids and tokens replaced: `POST /channels/{id}/messages`.
+    pub fn route(&self) -> String {
+        route_template(&self.method, &self.path)
+    }
+}
+
+/// A request's route as Discord's buckets see it, ids and tokens replaced
+/// (`POST /channels/{id}/messages`), and whether it counts toward the global limit.
+pub fn route_template(method: &str, path: &str) -> String {
+    Route::of(method, &crate::failures::route_segments(path)).template
+}
+
+/// Whether a request counts toward the bot token's global limit (interaction callbacks, token
+/// webhooks and the CDN do not).
+pub fn counts_toward_global(method: &str, path: &str) -> bool {
+    let segments = crate::failures::route_segments(path);
+    segments.first().is_none_or(|s| s != "attachments") && Route::of(method, &segments).global
+}
+
+/// The 429s the limiter answered, by scope and by route (see [`RateLimitHit::route`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RateLimitCounts {
+    /// Refused by the token's global limit.
+    pub global: usize,
+    /// Refused by a per-route bucket of the bot (`X-RateLimit-Scope: user`), by route.
+    pub user: std::collections::BTreeMap<String, usize>,
+    /// Refused by a shared per-resource limit, by route (not counted toward the ban by Discord).
+    pub shared: std::collections::BTreeMap<String, usize>,
+}
+
+impl RateLimitCounts {
+    pub fn of(hits: &[RateLimitHit]) -> Self {
+        let mut counts = RateLimitCounts::default();
+        for hit in hits {
+            match hit.scope {
+                RateLimitScope::Global => counts.global += 1,
+                RateLimitScope::User => *counts.user.entry(hit.route()).or_default() += 1,
+                RateLimitScope::Shared => *counts.shared.entry(hit.route()).or_default() += 1,
+            }
+        }
+        counts
+    }
+
+    /// Every 429, whatever its scope.
+    pub fn total(&self) -> usize {
+        self.global + self.user.values().sum::<usize>() + self.shared.values().sum::<usize>()
+    }
+
+    /// The most any one route bucket answered 429 (user or shared scope).
+    pub fn worst_route(&self) -> usize {
+        self.user
+            .values()
+            .chain(self.shared.values())
+            .copied()
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 /// The limiter's answer for one request: the headers every answer carries, and the 429 to send
 /// instead of routing when a limit was hit.
 #[derive(Default)]
@@ -435,6 +495,26 @@ mod tests {
         assert!(body["retry_after"].as_f64().unwrap() <= 0.2);
         std::thread::sleep(Duration::from_millis(210));
         assert!(limiter.check("POST", "/x", &segs).refusal.is_none());
+    }
+
+    #[test]
+    fn refusals_are_counted_by_scope_and_route() {
+        let limiter = RateLimiter::new(&RateLimitConfig::tight(2, 1, Duration::from_secs(5)));
+        let path = "/api/v10/channels/7/messages";
+        let segs = route_segments(path);
+        assert!(limiter.check("POST", path, &segs).refusal.is_none());
+        // The bucket of channel 7 is spent: a route refusal.
+        assert!(limiter.check("POST", path, &segs).refusal.is_some());
+        // The global limit (2/s) is spent too by now: a global refusal.
+        let other = "/api/v10/channels/8/messages";
+        assert!(limiter
+            .check("POST", other, &route_segments(other))
+            .refusal
+            .is_some());
+        let counts = RateLimitCounts::of(&limiter.hits());
+        assert_eq!(counts.global, 1);
+        assert_eq!(counts.user.get("POST /channels/{id}/messages"), Some(&1));
+        assert_eq!((counts.total(), counts.worst_route()), (2, 1));
     }
 
     #[test]
