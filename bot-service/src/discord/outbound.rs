@@ -237,18 +237,8 @@ pub async fn post(
     message: &Message,
 ) -> Result<MessageId, serenity::Error> {
     rest.budget.acquire(1).await;
-    channel_message(rest.http, channel, message).await
-}
-
-/// Posts `message` in a channel without taking from the global budget: only for a rare,
-/// admin-initiated post (the shop panel); everything on the bot's hot paths uses [`post`].
-pub async fn channel_message(
-    http: &Http,
-    channel: ChannelId,
-    message: &Message,
-) -> Result<MessageId, serenity::Error> {
     let sent = channel
-        .send_message(http, render::create_message(message))
+        .send_message(rest.http, render::create_message(message))
         .await?;
     Ok(sent.id)
 }

@@ -65,10 +65,10 @@ pub async fn reveal_to_dm(
     let Ok(dm) = views::order_codes(origin.lang, owner, &codes, false) else {
         return show(&state.http, origin, &menu_failed(origin.lang)).await;
     };
-    let http = state.http.as_ref();
+    let rest = state.rest();
     let policy = RetryPolicy::new(state.settings.delivery_retry_attempts);
     let sent = with_retry(policy, &state.metrics, || {
-        outbound::send_dm(http, UserId::new(owner.get()), &dm)
+        outbound::send_dm(rest, UserId::new(owner.get()), &dm)
     })
     .await;
     let view = match sent {

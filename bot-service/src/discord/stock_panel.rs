@@ -9,11 +9,11 @@
 use std::sync::Arc;
 
 use serenity::all::{ChannelId, GetMessages, MessageId};
-use serenity::http::{Http, HttpError};
+use serenity::http::HttpError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::outbound;
+use super::outbound::{self, Rest};
 use crate::domain::message::Message;
 use crate::domain::stock_panel::{find_panel, ChannelMessage, PanelMemory, PanelStep};
 use crate::domain::views;
@@ -30,7 +30,7 @@ pub fn spawn(state: Arc<AppState>, channel: u64, stop: CancellationToken) -> Joi
 
 #[tracing::instrument(skip_all, fields(channel_id = %channel))]
 async fn keep(state: Arc<AppState>, channel: ChannelId, stop: CancellationToken) {
-    let http = state.http.as_ref();
+    let rest = state.rest();
     let mut ticker = tokio::time::interval(state.settings.stock_panel_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut memory: Option<PanelMemory> = None;
@@ -42,7 +42,7 @@ async fn keep(state: Arc<AppState>, channel: ChannelId, stop: CancellationToken)
         // Which message is ours is settled once, before the first post.
         let memory = match &mut memory {
             Some(m) => m,
-            None => match find_existing(http, channel).await {
+            None => match find_existing(rest, channel).await {
                 Ok(found) => {
                     tracing::info!(found = ?found, "stock panel starting");
                     memory.insert(PanelMemory::found(found))
@@ -61,51 +61,55 @@ async fn keep(state: Arc<AppState>, channel: ChannelId, stop: CancellationToken)
             }
         };
         let rendered = views::stock_panel(state.settings.default_lang, &views::offers(&catalog));
-        tick(http, channel, memory, rendered).await;
+        tick(rest, channel, memory, rendered).await;
     }
 }
 
-async fn tick(http: &Http, channel: ChannelId, memory: &mut PanelMemory, rendered: Message) {
+async fn tick(rest: Rest<'_>, channel: ChannelId, memory: &mut PanelMemory, rendered: Message) {
     match memory.next(&rendered) {
         PanelStep::Nothing => {}
-        PanelStep::Post => post(http, channel, memory, rendered).await,
+        PanelStep::Post => post(rest, channel, memory, rendered).await,
         PanelStep::Edit(id) => {
-            match outbound::edit_channel_message(http, channel, MessageId::new(id), &rendered).await
+            match outbound::edit_channel_message(rest, channel, MessageId::new(id), &rendered).await
             {
                 Ok(()) => memory.showing(id, rendered),
                 Err(e) if is_unknown_message(&e) => {
                     tracing::info!("the stock panel was deleted; posting it again");
                     memory.gone();
-                    post(http, channel, memory, rendered).await;
+                    post(rest, channel, memory, rendered).await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %outbound::loggable(&e), "editing the stock panel failed")
                 }
             }
         }
-        PanelStep::Check(id) => match channel.message(http, MessageId::new(id)).await {
-            Err(e) if is_unknown_message(&e) => {
-                tracing::info!("the stock panel was deleted; posting it again");
-                memory.gone();
-                post(http, channel, memory, rendered).await;
+        PanelStep::Check(id) => {
+            rest.budget.acquire(1).await;
+            match channel.message(rest.http, MessageId::new(id)).await {
+                Err(e) if is_unknown_message(&e) => {
+                    tracing::info!("the stock panel was deleted; posting it again");
+                    memory.gone();
+                    post(rest, channel, memory, rendered).await;
+                }
+                _ => {}
             }
-            _ => {}
-        },
+        }
     }
 }
 
-async fn post(http: &Http, channel: ChannelId, memory: &mut PanelMemory, rendered: Message) {
-    match outbound::channel_message(http, channel, &rendered).await {
+async fn post(rest: Rest<'_>, channel: ChannelId, memory: &mut PanelMemory, rendered: Message) {
+    match outbound::post(rest, channel, &rendered).await {
         Ok(id) => memory.showing(id.get(), rendered),
         Err(e) => tracing::warn!(error = %outbound::loggable(&e), "posting the stock panel failed"),
     }
 }
 
 /// The panel this bot posted earlier, among the channel's recent messages.
-async fn find_existing(http: &Http, channel: ChannelId) -> Result<Option<u64>, serenity::Error> {
-    let me = http.get_current_user().await?.id.get();
+async fn find_existing(rest: Rest<'_>, channel: ChannelId) -> Result<Option<u64>, serenity::Error> {
+    rest.budget.acquire(2).await;
+    let me = rest.http.get_current_user().await?.id.get();
     let recent = channel
-        .messages(http, GetMessages::new().limit(SEARCH_RECENT))
+        .messages(rest.http, GetMessages::new().limit(SEARCH_RECENT))
         .await?;
     let recent: Vec<ChannelMessage> = recent
         .iter()

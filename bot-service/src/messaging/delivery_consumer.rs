@@ -113,10 +113,10 @@ fn post_buy_log(state: &Arc<AppState>, d: &DeliveryRequested) {
     );
     let state = state.clone();
     tokio::spawn(async move {
-        let http = state.http.as_ref();
+        let rest = state.rest();
         let policy = RetryPolicy::new(state.settings.delivery_retry_attempts);
         let sent = with_retry(policy, &state.metrics, || {
-            outbound::channel_message(http, ChannelId::new(channel), &message)
+            outbound::post(rest, ChannelId::new(channel), &message)
         })
         .await;
         if let Err(error) = sent {

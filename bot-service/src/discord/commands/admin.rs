@@ -506,7 +506,7 @@ pub async fn postpanel(ctx: Context<'_>) -> Result<(), Error> {
     let state = ctx.data();
     // The panel is for everyone: in the shop's language, `DEFAULT_LOCALE`.
     let panel = views::main_menu(state.settings.default_lang);
-    let view = match outbound::channel_message(&state.http, o.channel_id, &panel).await {
+    let view = match outbound::post(state.rest(), o.channel_id, &panel).await {
         Ok(_) => views::notice(
             tr!(o.lang, "panel-posted-title"),
             tr!(o.lang, "panel-posted"),
