@@ -1,7 +1,7 @@
 //! The catalogue: products, the packages each sells and their prices (integer rupiah).
 //!
 //! Prices live in the database, so a change made by an admin holds for the next order on every
-//! replica at once: an order reads its price in its own transaction ([`price_for`]). The default
+//! replica at once: an order reads its price in its own transaction ([`order_terms`]). The default
 //! product ([`ProductId::DEFAULT`], made by the catalogue migration) takes its first prices from
 //! `PRICE_1_CODE` … `PRICE_50_CODES` when the service starts and finds it without any price row
 //! ([`seed_default_prices`]); after that those settings are ignored.
@@ -200,51 +200,76 @@ pub struct Priced {
     pub low_stock_threshold: Option<u64>,
 }
 
-/// The current price of `package` of `product`, or why it is not on sale. Read inside the
-/// order's transaction: the price charged is the one in the database at that moment.
-pub async fn price_for(
+/// What an order of `package` of `product` by `user_id` starts from, read in one round trip:
+/// what the user owes (money returned after a top-up, which blocks orders) and the package's
+/// current price or why it is not on sale.
+pub struct OrderTerms {
+    pub owed: i64,
+    pub priced: Result<Priced, ServiceError>,
+}
+
+/// Reads [`OrderTerms`] inside the order's transaction: the price charged is the one in the
+/// database at that moment, and the owed amount is read after the user's row was locked.
+pub async fn order_terms(
     db: &impl ConnectionTrait,
+    user_id: i64,
     product: ProductId,
     package: PackageSize,
-) -> anyhow::Result<Result<Priced, ServiceError>> {
+) -> anyhow::Result<OrderTerms> {
     let row = db
         .query_one(stmt(
             db,
-            "SELECT p.name, p.active, p.low_stock_threshold, pp.price, pp.on_sale \
-             FROM products p LEFT JOIN product_prices pp \
-             ON pp.product_id = p.id AND pp.codes = $2 WHERE p.id = $1",
-            [product.get().into(), (package.codes() as i32).into()],
+            "SELECT (SELECT amount FROM balance_owed WHERE user_id = $3) AS owed, \
+             p.name, p.active, p.low_stock_threshold, pp.price, pp.on_sale \
+             FROM (SELECT 1 AS one) AS o LEFT JOIN products p ON p.id = $1 \
+             LEFT JOIN product_prices pp ON pp.product_id = p.id AND pp.codes = $2",
+            [
+                product.get().into(),
+                (package.codes() as i32).into(),
+                user_id.into(),
+            ],
         ))
         .await
-        .context("reading the price")?;
-    let Some(row) = row else {
-        return Ok(Err(ServiceError::NotFound {
-            message: format!("There is no product {product}."),
-            refusal: Some(Refusal::ProductNotFound {
-                product_id: product,
+        .context("reading the price")?
+        .context("the order terms statement gave no row")?;
+    let owed: Option<i64> = row.try_get("", "owed")?;
+    let owed = owed.unwrap_or(0);
+    let name: Option<String> = row.try_get("", "name")?;
+    let Some(name) = name else {
+        return Ok(OrderTerms {
+            owed,
+            priced: Err(ServiceError::NotFound {
+                message: format!("There is no product {product}."),
+                refusal: Some(Refusal::ProductNotFound {
+                    product_id: product,
+                }),
             }),
-        }));
+        });
     };
-    let name: String = row.try_get("", "name")?;
-    if !bool_of(&row, "active")? {
-        return Ok(Err(ServiceError::Forbidden {
-            message: format!("{name} is not on sale right now."),
-            refusal: Some(Refusal::ProductInactive { product: name }),
-        }));
+    let flag = |column: &str| -> Result<bool, sea_orm::DbErr> {
+        match row.try_get::<Option<bool>>("", column) {
+            Ok(b) => Ok(b.unwrap_or(false)),
+            Err(_) => Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0) != 0),
+        }
+    };
+    if !flag("active")? {
+        return Ok(OrderTerms {
+            owed,
+            priced: Err(ServiceError::Forbidden {
+                message: format!("{name} is not on sale right now."),
+                refusal: Some(Refusal::ProductInactive { product: name }),
+            }),
+        });
     }
     let price: Option<i64> = row.try_get("", "price")?;
-    let on_sale = match row.try_get::<Option<bool>>("", "on_sale") {
-        Ok(b) => b.unwrap_or(false),
-        Err(_) => row.try_get::<Option<i64>>("", "on_sale")?.unwrap_or(0) != 0,
-    };
     let threshold: Option<i64> = row.try_get("", "low_stock_threshold")?;
-    match price {
-        Some(price) if on_sale => Ok(Ok(Priced {
+    let priced = match price {
+        Some(price) if flag("on_sale")? => Ok(Priced {
             product: name,
             price: Idr::new(price),
             low_stock_threshold: threshold.and_then(|t| u64::try_from(t).ok()),
-        })),
-        _ => Ok(Err(ServiceError::InvalidInput {
+        }),
+        _ => Err(ServiceError::InvalidInput {
             message: format!(
                 "{name} has no package of {} codes on sale.",
                 package.codes()
@@ -253,8 +278,9 @@ pub async fn price_for(
                 product: name,
                 package,
             }),
-        })),
-    }
+        }),
+    };
+    Ok(OrderTerms { owed, priced })
 }
 
 /// The active products as buyers see them, in display order.

@@ -126,9 +126,9 @@ impl OrderService {
         // Money returned on a credited top-up that the balance could not cover blocks orders
         // until an admin clears it (DESIGN invariant 5). The user row is locked above, so a
         // reversal cannot slip in between. A request accepted before is still answered.
-        let owed = crate::topups::repository::owed_in(&txn, user_id)
-            .await
-            .context("reading what the user owes")?;
+        // What the user owes and the package's price, in one round trip.
+        let terms = catalogue::order_terms(&txn, user_id, cmd.product_id, cmd.package).await?;
+        let owed = terms.owed;
         if owed > 0 {
             if let Some(reply) = self.replay(&txn, cmd).await? {
                 txn.commit().await?;
@@ -164,7 +164,7 @@ impl OrderService {
             Limits::Refused(error) => return Ok(refuse(error)),
             Limits::Clear => {}
         }
-        let priced = match catalogue::price_for(&txn, cmd.product_id, cmd.package).await? {
+        let priced = match terms.priced {
             Ok(priced) => match cmd.confirmed_price {
                 Some(confirmed) if confirmed != priced.price => Err(ServiceError::InvalidInput {
                     message: format!(
