@@ -89,16 +89,18 @@ impl Broker {
     /// Messages ready for delivery in `queue` (not counting delivered, unacknowledged ones).
     pub async fn queue_ready_count(&self, queue: &str) -> Result<u32, BrokerError> {
         let link = self.inner.link(OUTAGE_WAIT).await?;
-        topology::ready_count(&link, queue)
+        topology::counts(&link, queue)
             .await
+            .map(|(ready, _)| ready)
             .map_err(BrokerError::from_lapin)
     }
 
     /// Consumers of `queue` right now (e.g. how many replicas of a service consume it).
     pub async fn queue_consumer_count(&self, queue: &str) -> Result<u32, BrokerError> {
         let link = self.inner.link(OUTAGE_WAIT).await?;
-        topology::consumer_count(&link, queue)
+        topology::counts(&link, queue)
             .await
+            .map(|(_, consumers)| consumers)
             .map_err(BrokerError::from_lapin)
     }
 

@@ -174,8 +174,8 @@ pub(crate) async fn delete(link: &Link, config: &BrokerConfig) -> Result<(), lap
     Ok(())
 }
 
-/// Number of ready (not yet delivered) messages in a queue, by a passive declare.
-pub(crate) async fn ready_count(link: &Link, queue: &str) -> Result<u32, lapin::Error> {
+/// A queue's ready (not yet delivered) messages and its consumers, by a passive declare.
+pub(crate) async fn counts(link: &Link, queue: &str) -> Result<(u32, u32), lapin::Error> {
     let channel = link.connection.create_channel().await?;
     let declared = channel
         .queue_declare(
@@ -188,24 +188,7 @@ pub(crate) async fn ready_count(link: &Link, queue: &str) -> Result<u32, lapin::
         )
         .await?;
     close_quietly(&channel).await;
-    Ok(declared.message_count())
-}
-
-/// Number of consumers of a queue, by a passive declare.
-pub(crate) async fn consumer_count(link: &Link, queue: &str) -> Result<u32, lapin::Error> {
-    let channel = link.connection.create_channel().await?;
-    let declared = channel
-        .queue_declare(
-            queue,
-            QueueDeclareOptions {
-                passive: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    close_quietly(&channel).await;
-    Ok(declared.consumer_count())
+    Ok((declared.message_count(), declared.consumer_count()))
 }
 
 pub(crate) async fn close_quietly(channel: &lapin::Channel) {

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
+use sea_orm::{ConnectionTrait, QueryResult};
 use shared_proto::{
     CatalogEntry, Idr, PackagePrice, PackageSize, ProductId, ProductInfo, ProductOffer,
     ProductStock, Refusal, ServiceError, StockCounts,
@@ -17,6 +17,7 @@ use shared_proto::{
 
 use crate::config::Prices;
 use crate::persistence::stmt;
+use crate::stock_vault::store;
 
 /// Longest product name (it goes into select menus: Discord allows 100 characters a label).
 pub const MAX_NAME_CHARS: usize = 80;
@@ -36,11 +37,12 @@ pub struct Product {
 
 const PRODUCT_COLUMNS: &str = "id, name, description, active, display_order, low_stock_threshold";
 
-fn bool_of(row: &QueryResult, column: &str) -> Result<bool, sea_orm::DbErr> {
-    // SQLite keeps booleans as integers; sqlx decodes either as bool, but be explicit.
-    match row.try_get::<bool>("", column) {
-        Ok(b) => Ok(b),
-        Err(_) => Ok(row.try_get::<i64>("", column)? != 0),
+/// A BOOLEAN column, NULL (a LEFT JOIN that found nothing) read as false. SQLite keeps
+/// booleans as integers; read either.
+fn flag(row: &QueryResult, column: &str) -> Result<bool, sea_orm::DbErr> {
+    match row.try_get::<Option<bool>>("", column) {
+        Ok(b) => Ok(b.unwrap_or(false)),
+        Err(_) => Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0) != 0),
     }
 }
 
@@ -51,7 +53,7 @@ impl Product {
             id: ProductId(row.try_get("", "id")?),
             name: row.try_get("", "name")?,
             description: row.try_get("", "description")?,
-            active: bool_of(row, "active")?,
+            active: flag(row, "active")?,
             display_order: row.try_get("", "display_order")?,
             low_stock_threshold: threshold.and_then(|t| u64::try_from(t).ok()),
         })
@@ -112,37 +114,6 @@ pub async fn prices(db: &impl ConnectionTrait) -> anyhow::Result<BTreeMap<i64, V
             package,
             price: Idr::new(row.try_get("", "price")?),
         });
-    }
-    Ok(out)
-}
-
-/// Stock counts by product (products without any code are absent).
-pub async fn counts_by_product(
-    db: &impl ConnectionTrait,
-) -> anyhow::Result<BTreeMap<i64, StockCounts>> {
-    let rows = db
-        .query_all(stmt(
-            db,
-            "SELECT product_id, status, COUNT(*) AS n, COUNT(quarantined_at) AS q, \
-             COUNT(defective_at) AS d FROM stock GROUP BY product_id, status",
-            [],
-        ))
-        .await
-        .context("counting stock by product")?;
-    let mut out: BTreeMap<i64, StockCounts> = BTreeMap::new();
-    for row in rows {
-        let product: i64 = row.try_get("", "product_id")?;
-        let status: String = row.try_get("", "status")?;
-        let n = u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0);
-        let c = out.entry(product).or_default();
-        c.quarantined += u64::try_from(row.try_get::<i64>("", "q")?).unwrap_or(0);
-        c.defective += u64::try_from(row.try_get::<i64>("", "d")?).unwrap_or(0);
-        match status.as_str() {
-            "available" => c.available = n,
-            "reserved" => c.reserved = n,
-            "sold" => c.sold = n,
-            _ => {}
-        }
     }
     Ok(out)
 }
@@ -246,13 +217,7 @@ pub async fn order_terms(
             }),
         });
     };
-    let flag = |column: &str| -> Result<bool, sea_orm::DbErr> {
-        match row.try_get::<Option<bool>>("", column) {
-            Ok(b) => Ok(b.unwrap_or(false)),
-            Err(_) => Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0) != 0),
-        }
-    };
-    if !flag("active")? {
+    if !flag(&row, "active")? {
         return Ok(OrderTerms {
             owed,
             priced: Err(ServiceError::Forbidden {
@@ -264,7 +229,7 @@ pub async fn order_terms(
     let price: Option<i64> = row.try_get("", "price")?;
     let threshold: Option<i64> = row.try_get("", "low_stock_threshold")?;
     let priced = match price {
-        Some(price) if flag("on_sale")? => Ok(Priced {
+        Some(price) if flag(&row, "on_sale")? => Ok(Priced {
             product: name,
             price: Idr::new(price),
             low_stock_threshold: threshold.and_then(|t| u64::try_from(t).ok()),
@@ -343,7 +308,7 @@ pub async fn available_by_product(db: &impl ConnectionTrait) -> anyhow::Result<B
 pub async fn infos(db: &impl ConnectionTrait) -> anyhow::Result<Vec<ProductInfo>> {
     let products = products(db).await?;
     let mut prices = prices(db).await?;
-    let mut counts = counts_by_product(db).await?;
+    let mut counts = store::counts_by_product(db).await?;
     Ok(products
         .into_iter()
         .map(|p| ProductInfo {
@@ -359,13 +324,14 @@ pub async fn infos(db: &impl ConnectionTrait) -> anyhow::Result<Vec<ProductInfo>
         .collect())
 }
 
-/// Every product's stock, for the stock view and the stats.
+/// Every product's stock, for the stock view and the stats, from the counts the caller read
+/// ([`store::counts_by_product`]).
 pub async fn stock_by_product(
     db: &impl ConnectionTrait,
     service_threshold: u64,
+    mut counts: BTreeMap<i64, StockCounts>,
 ) -> anyhow::Result<Vec<ProductStock>> {
     let products = products(db).await?;
-    let mut counts = counts_by_product(db).await?;
     Ok(products
         .into_iter()
         .map(|p| ProductStock {
@@ -408,14 +374,6 @@ fn invalid_name() -> ServiceError {
             "A product name needs 1 to {MAX_NAME_CHARS} characters and a description at most {MAX_DESCRIPTION_CHARS}, without control characters."
         ),
         refusal: Some(Refusal::ProductNameInvalid),
-    }
-}
-
-/// Whether the backend keeps booleans as integers (SQLite); for literal writes.
-pub fn bool_value(backend: DbBackend, value: bool) -> sea_orm::Value {
-    match backend {
-        DbBackend::Postgres => value.into(),
-        _ => i64::from(value).into(),
     }
 }
 

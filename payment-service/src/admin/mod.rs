@@ -143,12 +143,11 @@ impl AdminService {
             .note_stock_level(&txn, product.id, correlation_id)
             .await?;
         let available_after = store::available(&txn, product.id).await?;
-        if product.id.is_default() {
-            self.orders
-                .metrics()
-                .stock_available
-                .set(i64::try_from(available_after).unwrap_or(i64::MAX));
-        }
+        // The gauge counts every product, as the stock view and the quarantine set it.
+        self.orders
+            .metrics()
+            .stock_available
+            .set(i64::try_from(store::available_all(&txn).await?).unwrap_or(i64::MAX));
         audit(
             &txn,
             &cmd.claim,
@@ -197,7 +196,8 @@ impl AdminService {
             serde_json::json!({"request_id": cmd.request_id}),
         )
         .await?;
-        let counts = store::counts(&txn).await?;
+        let by_product = store::counts_by_product(&txn).await?;
+        let counts = store::total(&by_product);
         self.orders
             .metrics()
             .stock_available
@@ -214,7 +214,7 @@ impl AdminService {
             .map(batch_summary)
             .collect::<anyhow::Result<Vec<_>>>()?;
         let threshold = self.orders.config().low_stock_threshold;
-        let products = catalogue::stock_by_product(&txn, threshold).await?;
+        let products = catalogue::stock_by_product(&txn, threshold, by_product).await?;
         txn.commit().await?;
         Ok(reply(Ok(StockView {
             counts,
@@ -555,11 +555,12 @@ impl AdminService {
             serde_json::json!({"request_id": cmd.request_id}),
         )
         .await?;
+        let by_product = store::counts_by_product(&txn).await?;
         let view = StatsView {
             today: period(&txn, today).await?,
             last_7_days: period(&txn, now - Duration::days(7)).await?,
             last_30_days: period(&txn, now - Duration::days(30)).await?,
-            stock: store::counts(&txn).await?,
+            stock: store::total(&by_product),
             failed_deliveries: count(
                 &txn,
                 "SELECT COUNT(*) AS n FROM orders WHERE status = 'failed'",
@@ -585,9 +586,8 @@ impl AdminService {
             )
             .await?,
             products: {
-                let mut products =
-                    catalogue::stock_by_product(&txn, self.orders.config().low_stock_threshold)
-                        .await?;
+                let threshold = self.orders.config().low_stock_threshold;
+                let mut products = catalogue::stock_by_product(&txn, threshold, by_product).await?;
                 let mut sales = sales_by_product(&txn, now - Duration::days(30)).await?;
                 for p in &mut products {
                     p.last_30_days = sales.remove(&p.product_id.get()).unwrap_or_default();

@@ -11,7 +11,7 @@ use shared_proto::{
 };
 
 use super::{audit, audited_request, AdminService, Outcome};
-use crate::catalogue::{self, bool_value, clean_description, clean_name};
+use crate::catalogue::{self, clean_description, clean_name};
 use crate::persistence::stmt;
 
 /// The highest price a package may have (a typo guard: Rp 100.000.000).
@@ -78,7 +78,6 @@ impl AdminService {
         txn: &DatabaseTransaction,
         cmd: &AdminProduct,
     ) -> anyhow::Result<Result<Option<ProductId>, ServiceError>> {
-        let backend = txn.get_database_backend();
         let now = Utc::now();
         match &cmd.action {
             ProductAction::List => Ok(Ok(None)),
@@ -201,13 +200,7 @@ impl AdminService {
                         low_stock_threshold
                             .map(|t| i64::try_from(t).unwrap_or(i64::MAX))
                             .into(),
-                        match active {
-                            Some(a) => bool_value(backend, *a),
-                            None => match backend {
-                                sea_orm::DbBackend::Postgres => Option::<bool>::None.into(),
-                                _ => Option::<i64>::None.into(),
-                            },
-                        },
+                        (*active).into(),
                         now.into(),
                         product_id.get().into(),
                     ],
@@ -245,11 +238,7 @@ impl AdminService {
                 txn.execute(stmt(
                     txn,
                     "UPDATE products SET active = $1, updated_at = $2 WHERE id = $3",
-                    [
-                        bool_value(backend, false),
-                        now.into(),
-                        product_id.get().into(),
-                    ],
+                    [false.into(), now.into(), product_id.get().into()],
                 ))
                 .await
                 .context("disabling a product")?;
@@ -372,7 +361,6 @@ async fn set_price(
     package: PackageSize,
     price: Option<Idr>,
 ) -> anyhow::Result<()> {
-    let backend = txn.get_database_backend();
     let now = Utc::now();
     match price {
         Some(price) => {
@@ -385,7 +373,7 @@ async fn set_price(
                     product.get().into(),
                     (package.codes() as i32).into(),
                     price.rupiah().into(),
-                    bool_value(backend, true),
+                    true.into(),
                     now.into(),
                 ],
             ))
@@ -398,7 +386,7 @@ async fn set_price(
                 "UPDATE product_prices SET on_sale = $1, updated_at = $2 \
                  WHERE product_id = $3 AND codes = $4",
                 [
-                    bool_value(backend, false),
+                    false.into(),
                     now.into(),
                     product.get().into(),
                     (package.codes() as i32).into(),

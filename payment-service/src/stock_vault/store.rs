@@ -3,7 +3,7 @@
 //! Everything here takes a connection or transaction from the caller so it joins the caller's
 //! transaction (an upload is one transaction with its batch row and audit row).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DbErr, Value};
@@ -141,34 +141,49 @@ pub async fn add_codes(
     })
 }
 
-/// Codes by status, how many of the reserved ones are quarantined, and how many codes are
-/// defective.
-pub async fn counts(db: &impl ConnectionTrait) -> Result<StockCounts, DbErr> {
+/// Codes by product: by status, how many of the reserved ones are quarantined, and how many
+/// are defective (products without any code are absent). One scan of `stock`.
+pub async fn counts_by_product(
+    db: &impl ConnectionTrait,
+) -> Result<BTreeMap<i64, StockCounts>, DbErr> {
     let rows = db
         .query_all(stmt(
             db,
-            "SELECT status, COUNT(*) AS n, COUNT(quarantined_at) AS q, COUNT(defective_at) AS d \
-             FROM stock GROUP BY status",
+            "SELECT product_id, status, COUNT(*) AS n, COUNT(quarantined_at) AS q, \
+             COUNT(defective_at) AS d FROM stock GROUP BY product_id, status",
             [],
         ))
         .await?;
-    let mut counts = StockCounts::default();
+    let mut out: BTreeMap<i64, StockCounts> = BTreeMap::new();
     for row in rows {
+        let product: i64 = row.try_get("", "product_id")?;
         let status: String = row.try_get("", "status")?;
-        let n: i64 = row.try_get("", "n")?;
-        let q: i64 = row.try_get("", "q")?;
-        let d: i64 = row.try_get("", "d")?;
-        let n = u64::try_from(n).unwrap_or(0);
-        counts.quarantined += u64::try_from(q).unwrap_or(0);
-        counts.defective += u64::try_from(d).unwrap_or(0);
+        let n = u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0);
+        let c = out.entry(product).or_default();
+        c.quarantined += u64::try_from(row.try_get::<i64>("", "q")?).unwrap_or(0);
+        c.defective += u64::try_from(row.try_get::<i64>("", "d")?).unwrap_or(0);
         match status.as_str() {
-            "available" => counts.available = n,
-            "reserved" => counts.reserved = n,
-            "sold" => counts.sold = n,
+            "available" => c.available = n,
+            "reserved" => c.reserved = n,
+            "sold" => c.sold = n,
             _ => {}
         }
     }
-    Ok(counts)
+    Ok(out)
+}
+
+/// Every product's counts together.
+pub fn total(by_product: &BTreeMap<i64, StockCounts>) -> StockCounts {
+    by_product
+        .values()
+        .fold(StockCounts::default(), |mut t, c| {
+            t.available += c.available;
+            t.reserved += c.reserved;
+            t.sold += c.sold;
+            t.quarantined += c.quarantined;
+            t.defective += c.defective;
+            t
+        })
 }
 
 /// The condition that picks quarantined codes (see `orders::create`'s quarantine).
