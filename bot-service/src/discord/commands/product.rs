@@ -53,6 +53,11 @@ async fn send(state: &AppState, o: &Origin, grant: &AdminGrant, action: ProductA
     show(&state.http, o, &view).await;
 }
 
+/// A trimmed product name the payment-service accepts by length (it checks the rest).
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().count() <= MAX_NAME as usize
+}
+
 /// Tells the admin why nothing was sent.
 async fn refuse(state: &AppState, o: &Origin, text: String) -> Result<(), Error> {
     show(&state.http, o, &views::error(o.lang, text)).await;
@@ -119,7 +124,7 @@ pub async fn product_add(
         Err(e) => return refuse(state, &o, e.message(o.lang)).await,
     };
     let name = name.trim().to_string();
-    if name.is_empty() || name.chars().count() > MAX_NAME as usize {
+    if !valid_name(&name) {
         return refuse(state, &o, tr!(o.lang, "refusal-product-name-invalid")).await;
     }
     let action = ProductAction::Add {
@@ -154,10 +159,7 @@ pub async fn product_edit(
         return refuse(state, &o, tr!(o.lang, "product-option-invalid")).await;
     };
     let name = name.map(|n| n.trim().to_string());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.is_empty() || n.chars().count() > MAX_NAME as usize)
-    {
+    if name.as_deref().is_some_and(|n| !valid_name(n)) {
         return refuse(state, &o, tr!(o.lang, "refusal-product-name-invalid")).await;
     }
     let description = description.map(|d| d.trim().to_string());
